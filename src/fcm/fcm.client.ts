@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { Agent, type AgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { Logger } from '@nestjs/common';
+import { cert, type Credential } from 'firebase-admin/app';
+import { retryAfterMs, SENT, type SendResult } from '../transport/send-result';
+import { Http2Transport, TransportError } from '../transport/http2.transport';
+
+export const FCM_ORIGIN = 'https://fcm.googleapis.com';
+
+export interface FcmClientOptions {
+  serviceAccountPath: string;
+  connectTo?: { host: string; port: number };
+  ca?: string;
+  sessions: number;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/** The FCM HTTP v1 `android` block, in the wire format of the REST API. */
+export interface FcmAndroidConfig {
+  collapse_key?: string;
+  priority?: 'HIGH' | 'NORMAL';
+  ttl?: string;
+}
+
+/** A message for every token of one notification, serialised once. */
+export interface PreparedFcmMessage {
+  readonly head: string;
+  readonly tail: string;
+}
+
+const RETRYABLE = new Set(['UNAVAILABLE', 'INTERNAL', 'QUOTA_EXCEEDED', 'UNAUTHENTICATED']);
+const TOKEN_REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+/**
+ * An https.Agent for firebase-admin's credential: its OAuth token request goes to Google's host name, which
+ * this agent dials at `connectTo` (the simulator) while TLS still verifies that host name.
+ */
+class RoutedAgent extends Agent {
+  constructor(
+    options: AgentOptions,
+    private readonly connectTo?: { host: string; port: number },
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: ConnectionOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+    if (!this.connectTo) return super.createConnection(options, callback) as Duplex;
+    return tlsConnect({ ...options, servername: options.servername ?? options.host, host: this.connectTo.host, port: this.connectTo.port });
+  }
+}
+
+/**
+ * FCM HTTP v1. firebase-admin supplies the credential (service-account JWT exchanged for OAuth access tokens
+ * through its `httpAgent` seam); messages go over the gateway's own long-lived HTTP/2 connections, because the
+ * SDK has no setting for the FCM host, opens a new HTTP/2 session per `sendEach` call and sends a `:scheme`
+ * that strict HTTP/2 servers reject. Production and the simulator run this same code.
+ */
+export class FcmClient {
+  readonly projectId: string;
+  readonly transport: Http2Transport;
+  private readonly credential: Credential;
+  private readonly path: string;
+  private readonly logger = new Logger('FcmClient');
+  private accessToken?: { value: string; expiresAt: number };
+  private refreshing?: Promise<string>;
+
+  constructor(options: FcmClientOptions) {
+    const account = JSON.parse(readFileSync(options.serviceAccountPath, 'utf8')) as { project_id: string };
+    this.projectId = account.project_id;
+    this.path = `/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`;
+    const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo);
+    this.credential = cert(options.serviceAccountPath, agent);
+    this.transport = new Http2Transport({
+      origin: FCM_ORIGIN,
+      connectTo: options.connectTo,
+      ca: options.ca,
+      sessions: options.sessions,
+      timeoutMs: options.timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+    });
+  }
+
+  /** Milliseconds until the cached access token expires, or undefined before the first one. */
+  get tokenTtlMs(): number | undefined {
+    return this.accessToken ? this.accessToken.expiresAt - Date.now() : undefined;
+  }
+
+  static prepare(data: Record<string, string>, android: FcmAndroidConfig): PreparedFcmMessage {
+    const rest = JSON.stringify({ data, android });
+    return { head: '{"message":{"token":', tail: `,${rest.slice(1)}}` };
+  }
+
+  /** Fetches a new access token when the cached one is missing or about to expire; one fetch at a time. */
+  getAccessToken(force = false): Promise<string> {
+    const cached = this.accessToken;
+    if (!force && cached && cached.expiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return Promise.resolve(cached.value);
+    this.refreshing ??= this.credential
+      .getAccessToken()
+      .then((token) => {
+        this.accessToken = { value: token.access_token, expiresAt: Date.now() + token.expires_in * 1000 };
+        return token.access_token;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  async deliver(token: string, message: PreparedFcmMessage): Promise<SendResult> {
+    let bearer: string;
+    try {
+      bearer = await this.getAccessToken();
+    } catch (error) {
+      this.logger.error(`FCM access token request failed: ${(error as Error).message}`);
+      return { ok: false, reason: 'AuthError', retryable: true };
+    }
+    try {
+      const res = await this.transport.request({
+        method: 'POST',
+        path: this.path,
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: message.head + JSON.stringify(token) + message.tail,
+      });
+      if (res.statusCode === 200) return SENT;
+      const reason = await errorCode(res.statusCode, res.body.text());
+      if (reason === 'UNAUTHENTICATED') this.accessToken = undefined;
+      return {
+        ok: false,
+        reason,
+        retryable: RETRYABLE.has(reason) || res.statusCode === 429 || res.statusCode >= 500,
+        retryAfterMs: retryAfterMs(res.headers['retry-after']),
+      };
+    } catch (error) {
+      if (error instanceof TransportError) return { ok: false, reason: error.reason, retryable: true };
+      this.logger.error(`FCM request failed: ${(error as Error).message}`);
+      return { ok: false, reason: 'ClientError', retryable: false };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+/** The FCM v1 error code (`UNREGISTERED`), else the Google API status (`UNAVAILABLE`), else `HTTP<status>`. */
+async function errorCode(status: number, body: Promise<string>): Promise<string> {
+  try {
+    const parsed = JSON.parse(await body) as {
+      error?: { status?: string; details?: { '@type'?: string; errorCode?: string }[] };
+    };
+    const detail = parsed.error?.details?.find((d) => d['@type']?.endsWith('FcmError') && d.errorCode);
+    return detail?.errorCode ?? parsed.error?.status ?? `HTTP${status}`;
+  } catch {
+    return `HTTP${status}`;
+  }
+}

@@ -1,0 +1,85 @@
+import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+
+type Destination = DestinationStream & { reopen?(): void; flushSync?(): void };
+
+function destination(target: string): Destination | undefined {
+  switch (target) {
+    case 'discard':
+      return undefined;
+    case 'stdout':
+      return pino.destination({ dest: 1, sync: false });
+    case 'stderr':
+      return pino.destination({ dest: 2, sync: false });
+    default:
+      return pino.destination({ dest: target, mkdir: true, sync: false });
+  }
+}
+
+function logger(target: string, level: string): { logger: Logger; dest?: Destination } {
+  const dest = destination(target);
+  const options = {
+    level: dest ? level : 'silent',
+    base: null,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return { logger: dest ? pino(options, dest) : pino(options), dest };
+}
+
+/**
+ * The two logs, as in Gaurun: the access log carries one JSON line per request and per push
+ * (`accepted-push`, `succeeded-push`, `failed-push`); the error log carries the application's messages at
+ * `log.level`. Both are files, stdout, stderr or discarded, and are reopened on SIGHUP for logrotate.
+ */
+@Injectable()
+export class LogService implements LoggerService, OnApplicationShutdown {
+  readonly accessLog: Logger;
+  readonly errorLog: Logger;
+  private readonly destinations: Destination[] = [];
+
+  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
+    const access = logger(config.log.access_log, 'info');
+    const error = logger(config.log.error_log, config.log.level);
+    this.accessLog = access.logger;
+    this.errorLog = error.logger;
+    for (const dest of [access.dest, error.dest]) if (dest) this.destinations.push(dest);
+  }
+
+  /** Reopens log files after logrotate moved them. */
+  reopen(): void {
+    for (const dest of this.destinations) dest.reopen?.();
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  /** Nest passes `(message, context)` or `(message, stack, context)`. */
+  private write(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: unknown, params: unknown[]): void {
+    const context = params.length > 0 && typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : undefined;
+    const stack = params.length > 1 && typeof params[0] === 'string' ? params[0] : undefined;
+    if (message instanceof Error) this.errorLog[level]({ context, err: message }, message.message);
+    else this.errorLog[level]({ context, stack }, String(message));
+  }
+
+  onApplicationShutdown(): void {
+    for (const dest of this.destinations) dest.flushSync?.();
+  }
+}

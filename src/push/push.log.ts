@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import { PLATFORM_IOS, type NotificationDto } from './push.dto';
+
+/** Masks a device token for logs: enough to correlate, not enough to push to it. */
+export function maskToken(token: string): string {
+  return token.length <= 12 ? '*'.repeat(token.length) : `${token.slice(0, 8)}...${token.slice(-4)}`;
+}
+
+const LOGGED_FIELDS = [
+  'message',
+  'identifier',
+  'title',
+  'subtitle',
+  'badge',
+  'category',
+  'sound',
+  'content_available',
+  'mutable_content',
+  'expiry',
+  'push_type',
+  'collapse_key',
+  'delay_while_idle',
+  'time_to_live',
+  'priority',
+  'extend',
+] as const;
+
+/** The access-log child for one notification: its platform and every non-empty field, as Gaurun logged them. */
+export function notificationLogger(access: Logger, n: NotificationDto): Logger {
+  const bindings: Record<string, unknown> = { platform: n.platform === PLATFORM_IOS ? 'ios' : 'android' };
+  for (const field of LOGGED_FIELDS) {
+    const value = n[field];
+    if (value !== undefined && value !== '' && value !== false && !(Array.isArray(value) && value.length === 0)) {
+      bindings[field] = value;
+    }
+  }
+  return access.child(bindings);
+}

@@ -1,0 +1,114 @@
+import type { NotificationOptions } from 'apns2';
+import type { IBackoff } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { PreparedFcmMessage } from '../fcm/fcm.client';
+import type { NotificationDto, Platform } from './push.dto';
+
+/** One accepted notification: what every one of its pushes shares. */
+export interface QueuedNotification {
+  readonly dto: NotificationDto;
+  readonly platform: Platform;
+  readonly apns?: NotificationOptions;
+  readonly fcm?: PreparedFcmMessage;
+  /** Push ids are `<idPrefix><index of the token>`. */
+  readonly idPrefix: string;
+  /** Access-log child carrying the notification's fields, serialised once. */
+  readonly log: Logger;
+}
+
+/** One token of one notification: the unit that is sent, retried and counted. */
+export interface Push {
+  readonly notification: QueuedNotification;
+  readonly index: number;
+  attempt: number;
+  /** Backoff state, present once the push has been retried. */
+  backoff?: IBackoff<unknown>;
+}
+
+export function pushToken(push: Push): string {
+  return push.notification.dto.token[push.index];
+}
+
+export function pushId(push: Push): string {
+  return push.notification.idPrefix + push.index;
+}
+
+/**
+ * Where accepted pushes wait for a worker. The embedded provider keeps them in memory; a shared,
+ * durable provider can take its place without the workers noticing.
+ */
+export abstract class PushQueue {
+  /** How many pushes the queue holds at most. */
+  abstract readonly capacity: number;
+  /** Pushes waiting, including those handed back for a retry. */
+  abstract readonly size: number;
+  /** Admits every push of these notifications, or none of them when they do not all fit. */
+  abstract offer(notifications: QueuedNotification[]): boolean;
+  /** Next push to send, or undefined when empty. */
+  abstract take(): Push | undefined;
+  /** Puts a push back at the front for another attempt; retries are never refused. */
+  abstract retry(push: Push): void;
+  /** Removes and returns everything still waiting. */
+  abstract drain(): Push[];
+}
+
+interface Job {
+  readonly notification: QueuedNotification;
+  next: number;
+}
+
+/**
+ * In-memory queue bounded by `core.queues` pushes. It stores one entry per notification (its token array is
+ * the request's own), so a queued push costs little more than its token string.
+ */
+export class MemoryPushQueue extends PushQueue {
+  private jobs: Job[] = [];
+  private head = 0;
+  private retries: Push[] = [];
+  private pending = 0;
+
+  constructor(readonly capacity: number) {
+    super();
+  }
+
+  get size(): number {
+    return this.pending + this.retries.length;
+  }
+
+  offer(notifications: QueuedNotification[]): boolean {
+    let count = 0;
+    for (const n of notifications) count += n.dto.token.length;
+    if (this.size + count > this.capacity) return false;
+    for (const notification of notifications) this.jobs.push({ notification, next: 0 });
+    this.pending += count;
+    return true;
+  }
+
+  take(): Push | undefined {
+    const retry = this.retries.pop();
+    if (retry) return retry;
+    const job = this.jobs[this.head];
+    if (!job) return undefined;
+    const push: Push = { notification: job.notification, index: job.next++, attempt: 0 };
+    this.pending--;
+    if (job.next === job.notification.dto.token.length) {
+      this.jobs[this.head++] = undefined as unknown as Job;
+      if (this.head > 1024 && this.head * 2 > this.jobs.length) {
+        this.jobs = this.jobs.slice(this.head);
+        this.head = 0;
+      }
+    }
+    return push;
+  }
+
+  retry(push: Push): void {
+    this.retries.push(push);
+  }
+
+  drain(): Push[] {
+    const left = this.retries;
+    this.retries = [];
+    for (let push = this.take(); push; push = this.take()) left.push(push);
+    return left;
+  }
+}

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LogService } from '../log/log.service';
+import { PushCounters } from './push.counters';
+import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
+import { maskToken, notificationLogger } from './push.log';
+import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions, toFcmMessage } from './push.payload';
+import { PushQueue, type QueuedNotification } from './push.queue';
+import { PushWorkers } from './push.workers';
+
+/** Seconds a client should wait before retrying a request refused because the queue is full. */
+export const QUEUE_FULL_RETRY_AFTER = 1;
+
+export class QueueFullException extends ServiceUnavailableException {
+  readonly retryAfterSeconds = QUEUE_FULL_RETRY_AFTER;
+}
+
+@Injectable()
+export class PushService {
+  /** Unique per process start, so push ids never repeat across restarts and replicas. */
+  private readonly bootId = randomBytes(6).toString('base64url');
+  private sequence = 0;
+
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly queue: PushQueue,
+    private readonly workers: PushWorkers,
+    private readonly counters: PushCounters,
+    private readonly logs: LogService,
+  ) {}
+
+  /** Validates the limits that depend on configuration, then queues every push of the request or none. */
+  accept(request: PushRequestDto): PushAcceptedDto {
+    const { notifications } = request;
+    const { notification_max } = this.config.core;
+    if (notifications.length > notification_max) {
+      throw new BadRequestException({
+        message: `number of notifications(${notifications.length}) over limit(${notification_max})`,
+      });
+    }
+    const now = Date.now();
+    const problems: string[] = [];
+    const queued = notifications.map((n, i) => this.prepare(n, i, now, problems));
+    if (problems.length > 0) {
+      throw new BadRequestException({ message: problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`, errors: problems });
+    }
+    if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
+    if (!this.queue.offer(queued)) {
+      throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
+    }
+    let count = 0;
+    for (const n of queued) {
+      for (let i = 0; i < n.dto.token.length; i++) {
+        const token = n.dto.token[i];
+        n.log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
+      }
+      count += n.dto.token.length;
+    }
+    this.counters.accepted += count;
+    this.workers.pump();
+    return new PushAcceptedDto(count);
+  }
+
+  private prepare(n: NotificationDto, index: number, now: number, problems: string[]): QueuedNotification {
+    const path = `notifications[${index}]`;
+    const { core, ios, android } = this.config;
+    if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
+    if (n.message === '' && !core.allows_empty_message) problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
+    const ios_ = n.platform === PLATFORM_IOS;
+    if (ios_ && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
+    if (!ios_ && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
+    const base = {
+      dto: n,
+      platform: n.platform,
+      idPrefix: `${this.bootId}-${(this.sequence++).toString(36)}-`,
+      log: notificationLogger(this.logs.accessLog, n),
+    };
+    if (ios_) {
+      const apns = toApnsOptions(n, now);
+      const bytes = apnsPayloadBytes(apns);
+      if (bytes > APNS_MAX_PAYLOAD_BYTES) problems.push(`${path}: APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
+      return { ...base, apns };
+    }
+    return { ...base, fcm: toFcmMessage(n) };
+  }
+}

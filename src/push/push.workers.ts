@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ExponentialBackoff } from 'cockatiel';
+import { ApnsService } from '../apns/apns.service';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { FcmService } from '../fcm/fcm.service';
+import type { SendResult } from '../transport/send-result';
+import { PushCounters } from './push.counters';
+import { PLATFORM_IOS } from './push.dto';
+import { maskToken } from './push.log';
+import { pushId, PushQueue, pushToken, type Push } from './push.queue';
+
+const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 });
+
+/**
+ * Takes pushes from the queue and sends them with bounded concurrency (`core.workers` x (`core.pusher_max` + 1),
+ * adjustable at run time), retries retryable failures with exponential backoff and jitter, and settles every
+ * push as succeeded or failed, counted and logged.
+ */
+@Injectable()
+export class PushWorkers implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(PushWorkers.name);
+  private readonly inFlight = new Set<Push>();
+  private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
+  private pusherMax: number;
+  private draining = false;
+  private stopped = false;
+  private readonly logFullToken: boolean;
+
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly queue: PushQueue,
+    private readonly counters: PushCounters,
+    private readonly apns: ApnsService,
+    private readonly fcm: FcmService,
+  ) {
+    this.pusherMax = config.core.pusher_max;
+    this.logFullToken = config.core.log_full_token;
+  }
+
+  get concurrency(): number {
+    return this.config.core.workers * (this.pusherMax + 1);
+  }
+
+  get maxPushers(): number {
+    return this.pusherMax;
+  }
+
+  /** Pushes being sent right now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** Pushes waiting for their next attempt. */
+  get retrying(): number {
+    return this.waitingRetry.size;
+  }
+
+  /** False once shutdown has begun: no new work is accepted. */
+  get accepting(): boolean {
+    return !this.draining;
+  }
+
+  setPusherMax(max: number): void {
+    this.pusherMax = max;
+    this.pump();
+  }
+
+  /** Starts as many sends as the concurrency allows. */
+  pump(): void {
+    if (this.stopped) return;
+    while (this.inFlight.size < this.concurrency) {
+      const push = this.queue.take();
+      if (!push) return;
+      this.inFlight.add(push);
+      void this.send(push);
+    }
+  }
+
+  private async send(push: Push): Promise<void> {
+    const started = performance.now();
+    const token = pushToken(push);
+    const { notification } = push;
+    const result =
+      notification.platform === PLATFORM_IOS
+        ? await this.apns.send(token, notification.apns!)
+        : await this.fcm.send(token, notification.fcm!);
+    if (!this.inFlight.delete(push)) return;
+    this.settle(push, result, Math.round(performance.now() - started) / 1000);
+    this.pump();
+  }
+
+  private settle(push: Push, result: SendResult, ptime: number): void {
+    const { platform } = push.notification;
+    if (result.ok) {
+      this.counters.succeeded(platform);
+      push.notification.log.info({ type: 'succeeded-push', id: pushId(push), token: this.token(push), ptime });
+      return;
+    }
+    const retryMax = platform === PLATFORM_IOS ? this.config.ios.retry_max : this.config.android.retry_max;
+    if (result.retryable && push.attempt < retryMax) {
+      push.attempt++;
+      push.backoff = (push.backoff ?? RETRY_BACKOFF).next({ attempt: push.attempt });
+      this.counters.retried(platform);
+      const delay = Math.max(push.backoff.duration, result.retryAfterMs ?? 0);
+      this.waitingRetry.set(
+        push,
+        setTimeout(() => {
+          this.waitingRetry.delete(push);
+          this.queue.retry(push);
+          this.pump();
+        }, delay),
+      );
+      return;
+    }
+    this.fail(push, result.reason, ptime);
+  }
+
+  private fail(push: Push, reason: string, ptime: number): void {
+    this.counters.failed(push.notification.platform, reason);
+    push.notification.log.info({ type: 'failed-push', id: pushId(push), token: this.token(push), ptime, error: reason });
+  }
+
+  private token(push: Push): string {
+    const token = pushToken(push);
+    return this.logFullToken ? token : maskToken(token);
+  }
+
+  /**
+   * Stops accepting, keeps delivering until everything queued has ended or `core.shutdown_timeout` passes, then
+   * logs whatever is left as `failed-push` with reason `Shutdown` (recoverable from the log). Runs before Nest
+   * closes the HTTP server and, after it, the provider clients.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    const { shutdown_delay, shutdown_timeout } = this.config.core;
+    if (shutdown_delay > 0) await sleep(shutdown_delay * 1000);
+    const deadline = Date.now() + shutdown_timeout * 1000;
+    while (this.queue.size + this.inFlight.size + this.waitingRetry.size > 0 && Date.now() < deadline) {
+      await sleep(20);
+    }
+    this.stopped = true;
+    const left = [...this.queue.drain(), ...this.inFlight, ...this.waitingRetry.keys()];
+    for (const timer of this.waitingRetry.values()) clearTimeout(timer);
+    this.waitingRetry.clear();
+    this.inFlight.clear();
+    for (const push of left) this.fail(push, 'Shutdown', 0);
+    if (left.length > 0) this.logger.warn(`shutdown: ${left.length} pushes not delivered in time, logged as failed-push (Shutdown)`);
+  }
+}

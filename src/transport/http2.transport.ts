@@ -1,0 +1,220 @@
+import {
+  ClientHttp2Session,
+  ClientHttp2Stream,
+  connect,
+  constants,
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+} from 'node:http2';
+import { connect as tlsConnect } from 'node:tls';
+
+export interface Http2TransportOptions {
+  /** The provider's real origin, e.g. `https://api.push.apple.com`: used for `:authority` and TLS server name. */
+  origin: string;
+  /** Dial this `host:port` instead of the origin's (a simulator); TLS still checks the origin's host name. */
+  connectTo?: { host: string; port: number };
+  /** Extra trusted CA (PEM); Node's default roots otherwise. */
+  ca?: string | Buffer;
+  /** TLS client certificate and key (APNs certificate authentication). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** Connections kept to the provider; requests spread over them. */
+  sessions: number;
+  /** Deadline of one request, from submission to the end of the response. */
+  timeoutMs: number;
+  /** Close a connection that has been idle this long; 0 keeps it. */
+  idleTimeoutMs: number;
+}
+
+export interface Http2Response {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: { json(): Promise<unknown>; text(): Promise<string> };
+}
+
+export interface Http2Request {
+  path: string;
+  method: string;
+  headers: OutgoingHttpHeaders;
+  body: string;
+}
+
+/** A transport failure: the provider gave no answer (connect error, reset, GOAWAY, deadline). Always retryable. */
+export class TransportError extends Error {
+  constructor(
+    readonly reason: 'Timeout' | 'ConnectionError' | 'StreamReset',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
+
+class Reply implements Http2Response {
+  constructor(
+    readonly statusCode: number,
+    readonly headers: IncomingHttpHeaders,
+    private readonly raw: string,
+  ) {}
+  readonly body = {
+    json: (): Promise<unknown> => Promise.resolve().then(() => JSON.parse(this.raw) as unknown),
+    text: (): Promise<string> => Promise.resolve(this.raw),
+  };
+}
+
+/**
+ * A small pool of long-lived HTTP/2 connections to one provider. It exposes the `request()` shape of an undici
+ * Dispatcher, which is what apns2 calls, so apns2 keeps its notification model, JWT and errors while the
+ * connections are plain `node:http2` sessions: configurable endpoint and client certificate, many concurrent
+ * streams per connection, a deadline on every request, and broken connections replaced on the next request.
+ */
+export class Http2Transport {
+  private readonly slots: (ClientHttp2Session | undefined)[];
+  private readonly active: number[];
+  private next = 0;
+  private closed = false;
+  private readonly authority: URL;
+
+  constructor(private readonly options: Http2TransportOptions) {
+    this.authority = new URL(options.origin);
+    this.slots = new Array<ClientHttp2Session | undefined>(options.sessions).fill(undefined);
+    this.active = new Array<number>(options.sessions).fill(0);
+  }
+
+  /** Connections currently open. */
+  get openSessions(): number {
+    return this.slots.filter((s) => s !== undefined && !s.closed && !s.destroyed).length;
+  }
+
+  request(req: Http2Request): Promise<Http2Response> {
+    if (this.closed) return Promise.reject(new TransportError('ConnectionError', 'transport closed'));
+    const slot = this.pickSlot();
+    let session: ClientHttp2Session;
+    try {
+      session = this.sessionAt(slot);
+    } catch (error) {
+      return Promise.reject(new TransportError('ConnectionError', (error as Error).message));
+    }
+    return new Promise<Http2Response>((resolve, reject) => {
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request({ ...req.headers, [HTTP2_HEADER_METHOD]: req.method, [HTTP2_HEADER_PATH]: req.path });
+      } catch (error) {
+        this.drop(slot, session);
+        reject(new TransportError('ConnectionError', (error as Error).message));
+        return;
+      }
+      this.active[slot]++;
+      let status = 0;
+      let headers: IncomingHttpHeaders = {};
+      let data = '';
+      let settled = false;
+      const finish = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        this.active[slot]--;
+        if (error) reject(error);
+        else resolve(new Reply(status, headers, data));
+      };
+      stream.setTimeout(this.options.timeoutMs, () => {
+        stream.close(NGHTTP2_CANCEL);
+        finish(new TransportError('Timeout', `no response within ${this.options.timeoutMs} ms`));
+      });
+      stream.on('response', (h) => {
+        headers = h;
+        status = Number(h[HTTP2_HEADER_STATUS]);
+      });
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        data += chunk;
+      });
+      stream.on('end', () => finish());
+      stream.on('error', (error: Error) => finish(new TransportError('StreamReset', error.message)));
+      stream.on('close', () => {
+        if (!settled) finish(new TransportError('StreamReset', `stream closed with code ${stream.rstCode ?? 0}`));
+      });
+      stream.end(req.body);
+    });
+  }
+
+  /** Sends a PING on every open connection, so idle ones stay known-good and dead ones are found. */
+  ping(): void {
+    for (const session of this.slots) {
+      if (session && !session.closed && !session.destroyed) {
+        session.ping((error) => {
+          if (error) session.destroy();
+        });
+      }
+    }
+  }
+
+  /** Lets requests in flight finish (bounded by their deadline), then closes every connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      this.slots.map(
+        (session) =>
+          new Promise<void>((resolve) => {
+            if (!session || session.closed || session.destroyed) return resolve();
+            const timer = setTimeout(() => session.destroy(), this.options.timeoutMs).unref();
+            session.close(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
+      ),
+    );
+  }
+
+  private pickSlot(): number {
+    // Round robin, skipping a connection that carries clearly more streams than the next one.
+    const n = this.slots.length;
+    const slot = this.next;
+    this.next = (slot + 1) % n;
+    if (n > 1) {
+      const other = this.next;
+      if (this.active[other] + 8 < this.active[slot]) return other;
+    }
+    return slot;
+  }
+
+  private sessionAt(slot: number): ClientHttp2Session {
+    const existing = this.slots[slot];
+    if (existing && !existing.closed && !existing.destroyed) return existing;
+    const session = this.connect();
+    this.slots[slot] = session;
+    session.on('error', () => this.drop(slot, session));
+    session.on('goaway', () => this.drop(slot, session));
+    session.on('close', () => this.drop(slot, session));
+    if (this.options.idleTimeoutMs > 0) session.setTimeout(this.options.idleTimeoutMs, () => session.close());
+    return session;
+  }
+
+  private drop(slot: number, session: ClientHttp2Session): void {
+    if (this.slots[slot] === session) this.slots[slot] = undefined;
+    if (!session.closed) session.close();
+  }
+
+  private connect(): ClientHttp2Session {
+    const { connectTo, ca, cert, key, passphrase } = this.options;
+    const servername = this.authority.hostname;
+    const port = Number(this.authority.port || 443);
+    return connect(this.authority.origin, {
+      settings: { enablePush: false },
+      createConnection: () =>
+        tlsConnect({
+          host: connectTo?.host ?? servername,
+          port: connectTo?.port ?? port,
+          servername,
+          ALPNProtocols: ['h2'],
+          ca,
+          cert,
+          key,
+          passphrase: passphrase || undefined,
+        }),
+    });
+  }
+}

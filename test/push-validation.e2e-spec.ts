@@ -1,0 +1,141 @@
+import { Simulator } from '../src/simulator/simulator';
+import { android, ios, readLog, startGateway, type Gateway } from './support/gateway';
+
+describe('POST /push rejects bad input with 400 and changes nothing', () => {
+  let sim: Simulator;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    gw = await startGateway(sim, { PUSHGATE_CORE_NOTIFICATION_MAX: '3', PUSHGATE_CORE_TOKEN_MAX: '2', PUSHGATE_CORE_BODY_LIMIT: '8192' });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await sim.close();
+  });
+
+  afterEach(async () => {
+    const stats = (await gw.http.get('/stat/app').expect(200)).body as { accepted: number; queue_usage: number };
+    expect(stats.accepted).toBe(0);
+    expect(stats.queue_usage).toBe(0);
+    expect(sim.counts().apns.total + sim.counts().fcm.total).toBe(0);
+    expect(readLog(gw.accessLog).filter((l) => l.type === 'accepted-push')).toEqual([]);
+  });
+
+  const post = (body: string | object, contentType = 'application/json') =>
+    gw.http
+      .post('/push')
+      .set('Content-Type', contentType)
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+
+  it('empty body: Gaurun message', async () => {
+    await post('').expect(400, { message: 'request body is empty' });
+  });
+
+  it('malformed JSON, and JSON that is not an object: Gaurun message', async () => {
+    await post('{"notifications": [').expect(400, { message: 'Request-body is malformed' });
+    await post('[1,2]').expect(400, { message: 'Request-body is malformed' });
+    await post('"x"').expect(400, { message: 'Request-body is malformed' });
+  });
+
+  it('missing or empty notifications: Gaurun message', async () => {
+    await post({}).expect(400).expect((res) => expect(res.body.message).toBe('empty notification'));
+    await post({ notifications: [] }).expect(400).expect((res) => expect(res.body.message).toBe('empty notification'));
+  });
+
+  it('too many notifications: Gaurun message with the configured limit', async () => {
+    const n = ios(['t']);
+    await post({ notifications: [n, n, n, n] }).expect(400, { message: 'number of notifications(4) over limit(3)' });
+  });
+
+  it('lists every problem with its path, unknown fields included', async () => {
+    const res = await post({
+      notifications: [ios(['ok']), { token: ['a'], platform: 3, message: 'x' }, { token: 'not-an-array', platform: 2, message: 5, colour: 'red' }],
+    }).expect(400);
+    const errors = res.body.errors as string[];
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^notifications\[1\]\.platform: /),
+        expect.stringMatching(/^notifications\[2\]\.token: /),
+        expect.stringMatching(/^notifications\[2\]\.message: /),
+        'notifications[2].colour: property colour should not exist',
+      ]),
+    );
+    expect(res.body.message).toContain(errors[0]);
+  });
+
+  it('unknown top-level field', async () => {
+    const res = await post({ notifications: [ios(['a'])], extra: 1 }).expect(400);
+    expect(res.body.errors).toEqual(['extra: property extra should not exist']);
+  });
+
+  it('bad optional fields name their path', async () => {
+    const res = await post({
+      notifications: [
+        ios(['a'], { badge: -1, push_type: 'loud', expiry: 'soon', extend: [{ key: 'k' }] }),
+        android(['b'], { priority: 'urgent', time_to_live: 2419201 }),
+      ],
+    }).expect(400);
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^notifications\[0\]\.badge: /),
+        expect.stringMatching(/^notifications\[0\]\.push_type: /),
+        expect.stringMatching(/^notifications\[0\]\.expiry: /),
+        expect.stringMatching(/^notifications\[0\]\.extend\[0\]\.val: /),
+        expect.stringMatching(/^notifications\[1\]\.priority: /),
+        expect.stringMatching(/^notifications\[1\]\.time_to_live: /),
+      ]),
+    );
+  });
+
+  it('configuration limits: tokens per notification, empty message, APNs payload size', async () => {
+    const res = await post({
+      notifications: [ios(['a', 'b', 'c']), android(['d'], { message: '' }), ios(['e'], { extend: [{ key: 'big', val: 'x'.repeat(4000) }, { key: 'big2', val: 'y'.repeat(200) }] })],
+    }).expect(400);
+    expect(res.body.errors).toEqual([
+      'notifications[0].token: 3 tokens over limit(2)',
+      'notifications[1].message: empty message (core.allows_empty_message is false)',
+      expect.stringMatching(/^notifications\[2\]: APNs payload is \d+ bytes, over the 4096-byte limit$/),
+    ]);
+  });
+
+  it('body over core.body_limit: 413', async () => {
+    await post({ notifications: [ios(['a'], { message: 'x'.repeat(9000) })] }).expect(413);
+  });
+});
+
+describe('POST /push reads JSON whatever the Content-Type says, as Gaurun did', () => {
+  it('accepts a JSON body sent as a form, or with no Content-Type', async () => {
+    const sim = await Simulator.start();
+    const gw = await startGateway(sim);
+    try {
+      const body = JSON.stringify({ notifications: [ios(['form-1'])] });
+      await gw.http.post('/push').set('Content-Type', 'application/x-www-form-urlencoded').send(body).expect(200);
+      await gw.http.post('/push').set('Content-Type', '').send(body).expect(200);
+      await sim.waitFor(2, 5000);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+});
+
+describe('PUT /config/pushers', () => {
+  it('changes the concurrency; rejects malformed values', async () => {
+    const sim = await Simulator.start();
+    const gw = await startGateway(sim, { PUSHGATE_CORE_WORKERS: '2' });
+    try {
+      await gw.http.put('/config/pushers?max=7').expect(200, { message: 'ok' });
+      const stats = (await gw.http.get('/stat/app')).body;
+      expect(stats.pusher_max).toBe(7);
+      expect(stats.concurrency).toBe(16);
+      for (const bad of ['', '?max=', '?max=-1', '?max=abc', '?max=1.5']) {
+        await gw.http.put(`/config/pushers${bad}`).expect(400, { message: 'malformed value' });
+      }
+      expect((await gw.http.get('/stat/app')).body.pusher_max).toBe(7);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+});

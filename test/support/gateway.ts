@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../../src/app.module';
+import { APP_OPTIONS, setupApp } from '../../src/app.setup';
+import { loadConfig, pushgateConfig, type PushgateConfig } from '../../src/config/pushgate.config';
+import { Simulator } from '../../src/simulator/simulator';
+
+export interface Gateway {
+  app: INestApplication;
+  config: PushgateConfig;
+  http: ReturnType<typeof request>;
+  /** Path of the access log (per-push JSON lines). */
+  accessLog: string;
+  close(): Promise<void>;
+}
+
+/** Environment that points the real clients at a running simulator, with token auth for APNs. */
+export function simulatorEnv(sim: Simulator, dir: string, auth: 'token' | 'certificate' = 'token'): Record<string, string> {
+  const files = sim.writeCredentials(dir);
+  const apns = sim.credentials.apns;
+  const iosAuth: Record<string, string> =
+    auth === 'token'
+      ? {
+          PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: files.apnsKey,
+          PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: apns.keyId,
+          PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: apns.teamId,
+        }
+      : { PUSHGATE_IOS_PEM_CERT_PATH: files.apnsCert, PUSHGATE_IOS_PEM_KEY_PATH: files.apnsCertKey };
+  return {
+    ...iosAuth,
+    PUSHGATE_IOS_TOPIC: apns.topic,
+    PUSHGATE_IOS_ENDPOINT: new URL(sim.apnsUrl).host,
+    PUSHGATE_IOS_CA_PATH: files.ca,
+    PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: files.fcmServiceAccount,
+    PUSHGATE_ANDROID_ENDPOINT: new URL(sim.fcmUrl).host,
+    PUSHGATE_ANDROID_CA_PATH: files.ca,
+  };
+}
+
+/**
+ * The real AppModule, configured through the same loader as production (environment keys), delivering through
+ * the real apns2 and firebase-admin based clients to the given simulator.
+ */
+export async function startGateway(sim: Simulator, env: Record<string, string> = {}, auth: 'token' | 'certificate' = 'token'): Promise<Gateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'pushgate-e2e-'));
+  const accessLog = join(dir, 'access.log');
+  const config = loadConfig({
+    env: {
+      ...simulatorEnv(sim, dir, auth),
+      PUSHGATE_LOG_ACCESS_LOG: accessLog,
+      PUSHGATE_LOG_ERROR_LOG: 'discard',
+      ...env,
+    },
+  });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(pushgateConfig.KEY)
+    .useValue(config)
+    .compile();
+  const app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
+  await app.init();
+  return {
+    app,
+    config,
+    http: request(app.getHttpServer()),
+    accessLog,
+    close: () => app.close(),
+  };
+}
+
+export function readLog(path: string): Record<string, unknown>[] {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls until `check` holds or the timeout passes. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function ios(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { token, platform: 1, message: 'hello', ...extra };
+}
+
+export function android(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { token, platform: 2, message: 'hello', ...extra };
+}
