@@ -1,0 +1,262 @@
+{{/*
+Chart name, for the app.kubernetes.io/name label.
+*/}}
+{{- define "pushgate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Object names come from the release, so two releases in one namespace never collide. Truncated to 63
+characters (DNS label limit).
+*/}}
+{{- define "pushgate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "pushgate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "pushgate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pushgate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "pushgate.labels" -}}
+helm.sh/chart: {{ include "pushgate.chart" . }}
+{{ include "pushgate.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "pushgate.imageTag" . | trunc 63 | quote }}
+app.kubernetes.io/part-of: pushgate
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Label key that admits a client pod through the NetworkPolicy when networkPolicy.allowExternal is false
+(label names are limited to 63 characters).
+*/}}
+{{- define "pushgate.clientLabel" -}}
+{{- printf "%s-client" (include "pushgate.fullname" . | trunc 56 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "pushgate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "pushgate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "pushgate.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion | toString }}
+{{- end }}
+
+{{- define "pushgate.image" -}}
+{{- $repo := .Values.image.repository }}
+{{- if .Values.image.registry }}
+{{- $repo = printf "%s/%s" .Values.image.registry .Values.image.repository }}
+{{- end }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" $repo .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (include "pushgate.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{- define "pushgate.testImage" -}}
+{{- $repo := .Values.testImage.repository }}
+{{- if .Values.testImage.registry }}
+{{- $repo = printf "%s/%s" .Values.testImage.registry .Values.testImage.repository }}
+{{- end }}
+{{- if .Values.testImage.digest }}
+{{- printf "%s@%s" $repo .Values.testImage.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (toString .Values.testImage.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The container port: config.core.port, which must be a TCP port (a unix socket cannot be probed or served).
+*/}}
+{{- define "pushgate.port" -}}
+{{- $port := toString .Values.config.core.port }}
+{{- if not (regexMatch "^[0-9]+$" $port) }}
+{{- fail (printf "config.core.port must be a TCP port number in Kubernetes, got %q" $port) }}
+{{- end }}
+{{- if or (lt (atoi $port) 1) (gt (atoi $port) 65535) }}
+{{- fail (printf "config.core.port %s is out of range" $port) }}
+{{- end }}
+{{- $port }}
+{{- end }}
+
+{{/*
+Replicas running in the steady state: what decides whether a PodDisruptionBudget makes sense.
+*/}}
+{{- define "pushgate.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}{{ int .Values.autoscaling.minReplicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/*
+The time shutdown needs: the preStop sleep runs before SIGTERM, then the gateway serves (readiness 503)
+for shutdown_delay and drains its queue for at most shutdown_timeout.
+*/}}
+{{- define "pushgate.shutdownBudget" -}}
+{{- $core := .Values.config.core }}
+{{- $delay := ternary 0 $core.shutdown_delay (kindIs "invalid" $core.shutdown_delay) }}
+{{- $timeout := ternary 10 $core.shutdown_timeout (kindIs "invalid" $core.shutdown_timeout) }}
+{{- add (int .Values.preStopSleepSeconds) (int $delay) (int $timeout) }}
+{{- end }}
+
+{{- define "pushgate.terminationGracePeriodSeconds" -}}
+{{- $budget := int (include "pushgate.shutdownBudget" .) }}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add $budget (int .Values.terminationGraceMarginSeconds) }}
+{{- else }}
+{{- $grace := int .Values.terminationGracePeriodSeconds }}
+{{- if le $grace $budget }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must exceed preStopSleepSeconds + config.core.shutdown_delay + config.core.shutdown_timeout (%d), or the kubelet kills the gateway while it drains its queue" $grace $budget) }}
+{{- end }}
+{{- $grace }}
+{{- end }}
+{{- end }}
+
+{{/*
+True (non-empty) when the gateway gets credentials: without any it runs its embedded simulator.
+*/}}
+{{- define "pushgate.hasCredentials" -}}
+{{- $ios := .Values.config.ios }}
+{{- if or .Values.credentials.existingSecret $ios.pem_cert_path $ios.token_auth_key_path .Values.config.android.service_account_path }}true{{ end }}
+{{- end }}
+
+{{/*
+Secret items mounted as files: a list of keys, from credentials.apnsAuth and credentials.fcm.
+*/}}
+{{- define "pushgate.secretItems" -}}
+{{- $c := .Values.credentials }}
+{{- $items := list }}
+{{- if eq $c.apnsAuth "token" }}
+{{- $items = append $items $c.keys.apnsKey }}
+{{- else if eq $c.apnsAuth "certificate" }}
+{{- $items = append $items $c.keys.apnsCert }}
+{{- $items = append $items $c.keys.apnsCertKey }}
+{{- end }}
+{{- if $c.fcm }}
+{{- $items = append $items $c.keys.fcmServiceAccount }}
+{{- end }}
+{{- toJson $items }}
+{{- end }}
+
+{{/*
+Checks that stop a broken release at render time instead of a crash-looping pod.
+*/}}
+{{- define "pushgate.validate" -}}
+{{- $known := list "core" "ios" "android" "log" }}
+{{- range $section, $_ := .Values.config }}
+{{- if not (has $section $known) }}
+{{- fail (printf "config.%s is not a pushgate configuration section (expected one of %s)" $section (join ", " $known)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.config.ios.pem_key_passphrase }}
+{{- fail "config.ios.pem_key_passphrase would land in a ConfigMap: put it in credentials.existingSecret under credentials.keys.apnsCertKeyPassphrase" }}
+{{- end }}
+{{- range .Values.extraEnv }}
+{{- if eq .name "PUSHGATE_CORE_PORT" }}
+{{- fail "extraEnv PUSHGATE_CORE_PORT would move the gateway off the container port and probes: set config.core.port" }}
+{{- end }}
+{{- end }}
+{{- $c := .Values.credentials }}
+{{- if not (has $c.apnsAuth (list "token" "certificate" "none")) }}
+{{- fail (printf "credentials.apnsAuth must be token, certificate or none, got %q" $c.apnsAuth) }}
+{{- end }}
+{{- if and $c.existingSecret (eq $c.apnsAuth "none") (not $c.fcm) }}
+{{- fail "credentials.existingSecret is set but neither APNs (credentials.apnsAuth) nor FCM (credentials.fcm) is read from it" }}
+{{- end }}
+{{- if $c.existingSecret }}
+{{- range $item := include "pushgate.secretItems" . | fromJsonArray }}
+{{- if not $item }}
+{{- fail "a credentials.keys entry needed by credentials.apnsAuth / credentials.fcm is empty" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" }}
+{{- end }}
+{{- $_ := include "pushgate.port" . }}
+{{- $_ := include "pushgate.terminationGracePeriodSeconds" . }}
+{{- end }}
+
+{{/*
+A TOML value: strings as basic strings (JSON string escapes are valid TOML), whole numbers without the
+float formatting Helm's values parsing would give them.
+*/}}
+{{- define "pushgate.tomlValue" -}}
+{{- if kindIs "string" . }}
+{{- toJson . }}
+{{- else if kindIs "bool" . }}
+{{- ternary "true" "false" . }}
+{{- else if or (kindIs "float64" .) (kindIs "float32" .) }}
+{{- if eq (float64 .) (float64 (int64 .)) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- else if or (kindIs "int" .) (kindIs "int64" .) }}
+{{- . }}
+{{- else }}
+{{- fail (printf "config values must be strings, numbers or booleans, got %s" (kindOf .)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+pushgate.toml: the config values with the credential file paths pointed at the mounted Secret. Sections and
+keys are sorted so the checksum only changes when the configuration does.
+*/}}
+{{- define "pushgate.toml" -}}
+{{- $cfg := deepCopy .Values.config }}
+{{- $c := .Values.credentials }}
+{{- range $s := list "core" "ios" "android" "log" }}
+{{- if not (hasKey $cfg $s) }}{{ $_ := set $cfg $s dict }}{{ end }}
+{{- end }}
+{{- $_ := unset $cfg.ios "pem_key_passphrase" }}
+{{- if $c.existingSecret }}
+{{- $dir := trimSuffix "/" $c.mountPath }}
+{{- if eq $c.apnsAuth "token" }}
+{{- $_ := set $cfg.ios "token_auth_key_path" (printf "%s/%s" $dir $c.keys.apnsKey) }}
+{{- $_ := set $cfg.ios "pem_cert_path" "" }}
+{{- $_ := set $cfg.ios "pem_key_path" "" }}
+{{- else if eq $c.apnsAuth "certificate" }}
+{{- $_ := set $cfg.ios "pem_cert_path" (printf "%s/%s" $dir $c.keys.apnsCert) }}
+{{- $_ := set $cfg.ios "pem_key_path" (printf "%s/%s" $dir $c.keys.apnsCertKey) }}
+{{- /* The gateway counts a key id or team id as token auth and refuses both methods at once. */}}
+{{- $_ := set $cfg.ios "token_auth_key_path" "" }}
+{{- $_ := set $cfg.ios "token_auth_key_id" "" }}
+{{- $_ := set $cfg.ios "token_auth_team_id" "" }}
+{{- else }}
+{{- /* The gateway refuses iOS enabled without credentials once any credentials are given. */}}
+{{- $_ := set $cfg.ios "enabled" false }}
+{{- end }}
+{{- if $c.fcm }}
+{{- $_ := set $cfg.android "service_account_path" (printf "%s/%s" $dir $c.keys.fcmServiceAccount) }}
+{{- else }}
+{{- $_ := set $cfg.android "enabled" false }}
+{{- end }}
+{{- end }}
+{{- range $i, $s := list "core" "ios" "android" "log" }}
+{{- if $i }}{{ "\n" }}{{ end }}
+{{- printf "[%s]\n" $s }}
+{{- $section := get $cfg $s }}
+{{- range $k := keys $section | sortAlpha }}
+{{- $v := get $section $k }}
+{{- if not (kindIs "invalid" $v) }}
+{{- printf "%s = %s\n" $k (include "pushgate.tomlValue" $v) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
