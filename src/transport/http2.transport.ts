@@ -151,15 +151,18 @@ export class Http2Transport {
     }
   }
 
-  /** Lets requests in flight finish (bounded by their deadline), then closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Closes every connection, giving requests still in flight `graceMs` to finish. By the time the gateway closes
+   * its clients the queue has drained and anything still unanswered has been settled as failed.
+   */
+  async close(graceMs = 1000): Promise<void> {
     this.closed = true;
     await Promise.all(
       this.slots.map(
         (session) =>
           new Promise<void>((resolve) => {
             if (!session || session.closed || session.destroyed) return resolve();
-            const timer = setTimeout(() => session.destroy(), this.options.timeoutMs).unref();
+            const timer = setTimeout(() => session.destroy(), Math.min(graceMs, this.options.timeoutMs)).unref();
             session.close(() => {
               clearTimeout(timer);
               resolve();

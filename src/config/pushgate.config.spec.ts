@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, configPathFrom, envName, loadConfig } from './pushgate.config';
+
+function file(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pushgate-config-'));
+  const p8 = file(dir, 'AuthKey.p8', '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n');
+  const account = file(dir, 'sa.json', JSON.stringify({ project_id: 'p', client_email: 'e@p.iam.gserviceaccount.com', private_key: 'k' }));
+
+  it('with no file and no environment: Gaurun defaults and the embedded simulator', () => {
+    const config = loadConfig();
+    expect(config.core).toEqual(expect.objectContaining({ port: '1056', queues: 8192, notification_max: 100, shutdown_timeout: 10 }));
+    expect(config.ios).toEqual(expect.objectContaining({ enabled: true, sandbox: true, retry_max: 1, timeout: 5 }));
+    expect(config.log).toEqual({ access_log: 'stdout', error_log: 'stderr', level: 'error' });
+    expect(config.simulator).toBe(true);
+  });
+
+  it('loads a gaurun.toml unchanged (numbers as ports, Gaurun-only keys reported, not fatal)', () => {
+    const path = file(
+      dir,
+      'gaurun.toml',
+      `[core]\nport = 1056\nworkers = 8\nqueues = 16384\nnotification_max = 100\npusher_max = 0\nshutdown_timeout = 30\n` +
+        `[ios]\nenabled = true\ntoken_auth_key_path = "${p8}"\ntoken_auth_key_id = "ABCDE12345"\ntoken_auth_team_id = "TEAM123456"\ntopic = "com.example.app"\nsandbox = false\nretry_max = 3\ntimeout_ms = 5000\n` +
+        `[android]\nenabled = false\napikey = ""\n` +
+        `[log]\naccess_log = "stdout"\nerror_log = "stderr"\nlevel = "error"\n`,
+    );
+    const config = loadConfig({ path });
+    expect(config.core).toEqual(expect.objectContaining({ port: '1056', workers: 8, queues: 16384, pusher_max: 0, shutdown_timeout: 30 }));
+    expect(config.ios).toEqual(expect.objectContaining({ topic: 'com.example.app', sandbox: false, retry_max: 3 }));
+    expect(config.simulator).toBe(false);
+    expect(config.unknown_keys).toEqual(['ios.timeout_ms']);
+  });
+
+  it('environment overrides the file, one rule for every key', () => {
+    const path = file(dir, 'env.toml', `[core]\nqueues = 10\n[log]\nlevel = "error"\n`);
+    const config = loadConfig({
+      path,
+      env: { [envName('core', 'queues')]: '20', PUSHGATE_LOG_LEVEL: 'debug', PUSHGATE_IOS_SANDBOX: 'false', PUSHGATE_CORE_PORT: 'unix:/tmp/pg.sock' },
+    });
+    expect(envName('ios', 'token_auth_key_id')).toBe('PUSHGATE_IOS_TOKEN_AUTH_KEY_ID');
+    expect(config.core.queues).toBe(20);
+    expect(config.core.port).toBe('unix:/tmp/pg.sock');
+    expect(config.log.level).toBe('debug');
+    expect(config.ios.sandbox).toBe(false);
+  });
+
+  it('lists every problem in one error', () => {
+    const found = problems(() =>
+      loadConfig({
+        env: {
+          PUSHGATE_CORE_QUEUES: 'many',
+          PUSHGATE_CORE_WORKERS: '0',
+          PUSHGATE_IOS_SANDBOX: 'maybe',
+          PUSHGATE_LOG_LEVEL: 'loud',
+          PUSHGATE_CORE_PORT: '99999',
+          PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: join(dir, 'missing.p8'),
+          PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: 'short',
+          PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: 'TEAM123456',
+          PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: join(dir, 'missing.json'),
+        },
+      }),
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PUSHGATE_CORE_QUEUES \(core\.queues\): expected an integer/),
+        'core.workers: 0 is outside 1..1024',
+        expect.stringMatching(/^PUSHGATE_IOS_SANDBOX \(ios\.sandbox\): expected true or false/),
+        expect.stringMatching(/^log\.level: "loud"/),
+        expect.stringMatching(/^core\.port: "99999"/),
+        expect.stringMatching(/^ios\.token_auth_key_path: cannot read/),
+        expect.stringMatching(/^ios\.token_auth_key_id: /),
+        expect.stringMatching(/^ios\.topic: required/),
+        expect.stringMatching(/^android\.service_account_path: cannot read/),
+      ]),
+    );
+    expect(found.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('android.apikey gets a clear error pointing to the service-account setting', () => {
+    const path = file(dir, 'legacy.toml', `[ios]\nenabled = false\n[android]\napikey = "AAAA-legacy"\n`);
+    const [problem] = problems(() => loadConfig({ path }));
+    expect(problem).toMatch(/^android\.apikey: .*legacy.*android\.service_account_path/);
+  });
+
+  it('refuses both APNs authentication methods at once, and an enabled platform without credentials', () => {
+    const found = problems(() =>
+      loadConfig({
+        env: {
+          PUSHGATE_IOS_PEM_CERT_PATH: p8,
+          PUSHGATE_IOS_PEM_KEY_PATH: p8,
+          PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: p8,
+          PUSHGATE_ANDROID_ENABLED: 'true',
+        },
+      }),
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^ios: both certificate/), expect.stringMatching(/^android\.service_account_path: required/)]),
+    );
+  });
+
+  it('accepts a complete production configuration', () => {
+    const config = loadConfig({
+      env: {
+        PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: p8,
+        PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: 'ABCDE12345',
+        PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: 'TEAM123456',
+        PUSHGATE_IOS_TOPIC: 'com.example.app',
+        PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: account,
+      },
+    });
+    expect(config.simulator).toBe(false);
+  });
+
+  it('a TOML syntax error names the file', () => {
+    const path = file(dir, 'broken.toml', '[core\nport = 1\n');
+    expect(problems(() => loadConfig({ path }))[0]).toContain(path);
+  });
+});
+
+describe('configPathFrom', () => {
+  it('takes -c/--config, else PUSHGATE_CONFIG', () => {
+    expect(configPathFrom(['-c', '/etc/a.toml'], {})).toBe('/etc/a.toml');
+    expect(configPathFrom(['--config=/etc/b.toml'], { PUSHGATE_CONFIG: '/x' })).toBe('/etc/b.toml');
+    expect(configPathFrom([], { PUSHGATE_CONFIG: '/etc/c.toml' })).toBe('/etc/c.toml');
+    expect(configPathFrom([], {})).toBeUndefined();
+  });
+});

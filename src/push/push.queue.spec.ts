@@ -1,0 +1,42 @@
+import pino from 'pino';
+import type { NotificationDto } from './push.dto';
+import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './push.queue';
+
+function notification(tokens: string[], prefix = 'n-'): QueuedNotification {
+  const dto = { token: tokens, platform: 1, message: 'm' } as NotificationDto;
+  return { dto, platform: 1, idPrefix: prefix, log: pino({ enabled: false }) };
+}
+
+describe('MemoryPushQueue', () => {
+  it('admits all pushes of a request or none, counting tokens against the capacity', () => {
+    const queue = new MemoryPushQueue(5);
+    expect(queue.offer([notification(['a', 'b']), notification(['c', 'd'])])).toBe(true);
+    expect(queue.size).toBe(4);
+    expect(queue.offer([notification(['e']), notification(['f'])])).toBe(false);
+    expect(queue.size).toBe(4);
+    expect(queue.offer([notification(['e'])])).toBe(true);
+    expect(queue.size).toBe(5);
+  });
+
+  it('hands out one push per token in order, retries first, and drains what is left', () => {
+    const queue = new MemoryPushQueue(10);
+    queue.offer([notification(['a', 'b'], 'x-'), notification(['c'], 'y-')]);
+    const first = queue.take()!;
+    expect([pushToken(first), pushId(first), first.attempt]).toEqual(['a', 'x-0', 0]);
+    first.attempt = 1;
+    queue.retry(first);
+    expect(queue.size).toBe(3);
+    expect(queue.take()).toBe(first);
+    expect(pushToken(queue.take()!)).toBe('b');
+    expect(queue.drain().map(pushToken)).toEqual(['c']);
+    expect(queue.size).toBe(0);
+    expect(queue.take()).toBeUndefined();
+  });
+
+  it('keeps working across many notifications (compaction of consumed entries)', () => {
+    const queue = new MemoryPushQueue(100_000);
+    for (let i = 0; i < 5000; i++) queue.offer([notification([`t${i}`])]);
+    for (let i = 0; i < 5000; i++) expect(pushToken(queue.take()!)).toBe(`t${i}`);
+    expect(queue.size).toBe(0);
+  });
+});
