@@ -51,6 +51,24 @@ export interface AndroidConfig {
   ca_path: string;
 }
 
+/** The queue provider: `memory` (embedded) or `redis` (shared by replicas, durable). */
+export interface QueueConfig {
+  backend: string;
+  redis_url: string;
+}
+
+/** Access control for the HTTP API. */
+export interface AuthConfig {
+  api_keys: string;
+  api_keys_path: string;
+}
+
+/** Invalid-token feedback to the backend that owns the token database. */
+export interface FeedbackConfig {
+  webhook_url: string;
+  webhook_secret: string;
+}
+
 export interface LogConfig {
   access_log: string;
   error_log: string;
@@ -61,6 +79,9 @@ export interface PushgateConfig {
   core: CoreConfig;
   ios: IosConfig;
   android: AndroidConfig;
+  queue: QueueConfig;
+  auth: AuthConfig;
+  feedback: FeedbackConfig;
   log: LogConfig;
   /** True when no provider credentials are configured: the embedded simulator stands in for APNs and FCM. */
   simulator: boolean;
@@ -114,6 +135,18 @@ export const CONFIG_DEFAULTS: Sections = {
     keepalive_conns: cpus,
     endpoint: '',
     ca_path: '',
+  },
+  queue: {
+    backend: 'memory',
+    redis_url: '',
+  },
+  auth: {
+    api_keys: '',
+    api_keys_path: '',
+  },
+  feedback: {
+    webhook_url: '',
+    webhook_secret: '',
   },
   log: {
     access_log: 'stdout',

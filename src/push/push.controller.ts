@@ -12,7 +12,7 @@ export class PushController {
 
   @Post('push')
   @HttpCode(200)
-  accept(@Body() request: PushRequestDto): PushAcceptedDto {
+  accept(@Body() request: PushRequestDto): Promise<PushAcceptedDto> {
     return this.push.accept(request);
   }
 

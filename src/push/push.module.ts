@@ -5,6 +5,8 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
 import { PushController } from './push.controller';
 import { PushCounters } from './push.counters';
+import { PushEvents } from './push.events';
+import { PushPreparer } from './push.preparer';
 import { PushHealthIndicator } from './push.health';
 import { MemoryPushQueue, PushQueue } from './push.queue';
 import { PushService } from './push.service';
@@ -20,10 +22,12 @@ import { PushWorkers } from './push.workers';
       useFactory: (config: PushgateConfig): PushQueue => new MemoryPushQueue(config.core.queues),
     },
     PushCounters,
+    PushEvents,
+    PushPreparer,
     PushService,
     PushWorkers,
     PushHealthIndicator,
   ],
-  exports: [PushQueue, PushCounters, PushWorkers, PushHealthIndicator, ApnsModule, FcmModule],
+  exports: [PushQueue, PushCounters, PushEvents, PushPreparer, PushWorkers, PushHealthIndicator, ApnsModule, FcmModule],
 })
 export class PushModule {}

@@ -4,7 +4,7 @@ import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './p
 
 function notification(tokens: string[], prefix = 'n-'): QueuedNotification {
   const dto = { token: tokens, platform: 1, message: 'm' } as NotificationDto;
-  return { dto, platform: 1, idPrefix: prefix, log: pino({ enabled: false }) };
+  return { dto, platform: 1, idPrefix: prefix, acceptedAt: 0, log: pino({ enabled: false }) };
 }
 
 describe('MemoryPushQueue', () => {
@@ -21,22 +21,26 @@ describe('MemoryPushQueue', () => {
   it('hands out one push per token in order, retries first, and drains what is left', () => {
     const queue = new MemoryPushQueue(10);
     queue.offer([notification(['a', 'b'], 'x-'), notification(['c'], 'y-')]);
-    const first = queue.take()!;
+    const first = queue.take(1)[0];
     expect([pushToken(first), pushId(first), first.attempt]).toEqual(['a', 'x-0', 0]);
     first.attempt = 1;
     queue.retry(first);
     expect(queue.size).toBe(3);
-    expect(queue.take()).toBe(first);
-    expect(pushToken(queue.take()!)).toBe('b');
+    expect(queue.take(1)).toEqual([first]);
+    expect(pushToken(queue.take(1)[0])).toBe('b');
     expect(queue.drain().map(pushToken)).toEqual(['c']);
+    queue.offer([notification(['d', 'e', 'f'])]);
+    expect(queue.take(2).map(pushToken)).toEqual(['d', 'e']);
+    expect(queue.take(0)).toEqual([]);
+    expect(queue.take(9).map(pushToken)).toEqual(['f']);
     expect(queue.size).toBe(0);
-    expect(queue.take()).toBeUndefined();
+    expect(queue.take(5)).toEqual([]);
   });
 
   it('keeps working across many notifications (compaction of consumed entries)', () => {
     const queue = new MemoryPushQueue(100_000);
     for (let i = 0; i < 5000; i++) queue.offer([notification([`t${i}`])]);
-    for (let i = 0; i < 5000; i++) expect(pushToken(queue.take()!)).toBe(`t${i}`);
+    for (let i = 0; i < 5000; i++) expect(pushToken(queue.take(1)[0])).toBe(`t${i}`);
     expect(queue.size).toBe(0);
   });
 });

@@ -12,6 +12,8 @@ export interface QueuedNotification {
   readonly fcm?: PreparedFcmMessage;
   /** Push ids are `<idPrefix><index of the token>`. */
   readonly idPrefix: string;
+  /** When the request was accepted (ms since the epoch). */
+  readonly acceptedAt: number;
   /** Access-log child carrying the notification's fields, serialised once. */
   readonly log: Logger;
 }
@@ -34,21 +36,26 @@ export function pushId(push: Push): string {
 }
 
 /**
- * Where accepted pushes wait for a worker. The embedded provider keeps them in memory; a shared,
- * durable provider can take its place without the workers noticing.
+ * Where accepted pushes wait for a worker. The embedded provider keeps them in memory; a shared, durable provider
+ * (Redis) can take its place: every operation may complete asynchronously, and a durable queue keeps what a
+ * stopping gateway hands back.
  */
 export abstract class PushQueue {
   /** How many pushes the queue holds at most. */
   abstract readonly capacity: number;
-  /** Pushes waiting, including those handed back for a retry. */
+  /** Pushes waiting, including those handed back for a retry (for a shared queue, the last known figure). */
   abstract readonly size: number;
+  /** True when pushes survive this process: unfinished work is then handed back instead of failed. */
+  abstract readonly durable: boolean;
   /** Admits every push of these notifications, or none of them when they do not all fit. */
-  abstract offer(notifications: QueuedNotification[]): boolean;
-  /** Next push to send, or undefined when empty. */
-  abstract take(): Push | undefined;
-  /** Puts a push back at the front for another attempt; retries are never refused. */
+  abstract offer(notifications: QueuedNotification[]): boolean | Promise<boolean>;
+  /** Up to `max` pushes to send now; empty when there are none. */
+  abstract take(max: number): Push[] | Promise<Push[]>;
+  /** Puts a push back for another attempt, ahead of new work; retries are never refused. */
   abstract retry(push: Push): void;
-  /** Removes and returns everything still waiting. */
+  /** The push ended, succeeded or failed: it leaves the queue for good. */
+  abstract settle(push: Push): void;
+  /** Removes and returns everything this process still holds locally. */
   abstract drain(): Push[];
 }
 
@@ -67,6 +74,8 @@ export class MemoryPushQueue extends PushQueue {
   private retries: Push[] = [];
   private pending = 0;
 
+  readonly durable = false;
+
   constructor(readonly capacity: number) {
     super();
   }
@@ -84,7 +93,17 @@ export class MemoryPushQueue extends PushQueue {
     return true;
   }
 
-  take(): Push | undefined {
+  take(max: number): Push[] {
+    const pushes: Push[] = [];
+    while (pushes.length < max) {
+      const push = this.next();
+      if (!push) break;
+      pushes.push(push);
+    }
+    return pushes;
+  }
+
+  private next(): Push | undefined {
     const retry = this.retries.pop();
     if (retry) return retry;
     const job = this.jobs[this.head];
@@ -105,10 +124,14 @@ export class MemoryPushQueue extends PushQueue {
     this.retries.push(push);
   }
 
+  settle(): void {
+    // Nothing to acknowledge: a taken push is no longer held here.
+  }
+
   drain(): Push[] {
     const left = this.retries;
     this.retries = [];
-    for (let push = this.take(); push; push = this.take()) left.push(push);
+    for (let push = this.next(); push; push = this.next()) left.push(push);
     return left;
   }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
-import { LogService } from '../log/log.service';
 import { PushCounters } from './push.counters';
 import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
-import { maskToken, notificationLogger } from './push.log';
-import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions, toFcmMessage } from './push.payload';
+import { maskToken } from './push.log';
+import { PushPreparer } from './push.preparer';
+import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes } from './push.payload';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushWorkers } from './push.workers';
 
@@ -27,11 +27,11 @@ export class PushService {
     private readonly queue: PushQueue,
     private readonly workers: PushWorkers,
     private readonly counters: PushCounters,
-    private readonly logs: LogService,
+    private readonly preparer: PushPreparer,
   ) {}
 
   /** Validates the limits that depend on configuration, then queues every push of the request or none. */
-  accept(request: PushRequestDto): PushAcceptedDto {
+  async accept(request: PushRequestDto): Promise<PushAcceptedDto> {
     const { notifications } = request;
     const { notification_max } = this.config.core;
     if (notifications.length > notification_max) {
@@ -46,7 +46,7 @@ export class PushService {
       throw new BadRequestException({ message: problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`, errors: problems });
     }
     if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
-    if (!this.queue.offer(queued)) {
+    if (!(await this.queue.offer(queued))) {
       throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     }
     let count = 0;
@@ -67,21 +67,13 @@ export class PushService {
     const { core, ios, android } = this.config;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
     if (n.message === '' && !core.allows_empty_message) problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
-    const ios_ = n.platform === PLATFORM_IOS;
-    if (ios_ && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
-    if (!ios_ && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
-    const base = {
-      dto: n,
-      platform: n.platform,
-      idPrefix: `${this.bootId}-${(this.sequence++).toString(36)}-`,
-      log: notificationLogger(this.logs.accessLog, n),
-    };
-    if (ios_) {
-      const apns = toApnsOptions(n, now);
-      const bytes = apnsPayloadBytes(apns);
+    if (n.platform === PLATFORM_IOS && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
+    if (n.platform !== PLATFORM_IOS && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
+    const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now);
+    if (queued.apns) {
+      const bytes = apnsPayloadBytes(queued.apns);
       if (bytes > APNS_MAX_PAYLOAD_BYTES) problems.push(`${path}: APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
-      return { ...base, apns };
     }
-    return { ...base, fcm: toFcmMessage(n) };
+    return queued;
   }
 }

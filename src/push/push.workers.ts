@@ -6,6 +6,7 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmService } from '../fcm/fcm.service';
 import type { SendResult } from '../transport/send-result';
 import { PushCounters } from './push.counters';
+import { PushEvents } from './push.events';
 import { PLATFORM_IOS } from './push.dto';
 import { maskToken } from './push.log';
 import { pushId, PushQueue, pushToken, type Push } from './push.queue';
@@ -24,6 +25,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
   private pusherMax: number;
   private draining = false;
+  private taking = false;
   private stopped = false;
   private readonly logFullToken: boolean;
 
@@ -31,6 +33,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
     private readonly queue: PushQueue,
     private readonly counters: PushCounters,
+    private readonly events: PushEvents,
     private readonly apns: ApnsService,
     private readonly fcm: FcmService,
   ) {
@@ -68,10 +71,30 @@ export class PushWorkers implements BeforeApplicationShutdown {
 
   /** Starts as many sends as the concurrency allows. */
   pump(): void {
-    if (this.stopped) return;
-    while (this.inFlight.size < this.concurrency) {
-      const push = this.queue.take();
-      if (!push) return;
+    if (this.stopped || this.taking) return;
+    const free = this.concurrency - this.inFlight.size;
+    if (free <= 0) return;
+    const taken = this.queue.take(free);
+    if (Array.isArray(taken)) {
+      this.start(taken);
+      return;
+    }
+    this.taking = true;
+    taken
+      .then((pushes) => {
+        this.taking = false;
+        this.start(pushes);
+        if (pushes.length > 0) this.pump();
+      })
+      .catch((error: unknown) => {
+        this.taking = false;
+        this.logger.error(`taking from the queue failed: ${(error as Error).message}`);
+        setTimeout(() => this.pump(), 1000).unref();
+      });
+  }
+
+  private start(pushes: Push[]): void {
+    for (const push of pushes) {
       this.inFlight.add(push);
       void this.send(push);
     }
@@ -94,7 +117,10 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const { platform } = push.notification;
     if (result.ok) {
       this.counters.succeeded(platform);
-      push.notification.log.info({ type: 'succeeded-push', id: pushId(push), token: this.token(push), ptime });
+      const id = pushId(push);
+      push.notification.log.info({ type: 'succeeded-push', id, token: this.token(push), ptime });
+      this.queue.settle(push);
+      this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
       return;
     }
     const retryMax = platform === PLATFORM_IOS ? this.config.ios.retry_max : this.config.android.retry_max;
@@ -103,6 +129,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
       push.backoff = (push.backoff ?? RETRY_BACKOFF).next({ attempt: push.attempt });
       this.counters.retried(platform);
       const delay = Math.max(push.backoff.duration, result.retryAfterMs ?? 0);
+      this.events.emitRetried({ push, platform, reason: result.reason, delayMs: delay });
       this.waitingRetry.set(
         push,
         setTimeout(() => {
@@ -117,8 +144,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   private fail(push: Push, reason: string, ptime: number): void {
-    this.counters.failed(push.notification.platform, reason);
-    push.notification.log.info({ type: 'failed-push', id: pushId(push), token: this.token(push), ptime, error: reason });
+    const { platform } = push.notification;
+    this.counters.failed(platform, reason);
+    const id = pushId(push);
+    push.notification.log.info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
+    this.queue.settle(push);
+    this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason }, ptime });
   }
 
   private token(push: Push): string {
@@ -128,7 +159,8 @@ export class PushWorkers implements BeforeApplicationShutdown {
 
   /**
    * Stops accepting, keeps delivering until everything queued has ended or `core.shutdown_timeout` passes, then
-   * logs whatever is left as `failed-push` with reason `Shutdown` (recoverable from the log). Runs before Nest
+   * logs whatever is left as `failed-push` with reason `Shutdown` (recoverable from the log), or hands it back to a
+   * durable queue. Runs before Nest
    * closes the HTTP server and, after it, the provider clients.
    */
   async beforeApplicationShutdown(): Promise<void> {
@@ -144,7 +176,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
     for (const timer of this.waitingRetry.values()) clearTimeout(timer);
     this.waitingRetry.clear();
     this.inFlight.clear();
+    if (left.length === 0) return;
+    if (this.queue.durable) {
+      this.logger.warn(`shutdown: ${left.length} unfinished pushes handed back to the queue`);
+      return;
+    }
     for (const push of left) this.fail(push, 'Shutdown', 0);
-    if (left.length > 0) this.logger.warn(`shutdown: ${left.length} pushes not delivered in time, logged as failed-push (Shutdown)`);
+    this.logger.warn(`shutdown: ${left.length} pushes not delivered in time, logged as failed-push (Shutdown)`);
   }
 }
