@@ -107,9 +107,9 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
     expect(attempts(sim, 'sim-hang-y')).toBe(3);
   });
 
-  it('writes accepted-push then succeeded-push or failed-push per push, with masked tokens and unique ids', async () => {
+  it('writes accepted-push then succeeded-push or failed-push per push, with masked tokens and unique ids', () => {
     const log = readLog(gw.accessLog);
-    const pushes = log.filter((l) => typeof l.type === 'string' && (l.type as string).endsWith('-push'));
+    const pushes = log.filter((l) => typeof l.type === 'string' && l.type.endsWith('-push'));
     const accepted = pushes.filter((l) => l.type === 'accepted-push');
     const ended = pushes.filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push');
     expect(accepted.length).toBe(15);

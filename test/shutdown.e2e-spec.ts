@@ -61,7 +61,7 @@ describe('graceful shutdown', () => {
   it('refuses new pushes with 503 and reports not ready once shutdown has begun', async () => {
     const sim = await Simulator.start();
     const gw = await startGateway(sim, { PUSHGATE_CORE_SHUTDOWN_DELAY: '1' });
-    const server = gw.app.getHttpServer();
+    const server = gw.app.getHttpServer() as import('node:http').Server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const closing = gw.close();

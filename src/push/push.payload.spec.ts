@@ -3,7 +3,7 @@ import type { NotificationDto } from './push.dto';
 import { apnsPayloadBytes, toApnsOptions, toFcmMessage } from './push.payload';
 import { maskToken } from './push.log';
 
-const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 1, message: 'hi', ...fields }) as NotificationDto;
+const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 1, message: 'hi', ...fields });
 
 describe('APNs mapping', () => {
   it('alert is the plain message without title or subtitle, an object with one', () => {
