@@ -1,9 +1,11 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, setupApp } from './app.setup';
 import { ConfigError, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 
 async function bootstrap(): Promise<void> {
@@ -12,6 +14,7 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Main');
   if (config.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${config.unknown_keys.join(', ')}`);
   const { port, pid } = config.core;
+  applyServerTimeouts(app.getHttpServer() as Server, config.core);
   if (port.startsWith('unix:')) {
     const path = port.slice('unix:'.length);
     rmSync(path, { force: true });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
@@ -66,6 +67,9 @@ export class FcmClient {
   private readonly logger = new Logger('FcmClient');
   private accessToken?: { value: string; expiresAt: number };
   private refreshing?: Promise<string>;
+  /** No send to the project before this time (ms since the epoch): FCM asked to back off. */
+  private holdUntil = 0;
+  private readonly transportTimeoutMs: number;
 
   constructor(options: FcmClientOptions) {
     const account = JSON.parse(readFileSync(options.serviceAccountPath, 'utf8')) as { project_id: string };
@@ -73,6 +77,7 @@ export class FcmClient {
     this.path = `/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`;
     const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo);
     this.credential = cert(options.serviceAccountPath, agent);
+    this.transportTimeoutMs = options.timeoutMs;
     this.transport = new Http2Transport({
       origin: FCM_ORIGIN,
       connectTo: options.connectTo,
@@ -109,10 +114,18 @@ export class FcmClient {
     return this.refreshing;
   }
 
+  /** Milliseconds sends are still held after a QUOTA_EXCEEDED with Retry-After; 0 when none. */
+  get heldForMs(): number {
+    return Math.max(0, this.holdUntil - Date.now());
+  }
+
   async deliver(token: string, message: PreparedFcmMessage): Promise<SendResult> {
+    // A project over its quota is refused until Retry-After: sending earlier only prolongs the refusal.
+    for (let held = this.heldForMs; held > 0; held = this.heldForMs) await sleep(held, undefined, { ref: false });
     let bearer: string;
     try {
-      bearer = await this.getAccessToken();
+      // The credential retries a failing token endpoint by itself; a push waits for it no longer than for FCM.
+      bearer = await withDeadline(this.getAccessToken(), this.transportTimeoutMs, 'no access token');
     } catch (error) {
       this.logger.error(`FCM access token request failed: ${(error as Error).message}`);
       return { ok: false, reason: 'AuthError', retryable: true };
@@ -125,13 +138,18 @@ export class FcmClient {
         body: message.head + JSON.stringify(token) + message.tail,
       });
       if (res.statusCode === 200) return SENT;
-      const reason = await errorCode(res.statusCode, res.body.text());
+      const { reason, detail } = await errorCode(res.statusCode, res.body.text());
       if (reason === 'UNAUTHENTICATED') this.accessToken = undefined;
+      const wait = retryAfterMs(res.headers['retry-after']);
+      if (wait !== undefined && (reason === 'QUOTA_EXCEEDED' || res.statusCode === 429)) {
+        this.holdUntil = Math.max(this.holdUntil, Date.now() + wait);
+      }
       return {
         ok: false,
         reason,
         retryable: RETRYABLE.has(reason) || res.statusCode === 429 || res.statusCode >= 500,
-        retryAfterMs: retryAfterMs(res.headers['retry-after']),
+        retryAfterMs: wait,
+        detail,
       };
     } catch (error) {
       if (error instanceof TransportError) return { ok: false, reason: error.reason, retryable: true };
@@ -145,15 +163,38 @@ export class FcmClient {
   }
 }
 
-/** The FCM v1 error code (`UNREGISTERED`), else the Google API status (`UNAVAILABLE`), else `HTTP<status>`. */
-async function errorCode(status: number, body: Promise<string>): Promise<string> {
+const MAX_DETAIL_LENGTH = 500;
+
+/**
+ * The FCM v1 error code (`UNREGISTERED`), else the Google API status (`UNAVAILABLE`), else `HTTP<status>`; with
+ * FCM's message and field violations as the detail, since INVALID_ARGUMENT covers both bad tokens and bad payloads.
+ */
+export async function errorCode(status: number, body: Promise<string>): Promise<{ reason: string; detail?: string }> {
   try {
     const parsed = JSON.parse(await body) as {
-      error?: { status?: string; details?: { '@type'?: string; errorCode?: string }[] };
+      error?: {
+        status?: string;
+        message?: string;
+        details?: { '@type'?: string; errorCode?: string; fieldViolations?: { field?: string; description?: string }[] }[];
+      };
     };
-    const detail = parsed.error?.details?.find((d) => d['@type']?.endsWith('FcmError') && d.errorCode);
-    return detail?.errorCode ?? parsed.error?.status ?? `HTTP${status}`;
+    const details = parsed.error?.details ?? [];
+    const fcmError = details.find((d) => d['@type']?.endsWith('FcmError') && d.errorCode);
+    const parts = typeof parsed.error?.message === 'string' ? [parsed.error.message] : [];
+    for (const d of details) for (const v of d.fieldViolations ?? []) parts.push(`${v.field ?? ''}: ${v.description ?? ''}`);
+    return {
+      reason: fcmError?.errorCode ?? parsed.error?.status ?? `HTTP${status}`,
+      detail: parts.length > 0 ? parts.join('; ').slice(0, MAX_DETAIL_LENGTH) : undefined,
+    };
   } catch {
-    return `HTTP${status}`;
+    return { reason: `HTTP${status}` };
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,32 @@
 import { BadRequestException, Inject, Injectable, PayloadTooLargeException, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
+import { ApiKeyGuard, bearerToken } from '../auth/auth.guard';
+import { ApiKeys } from '../auth/auth.keys';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+
+/** Deeper JSON is refused before it is parsed: a push request needs 4 levels, and validation recurses. */
+export const JSON_MAX_DEPTH = 32;
+
+/** Whether arrays and objects in a JSON text nest deeper than `max`; stops at the first level too deep. */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \\ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 /**
  * Reads every request body as JSON whatever its Content-Type, as Gaurun did: clients in the wild send none or a
@@ -9,10 +34,16 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
  */
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
-  constructor(@Inject(pushgateConfig.KEY) private readonly config: PushgateConfig) {}
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly guard: ApiKeyGuard,
+    private readonly keys: ApiKeys,
+  ) {}
 
   async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
+    // A client without a valid key gets its 401 from the guard without the gateway reading and parsing its body.
+    if (this.unauthenticated(req)) return next();
     let raw: string;
     try {
       raw = await getRawBody(req, { limit: this.config.core.body_limit, encoding: 'utf8' });
@@ -27,6 +58,9 @@ export class JsonBodyMiddleware implements NestMiddleware {
       if (isPush(req)) throw new BadRequestException({ message: 'request body is empty' });
       return next();
     }
+    if (jsonDepthExceeds(raw, JSON_MAX_DEPTH)) {
+      throw new BadRequestException({ message: `Request-body is malformed: JSON nested deeper than ${JSON_MAX_DEPTH} levels` });
+    }
     try {
       req.body = JSON.parse(raw) as unknown;
     } catch {
@@ -36,6 +70,13 @@ export class JsonBodyMiddleware implements NestMiddleware {
       throw new BadRequestException({ message: 'Request-body is malformed' });
     }
     next();
+  }
+
+  private unauthenticated(req: Request): boolean {
+    const path = req.path.toLowerCase().replace(/(.)\/+$/, '$1');
+    if (!this.guard.requiresKey(path)) return false;
+    const presented = bearerToken(req.headers.authorization);
+    return presented === undefined || this.keys.match(presented) === undefined;
   }
 }
 

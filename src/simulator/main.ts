@@ -4,7 +4,7 @@ import { Simulator } from './simulator';
 
 const USAGE = `usage: node dist/simulator/main.js [--host 127.0.0.1] [--apns-port 2197] [--fcm-port 2198]
   [--control-port 2199] [--latency-ms 0] [--record-limit 10000] [--topic com.example.pushgate]
-  [--credentials-dir ./simulator-credentials]`;
+  [--credentials-dir ./simulator-credentials] [--error-rate 0] [--timeout-rate 0]`;
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
       'record-limit': { type: 'string', default: '10000' },
       topic: { type: 'string', default: 'com.example.pushgate' },
       'credentials-dir': { type: 'string', default: './simulator-credentials' },
+      'error-rate': { type: 'string', default: '0' },
+      'timeout-rate': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -46,6 +48,8 @@ async function main(): Promise<void> {
     latencyMs: nonNegative(values['latency-ms'], '--latency-ms'),
     recordLimit: nonNegative(values['record-limit'], '--record-limit'),
     topic: values.topic,
+    errorRate: nonNegative(values['error-rate'], '--error-rate'),
+    timeoutRate: nonNegative(values['timeout-rate'], '--timeout-rate'),
   });
   const files = simulator.writeCredentials(resolve(values['credentials-dir']));
   const { apns } = simulator.credentials;

@@ -2,6 +2,7 @@ import { KeyObject, randomUUID, verify, X509Certificate } from 'node:crypto';
 import http2, { Http2SecureServer, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import { SimulatorMaterial } from './simulator.certs';
+import { DEFAULT_MAX_CONCURRENT_STREAMS } from './simulator.faults';
 import { NO_AUTH, noop, parseSimToken, plainHeaders, SimAuth, SimRecord, SimState } from './simulator.state';
 
 /** Apple's HTTP status for each documented error reason. */
@@ -54,7 +55,6 @@ const PATH_PREFIX = '/3/device/';
 const MAX_PAYLOAD = 4096;
 const MAX_VOIP_PAYLOAD = 5120;
 const MAX_BODY_KEPT = 8192;
-const JWT_TTL_SECONDS = 3600;
 const JWT_CACHE_LIMIT = 10_000;
 
 interface JwtIdentity {
@@ -78,7 +78,7 @@ class ProviderTokenVerifier {
   ) {}
 
   /** Returns the identity, or the APNs reason the token is rejected with. */
-  check(jwt: string, nowSeconds: number): JwtIdentity | string {
+  check(jwt: string, nowSeconds: number, maxAgeSeconds: number): JwtIdentity | string {
     let entry = this.cache.get(jwt);
     if (entry === undefined) {
       entry = this.verify(jwt);
@@ -86,7 +86,7 @@ class ProviderTokenVerifier {
       this.cache.set(jwt, entry);
     }
     if (typeof entry === 'string') return entry;
-    return nowSeconds - entry.iat > JWT_TTL_SECONDS ? 'ExpiredProviderToken' : entry;
+    return nowSeconds - entry.iat > maxAgeSeconds ? 'ExpiredProviderToken' : entry;
   }
 
   private verify(jwt: string): JwtIdentity | string {
@@ -152,9 +152,11 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
     requestCert: true,
     rejectUnauthorized: false,
     allowHTTP1: false,
-    settings: { maxConcurrentStreams: 1000 },
+    settings: { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS },
+    SNICallback: state.faults.sniCallback('apns'),
   });
   server.on('connection', onSocket);
+  state.faults.attach('apns', server);
   server.on('session', (session: Http2Session) => {
     session.on('error', noop);
     certIdentities.set(session, certIdentity(session));
@@ -173,7 +175,7 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
     });
     stream.on('end', () => {
       const body = more ? Buffer.concat(more) : first;
-      handle(stream, headers, body, size, at, certIdentities.get(stream.session!));
+      handle(stream, headers, body, size, at, certIdentities.get(stream.session!), state.faults.brokenStatus('apns', stream.session));
     });
   });
 
@@ -184,6 +186,7 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
     size: number,
     at: number,
     cert: CertIdentity | undefined,
+    broken: number | undefined,
   ): void {
     const path = header(headers, ':path') ?? '';
     const routed = path.startsWith(PATH_PREFIX);
@@ -199,10 +202,17 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       attempt: state.nextAttempt('ios', token),
       at,
     };
-    let reason = validate(headers, path, routed, token, body, size, cert, record);
+    let reason =
+      broken !== undefined
+        ? broken === 503
+          ? 'ServiceUnavailable'
+          : 'InternalServerError'
+        : validate(headers, path, routed, token, body, size, cert, record);
     let delay = state.latencyMs;
+    const fault = reason === undefined ? state.faults.answer('apns', 'ServiceUnavailable') : undefined;
+    if (fault?.kind === 'fail') reason = fault.code;
     if (reason === undefined) {
-      const behaviour = parseSimToken(token);
+      const behaviour = fault?.kind === 'hang' ? fault : parseSimToken(token);
       if (behaviour?.kind === 'hang') {
         record.status = 0;
         state.store(record);
@@ -244,8 +254,14 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') {
         return 'InvalidProviderToken';
       }
-      const identity = verifier.check(authorization.slice(7).trim(), Math.floor(Date.now() / 1000));
+      const rules = state.faults.providerTokens;
+      const identity = verifier.check(authorization.slice(7).trim(), Math.floor(Date.now() / 1000), rules.maxAgeSeconds);
       if (typeof identity === 'string') return identity;
+      const newest = state.faults.newestTokenIat.get(material.apns.keyId);
+      if (newest === undefined || identity.iat > newest) {
+        if (newest !== undefined && identity.iat - newest < rules.minRefreshSeconds) return 'TooManyProviderTokenUpdates';
+        state.faults.newestTokenIat.set(material.apns.keyId, identity.iat);
+      }
       record.auth = identity.auth;
       if (!topic) return 'MissingTopic';
     }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { Http2SecureServer, Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { SIM_TOKEN_URI, SimulatorMaterial } from './simulator.certs';
+import { DEFAULT_MAX_CONCURRENT_STREAMS } from './simulator.faults';
 import { NO_AUTH, noop, parseSimToken, plainHeaders, SimAuth, SimRecord, SimState } from './simulator.state';
 
 const FCM_ERROR_TYPE = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
@@ -190,12 +191,14 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
       key: material.serverKeyPem,
       cert: material.serverCertPem,
       allowHTTP1: true,
-      settings: { maxConcurrentStreams: 1000 },
+      settings: { maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS },
+      SNICallback: state.faults.sniCallback('fcm'),
     },
     (req: Http2ServerRequest, res: Http2ServerResponse) => onRequest(req, res),
   );
   server.on('connection', onSocket);
   server.on('session', (session: Http2Session) => session.on('error', noop));
+  state.faults.attach('fcm', server);
 
   function onRequest(req: AnyRequest, res: AnyResponse): void {
     req.on('error', noop);
@@ -229,6 +232,11 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
 
   function issueToken(res: AnyResponse, body: Buffer | undefined): void {
     state.countOAuth();
+    const failing = state.faults.oauthStatus;
+    if (failing > 0) {
+      reply(res, failing, JSON_HEADERS, JSON.stringify({ error: 'internal_failure', error_description: 'simulated token endpoint failure' }));
+      return;
+    }
     const params = new URLSearchParams(body ? body.toString('utf8') : '');
     const problem =
       params.get('grant_type') !== JWT_BEARER_GRANT
@@ -283,7 +291,14 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
         ? accessTokens.get(authorization.slice(7).trim())
         : undefined;
     const invalid = parseFailed ? 'Invalid JSON payload received.' : validateSendBody(parsed);
-    if (auth === undefined) {
+    const broken = state.faults.brokenStatus('fcm', 'stream' in req ? req.stream.session : undefined);
+    const quotaLeftMs = state.faults.quotaUntil - Date.now();
+    const fault = broken === undefined && quotaLeftMs <= 0 ? state.faults.answer('fcm', 'UNAVAILABLE') : undefined;
+    if (broken !== undefined) {
+      errorKey = broken === 503 ? 'UNAVAILABLE' : 'INTERNAL';
+      status = FCM_ERRORS[errorKey].status;
+      responseBody = SIM_ERROR_BODIES[errorKey];
+    } else if (auth === undefined) {
       status = 401;
       errorKey = 'UNAUTHENTICATED';
       responseBody = UNAUTHENTICATED_BODY;
@@ -299,8 +314,18 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
       status = 400;
       errorKey = 'INVALID_ARGUMENT';
       responseBody = googleErrorBody(400, 'INVALID_ARGUMENT', invalid, 'INVALID_ARGUMENT');
+    } else if (quotaLeftMs > 0) {
+      status = 429;
+      errorKey = 'QUOTA_EXCEEDED';
+      responseBody = SIM_ERROR_BODIES.QUOTA_EXCEEDED;
+      headers = { ...JSON_HEADERS, 'retry-after': String(Math.ceil(quotaLeftMs / 1000)) };
+    } else if (fault?.kind === 'fail' && FCM_ERRORS[fault.code] !== undefined) {
+      status = FCM_ERRORS[fault.code].status;
+      errorKey = fault.code;
+      responseBody = SIM_ERROR_BODIES[fault.code];
+      if (status === 429 || status === 503) headers = RETRY_HEADERS;
     } else {
-      const behaviour = parseSimToken(record.token);
+      const behaviour = fault?.kind === 'hang' ? fault : parseSimToken(record.token);
       if (behaviour?.kind === 'hang') {
         record.status = 0;
         state.store(record);

@@ -750,3 +750,159 @@ describe('Simulator options and shutdown', () => {
     session.destroy();
   });
 });
+
+describe('Simulator faults', () => {
+  let sim: Simulator;
+  let jwt: string;
+  const open: ClientHttp2Session[] = [];
+
+  const session = async (): Promise<ClientHttp2Session> => {
+    const s = await connect(sim.apnsUrl, { ca: sim.ca, servername: 'api.sandbox.push.apple.com' });
+    s.on('error', () => undefined);
+    open.push(s);
+    // The client can see the server's SETTINGS before the server has emitted its 'session' event.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return s;
+  };
+  const headers = (token: string, bearer = jwt): OutgoingHttpHeaders => ({
+    ':method': 'POST',
+    ':path': `/3/device/${token}`,
+    authorization: `bearer ${bearer}`,
+    'apns-topic': sim.credentials.apns.topic,
+  });
+  const reasonOf = (reply: Reply): string | undefined => (reply.body ? (JSON.parse(reply.body) as { reason: string }).reason : undefined);
+
+  beforeAll(async () => {
+    sim = await Simulator.start({ controlPort: 0 });
+    const { keyPem, keyId, teamId } = sim.credentials.apns;
+    jwt = providerToken(keyPem, keyId, teamId);
+  });
+  afterEach(() => {
+    sim.clearFaults();
+    sim.latencyMs = 0;
+    for (const s of open.splice(0)) s.destroy();
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('goaway() refuses the streams in flight and closes the connection', async () => {
+    const s = await session();
+    sim.latencyMs = 300;
+    const stream = s.request(headers('goaway-1'));
+    stream.on('error', () => undefined);
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.resume();
+    stream.end(PAYLOAD);
+    const inFlight = new Promise<number>((resolve) => stream.on('close', () => resolve(status)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(sim.goaway('apns')).toBe(1);
+    expect(await inFlight).toBe(0);
+    if (!s.destroyed) await new Promise((resolve) => s.once('close', resolve));
+    sim.latencyMs = 0;
+    expect((await h2(await session(), headers('goaway-2'), PAYLOAD)).status).toBe(200);
+  });
+
+  it('breakConnections() makes the open connections answer 500 to everything; new ones are healthy', async () => {
+    const broken = await session();
+    expect(sim.breakConnections('apns', 500)).toBe(1);
+    const reply = await h2(broken, headers('broken-1'), PAYLOAD);
+    expect([reply.status, reasonOf(reply)]).toEqual([500, 'InternalServerError']);
+    expect((await h2(await session(), headers('broken-2'), PAYLOAD)).status).toBe(200);
+  });
+
+  it('stall() silences the open connections: no answer, no PING ack; new ones are healthy', async () => {
+    const stalled = await session();
+    expect(sim.stall('apns')).toBeGreaterThanOrEqual(1);
+    const acked = await new Promise<boolean>((resolve) => {
+      stalled.ping(() => resolve(true));
+      setTimeout(() => resolve(false), 500);
+    });
+    expect(acked).toBe(false);
+    expect((await h2(await session(), headers('stall-2'), PAYLOAD)).status).toBe(200);
+  });
+
+  it('setMaxConcurrentStreams() changes the setting on open connections and for new ones', async () => {
+    const s = await session();
+    const changed = new Promise<number | undefined>((resolve) => s.once('remoteSettings', (settings) => resolve(settings.maxConcurrentStreams)));
+    sim.setMaxConcurrentStreams('apns', 1);
+    expect(await changed).toBe(1);
+    const fresh = await session();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fresh.remoteSettings.maxConcurrentStreams).toBe(1);
+    expect(sim.faults().maxConcurrentStreams).toEqual({ apns: 1, fcm: 1000 });
+  });
+
+  it('failTls() fails new handshakes until it is turned off', async () => {
+    sim.failTls('apns');
+    await expect(session()).rejects.toThrow();
+    sim.failTls('apns', false);
+    expect((await h2(await session(), headers('tls-1'), PAYLOAD)).status).toBe(200);
+  });
+
+  it('enforces the provider-token age and refresh rules', async () => {
+    const { keyPem, keyId, teamId } = sim.credentials.apns;
+    const now = Math.floor(Date.now() / 1000);
+    const s = await session();
+    sim.setProviderTokenRules({ maxAgeSeconds: 600, minRefreshSeconds: 1200 });
+    expect(reasonOf(await h2(s, headers('age-1', providerToken(keyPem, keyId, teamId, now - 601)), PAYLOAD))).toBe('ExpiredProviderToken');
+    expect((await h2(s, headers('age-2', providerToken(keyPem, keyId, teamId, now - 300)), PAYLOAD)).status).toBe(200);
+    const tooSoon = await h2(s, headers('age-3', providerToken(keyPem, keyId, teamId, now)), PAYLOAD);
+    expect([tooSoon.status, reasonOf(tooSoon)]).toEqual([429, 'TooManyProviderTokenUpdates']);
+    // The older token stays valid.
+    expect((await h2(s, headers('age-4', providerToken(keyPem, keyId, teamId, now - 300)), PAYLOAD)).status).toBe(200);
+  });
+
+  it('failNext() and random faults answer whatever the token asks for', async () => {
+    const s = await session();
+    sim.failNext('apns', 'ServiceUnavailable', 2);
+    expect(reasonOf(await h2(s, headers('next-1'), PAYLOAD))).toBe('ServiceUnavailable');
+    expect(reasonOf(await h2(s, headers('next-2'), PAYLOAD))).toBe('ServiceUnavailable');
+    expect((await h2(s, headers('next-3'), PAYLOAD)).status).toBe(200);
+    sim.setRandomFaults({ errorRate: 1 });
+    expect((await h2(s, headers('random-1'), PAYLOAD)).status).toBe(503);
+    sim.setRandomFaults({ errorRate: 0, timeoutRate: 1 });
+    const hung = h2(s, headers('random-2'), PAYLOAD);
+    const first = await Promise.race([hung.then(() => 'answered'), new Promise((resolve) => setTimeout(resolve, 300, 'hanging'))]);
+    expect(first).toBe('hanging');
+  });
+
+  it('failOAuth() makes the token endpoint answer the given status', async () => {
+    sim.failOAuth(503);
+    const agent = new SimulatorAgent(new URL(sim.fcmUrl), sim.ca);
+    try {
+      const reply = await httpsRequest(agent, 'https://oauth2.googleapis.com/token', 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=x');
+      expect(reply.status).toBe(503);
+      expect(sim.counts().oauth).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('serves every fault on the control API', async () => {
+    const post = async (path: string): Promise<Reply> => control(sim, 'POST', path);
+    expect((await post('/faults/max-streams?provider=fcm&max=7')).status).toBe(200);
+    expect(sim.faults().maxConcurrentStreams.fcm).toBe(7);
+    expect((await post('/faults/tls?provider=apns&on=true')).status).toBe(200);
+    expect(sim.faults().tlsFailure.apns).toBe(true);
+    expect((await post('/faults/oauth?status=500')).status).toBe(200);
+    expect((await post('/faults/provider-tokens?max_age=60&min_refresh=30')).status).toBe(200);
+    expect(sim.faults().providerTokens).toEqual({ maxAgeSeconds: 60, minRefreshSeconds: 30 });
+    expect((await post('/faults/quota?retry_after=5')).status).toBe(200);
+    expect(sim.faults().quotaUntil).toBeGreaterThan(Date.now() + 4000);
+    expect((await post('/faults/fail-next?provider=fcm&code=INTERNAL&count=3')).status).toBe(200);
+    expect((await post('/faults/random?error_rate=0.02&timeout_rate=0.01')).status).toBe(200);
+    const all = JSON.parse((await control(sim, 'GET', '/faults')).body) as ReturnType<Simulator['faults']>;
+    expect(all).toEqual(expect.objectContaining({ oauthStatus: 500, failNext: { apns: null, fcm: { code: 'INTERNAL', count: 3 } }, random: { errorRate: 0.02, timeoutRate: 0.01 } }));
+    expect((await post('/faults/goaway?provider=apns')).status).toBe(200);
+    expect((await post('/faults/break?provider=apns&status=503')).status).toBe(200);
+    expect((await post('/faults/stall?provider=fcm')).status).toBe(200);
+    expect((await post('/faults/outage?on=false')).status).toBe(200);
+    expect((await post('/faults/goaway?provider=smtp')).status).toBe(400);
+    expect((await post('/faults/random?error_rate=2')).status).toBe(400);
+    expect((await post('/faults/max-streams?provider=apns&max=0')).status).toBe(400);
+    expect((await post('/faults/clear')).status).toBe(200);
+    expect(sim.faults()).toEqual(expect.objectContaining({ oauthStatus: 0, quotaUntil: 0, tlsFailure: { apns: false, fcm: false } }));
+  });
+});

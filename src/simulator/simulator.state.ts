@@ -1,3 +1,5 @@
+import { SimFaults } from './simulator.faults';
+
 export type SimAuth =
   | { kind: 'jwt'; keyId: string; teamId: string }
   | { kind: 'cert'; subject: string }
@@ -74,6 +76,7 @@ interface Waiter {
 export class SimState {
   latencyMs: number;
   readonly recordLimit: number;
+  readonly faults = new SimFaults();
   private ring: SimRecord[] = [];
   private ringNext = 0;
   private apns = emptyCounts();

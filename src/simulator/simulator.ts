@@ -5,11 +5,13 @@ import { ApnsCredentials, generateSimulatorMaterial, SimulatorMaterial } from '.
 import { createApnsServer } from './simulator.apns';
 import { createControlServer } from './simulator.control';
 import { createFcmServer } from './simulator.fcm';
+import type { FaultsSnapshot, ProviderTokenRules, RandomFaults, SimProvider } from './simulator.faults';
 import { SimCounts, SimRecord, SimState } from './simulator.state';
 
 export { APNS_REASON_STATUS } from './simulator.apns';
 export { FCM_ERRORS } from './simulator.fcm';
 export type { ApnsCredentials } from './simulator.certs';
+export type { FaultsSnapshot, ProviderTokenRules, RandomFaults, SimProvider } from './simulator.faults';
 export type { PlatformCounts, SimAuth, SimCounts, SimRecord } from './simulator.state';
 
 export interface SimulatorOptions {
@@ -25,6 +27,9 @@ export interface SimulatorOptions {
   recordLimit?: number;
   /** Topic of the generated APNs client certificate; default 'com.example.pushgate'. */
   topic?: string;
+  /** Share of requests (0..1) answered with a retryable error, and never answered; see {@link Simulator.setRandomFaults}. */
+  errorRate?: number;
+  timeoutRate?: number;
 }
 
 export interface SimulatorCredentials {
@@ -84,6 +89,7 @@ export class Simulator {
     const host = options.host ?? '127.0.0.1';
     const material = await generateSimulatorMaterial(options.topic ?? 'com.example.pushgate');
     const state = new SimState(options.recordLimit ?? 10_000, options.latencyMs ?? 0);
+    state.faults.random = { errorRate: options.errorRate ?? 0, timeoutRate: options.timeoutRate ?? 0 };
     const sockets = new Set<Socket>();
     const onSocket = (socket: Socket): void => {
       sockets.add(socket);
@@ -137,6 +143,69 @@ export class Simulator {
 
   reset(): void {
     this.state.reset();
+  }
+
+  /** Sends GOAWAY on every open connection, refusing the streams in flight, then closes them. Returns how many. */
+  goaway(provider: SimProvider = 'apns'): number {
+    return this.state.faults.goaway(provider);
+  }
+
+  /** Every connection open now answers everything with `status` (500 or 503); new ones are healthy. */
+  breakConnections(provider: SimProvider = 'apns', status = 500): number {
+    return this.state.faults.breakConnections(provider, status);
+  }
+
+  /** Every connection open now goes silent: no answer, no PING ack. New ones are healthy. */
+  stall(provider: SimProvider = 'apns'): number {
+    return this.state.faults.stall(provider);
+  }
+
+  /** Changes SETTINGS_MAX_CONCURRENT_STREAMS on open connections and for new ones (default 1000). */
+  setMaxConcurrentStreams(provider: SimProvider, max: number): void {
+    this.state.faults.setMaxConcurrentStreams(provider, max);
+  }
+
+  /** Fails every TLS handshake on new connections while on. */
+  failTls(provider: SimProvider, on = true): void {
+    this.state.faults.failTls(provider, on);
+  }
+
+  /** The OAuth token endpoint answers this status (0: it works again). */
+  failOAuth(status = 503): void {
+    this.state.faults.oauthStatus = status;
+  }
+
+  /** Apple's provider-token rules: maximum age (default 3600 s) and minimum refresh interval (default 0: off). */
+  setProviderTokenRules(rules: Partial<ProviderTokenRules>): void {
+    this.state.faults.providerTokens = { ...this.state.faults.providerTokens, ...rules };
+  }
+
+  /** FCM answers every send with 429 QUOTA_EXCEEDED and a Retry-After until this many seconds have passed. */
+  quota(retryAfterSeconds: number): void {
+    this.state.faults.quota(retryAfterSeconds);
+  }
+
+  /** Answers the next `count` requests with this APNs reason or FCM error code, whatever their token. */
+  failNext(provider: SimProvider, code: string, count: number): void {
+    this.state.faults.failNext(provider, code, count);
+  }
+
+  /** Random retryable errors and unanswered requests, as shares of all requests (0..1). */
+  setRandomFaults(faults: Partial<RandomFaults>): void {
+    this.state.faults.random = { ...this.state.faults.random, ...faults };
+  }
+
+  /** Both providers down: open connections dropped, new handshakes failing, until `outage(false)`. */
+  outage(on = true): void {
+    this.state.faults.outage(on);
+  }
+
+  clearFaults(): void {
+    this.state.faults.clear();
+  }
+
+  faults(): FaultsSnapshot {
+    return this.state.faults.snapshot();
   }
 
   writeCredentials(dir: string): SimulatorCredentialFiles {

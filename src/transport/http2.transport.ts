@@ -53,6 +53,18 @@ export class TransportError extends Error {
 
 const { HTTP2_HEADER_METHOD, HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, NGHTTP2_CANCEL } = constants;
 
+/** A connection answering this many 5xx in a row is replaced: a broken front-end node rarely heals itself. */
+export const RECYCLE_AFTER_SERVER_ERRORS = 3;
+/** How long a connection has to answer a PING before it is taken for dead. */
+const PING_DEADLINE_MS = 2000;
+
+interface SessionHealth {
+  /** The TLS and HTTP/2 handshakes completed. */
+  connected: boolean;
+  serverErrors: number;
+  probing: boolean;
+}
+
 class Reply implements Http2Response {
   constructor(
     readonly statusCode: number,
@@ -76,6 +88,7 @@ export class Http2Transport {
   private readonly active: number[];
   private next = 0;
   private closed = false;
+  private readonly health = new WeakMap<ClientHttp2Session, SessionHealth>();
   private readonly authority: URL;
 
   constructor(private readonly options: Http2TransportOptions) {
@@ -122,19 +135,25 @@ export class Http2Transport {
       stream.setTimeout(this.options.timeoutMs, () => {
         stream.close(NGHTTP2_CANCEL);
         finish(new TransportError('Timeout', `no response within ${this.options.timeoutMs} ms`));
+        // One slow answer is the provider's business; a connection that no longer answers PING is dead.
+        this.probe(slot, session);
       });
       stream.on('response', (h) => {
         headers = h;
         status = Number(h[HTTP2_HEADER_STATUS]);
+        this.countStatus(slot, session, status);
       });
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => {
         data += chunk;
       });
-      stream.on('end', () => finish());
-      stream.on('error', (error: Error) => finish(new TransportError('StreamReset', error.message)));
+      // A stream refused by GOAWAY or reset ends without a response: that is a transport failure, never an answer.
+      const broken = (message: string): TransportError =>
+        new TransportError(this.healthOf(session).connected ? 'StreamReset' : 'ConnectionError', message);
+      stream.on('end', () => finish(status === 0 ? broken(`stream ended without a response (code ${stream.rstCode ?? 0})`) : undefined));
+      stream.on('error', (error: Error) => finish(broken(error.message)));
       stream.on('close', () => {
-        if (!settled) finish(new TransportError('StreamReset', `stream closed with code ${stream.rstCode ?? 0}`));
+        if (!settled) finish(broken(`stream closed with code ${stream.rstCode ?? 0}`));
       });
       stream.end(req.body);
     });
@@ -142,13 +161,47 @@ export class Http2Transport {
 
   /** Sends a PING on every open connection, so idle ones stay known-good and dead ones are found. */
   ping(): void {
-    for (const session of this.slots) {
-      if (session && !session.closed && !session.destroyed) {
-        session.ping((error) => {
-          if (error) session.destroy();
-        });
-      }
+    this.slots.forEach((session, slot) => {
+      if (session && !session.closed && !session.destroyed) this.probe(slot, session);
+    });
+  }
+
+  /** PINGs the connection; one that does not answer within the deadline is destroyed and replaced. */
+  private probe(slot: number, session: ClientHttp2Session): void {
+    const health = this.healthOf(session);
+    if (health.probing || session.closed || session.destroyed) return;
+    health.probing = true;
+    const timer = setTimeout(() => {
+      this.drop(slot, session);
+      session.destroy(new Error(`no PING answer within ${PING_DEADLINE_MS} ms`));
+    }, PING_DEADLINE_MS).unref();
+    try {
+      session.ping((error) => {
+        clearTimeout(timer);
+        health.probing = false;
+        if (error) session.destroy();
+      });
+    } catch {
+      clearTimeout(timer);
+      this.drop(slot, session);
+      session.destroy();
     }
+  }
+
+  private countStatus(slot: number, session: ClientHttp2Session, status: number): void {
+    const health = this.healthOf(session);
+    if (status < 500) {
+      health.serverErrors = 0;
+      return;
+    }
+    // Streams in flight finish on the old connection; new requests go to a new one.
+    if (++health.serverErrors >= RECYCLE_AFTER_SERVER_ERRORS) this.drop(slot, session);
+  }
+
+  private healthOf(session: ClientHttp2Session): SessionHealth {
+    let health = this.health.get(session);
+    if (!health) this.health.set(session, (health = { connected: false, serverErrors: 0, probing: false }));
+    return health;
   }
 
   /**
@@ -189,6 +242,9 @@ export class Http2Transport {
     if (existing && !existing.closed && !existing.destroyed) return existing;
     const session = this.connect();
     this.slots[slot] = session;
+    session.once('connect', () => {
+      this.healthOf(session).connected = true;
+    });
     session.on('error', () => this.drop(slot, session));
     session.on('goaway', () => this.drop(slot, session));
     session.on('close', () => this.drop(slot, session));

@@ -8,6 +8,8 @@ export type SendResult =
       retryable: boolean;
       /** The provider asked to wait at least this long before the next attempt. */
       retryAfterMs?: number;
+      /** The provider's own explanation when the reason alone is ambiguous (FCM's `error.message`). */
+      detail?: string;
     };
 
 export const SENT: SendResult = { ok: true };

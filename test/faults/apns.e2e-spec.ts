@@ -1,0 +1,138 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { ApnsService } from '../../src/apns/apns.service';
+import { Simulator } from '../../src/simulator/simulator';
+import { ios, startGateway, type Gateway } from '../support/gateway';
+import { nothingLost, sleep, stats, tokens, trackCrashes } from './faults';
+
+const crashes = trackCrashes();
+
+async function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, simLatencyMs = 0): Promise<void> {
+  const sim = await Simulator.start({ latencyMs: simLatencyMs });
+  const gw = await startGateway(sim, { PUSHGATE_ANDROID_ENABLED: 'false', ...env });
+  try {
+    await run(sim, gw);
+  } finally {
+    await gw.close();
+    await sim.close();
+  }
+  expect(crashes.errors).toEqual([]);
+}
+
+describe('APNs faults: nothing is lost', () => {
+  it('GOAWAY with streams in flight: the refused streams are retried on a new connection', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' }, async (sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(tokens('goaway', 60))] }).expect(200);
+      await sleep(100);
+      expect(sim.goaway('apns')).toBeGreaterThan(0);
+      sim.latencyMs = 0;
+      const s = await nothingLost(gw);
+      expect(s.ios).toEqual(expect.objectContaining({ push_success: 60, errors: {} }));
+      expect(s.ios.retries).toBeGreaterThan(0);
+    }, 300);
+  });
+
+  it('a connection that goes silent: requests hit the deadline, the PING probe fails, the connection is replaced', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+      await nothingLost(gw);
+      expect(sim.stall('apns')).toBe(1);
+      await gw.http.post('/push').send({ notifications: [ios(tokens('stalled', 20))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.ios.push_success).toBe(21);
+      expect(s.ios.retries).toBeGreaterThanOrEqual(20);
+      expect(sim.records().filter((r) => r.token.startsWith('stalled-')).length).toBe(20);
+    });
+  });
+
+  it('one stream that never answers times out alone: the connection answers PING and is kept', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (_sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(['sim-hang-1', 'ok-1'])] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.ios.errors).toEqual({ Timeout: 1 });
+      await sleep(2500);
+      expect(gw.app.get(ApnsService).client!.transport.openSessions).toBe(1);
+      await gw.http.post('/push').send({ notifications: [ios(['ok-2'])] }).expect(200);
+      expect((await nothingLost(gw)).ios.push_success).toBe(2);
+    });
+  });
+
+  it('a connection that answers 500 to everything is recycled after a few', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+      await nothingLost(gw);
+      expect(sim.breakConnections('apns', 500)).toBe(1);
+      await gw.http.post('/push').send({ notifications: [ios(tokens('broken', 20))] }).expect(200);
+      const s = await nothingLost(gw);
+      // Without recycling every retry would go to the broken connection again and fail.
+      expect(s.ios.push_success).toBe(21);
+      expect(sim.counts().apns.errors.InternalServerError).toBeGreaterThanOrEqual(3);
+    });
+  });
+
+  it('SETTINGS_MAX_CONCURRENT_STREAMS dropped to 1 and raised again', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+      await nothingLost(gw);
+      sim.setMaxConcurrentStreams('apns', 1);
+      await sleep(100);
+      let started = Date.now();
+      await gw.http.post('/push').send({ notifications: [ios(tokens('one-stream', 20))] }).expect(200);
+      let s = await nothingLost(gw);
+      expect(s.ios.push_success).toBe(21);
+      // One stream at a time at 50 ms each.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(20 * 50 - 100);
+      sim.setMaxConcurrentStreams('apns', 1000);
+      await sleep(100);
+      started = Date.now();
+      await gw.http.post('/push').send({ notifications: [ios(tokens('many-streams', 20))] }).expect(200);
+      s = await nothingLost(gw);
+      expect(s.ios.push_success).toBe(41);
+      expect(Date.now() - started).toBeLessThan(20 * 50 - 100);
+    }, 50);
+  });
+
+  it('429 for one token while the others succeed at once', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1' }, async (sim, gw) => {
+      const started = Date.now();
+      await gw.http.post('/push').send({ notifications: [ios(['sim-TooManyRequests-x', ...tokens('fine', 20)])] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.ios).toEqual(expect.objectContaining({ push_success: 20, push_error: 1, retries: 1, errors: { TooManyRequests: 1 } }));
+      const fine = sim.records().filter((r) => r.token.startsWith('fine-'));
+      expect(fine.length).toBe(20);
+      expect(Math.max(...fine.map((r) => r.at)) - started).toBeLessThan(1000);
+      expect(sim.records().filter((r) => r.token === 'sim-TooManyRequests-x').length).toBe(2);
+    });
+  });
+
+  it('TLS handshake failures: pushes are retried until handshakes succeed again', async () => {
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '6' }, async (sim, gw) => {
+      sim.failTls('apns', true);
+      await gw.http.post('/push').send({ notifications: [ios(tokens('tls', 10))] }).expect(200);
+      await sleep(700);
+      expect((await stats(gw)).ios.retries).toBeGreaterThan(0);
+      expect(sim.counts().apns.total).toBe(0);
+      sim.failTls('apns', false);
+      const s = await nothingLost(gw);
+      expect(s.ios.push_success).toBe(10);
+    });
+  });
+
+  it('the host unreachable: every push ends failed with a transport reason, none hangs', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: `127.0.0.1:${port}` }, async (_sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(tokens('nowhere', 10))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.ios.push_error).toBe(10);
+      expect(s.ios.errors).toEqual({ ConnectionError: 10 });
+    });
+    // A black-holed address: the connection never completes, so the deadline and the probe must end it.
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: '192.0.2.1:443' }, async (_sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [ios(tokens('blackhole', 5))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.ios.push_error).toBe(5);
+    });
+  });
+});

@@ -1,0 +1,72 @@
+import { eventually, readLog, type Gateway } from '../support/gateway';
+
+export interface PlatformStats {
+  push_success: number;
+  push_error: number;
+  retries: number;
+  errors: Record<string, number>;
+}
+
+export interface Stats {
+  accepted: number;
+  queue_usage: number;
+  pusher_count: number;
+  retrying: number;
+  ios: PlatformStats;
+  android: PlatformStats;
+}
+
+export async function stats(gw: Gateway): Promise<Stats> {
+  return (await gw.http.get('/stat/app').expect(200)).body as Stats;
+}
+
+export function finished(s: Stats): number {
+  return s.ios.push_success + s.ios.push_error + s.android.push_success + s.android.push_error;
+}
+
+/** Waits until every accepted push has ended, then checks nothing was lost: counters and log agree. */
+export async function nothingLost(gw: Gateway, timeoutMs = 20_000): Promise<Stats> {
+  await eventually(async () => {
+    const s = await stats(gw);
+    return s.accepted === finished(s) && s.queue_usage === 0 && s.pusher_count === 0 && s.retrying === 0;
+  }, timeoutMs);
+  const s = await stats(gw);
+  expect(finished(s)).toBe(s.accepted);
+  // The access log is written asynchronously: give its last lines a moment.
+  let accepted = new Set<unknown>();
+  let ended: unknown[] = [];
+  await eventually(() => {
+    const log = readLog(gw.accessLog);
+    accepted = new Set(log.filter((l) => l.type === 'accepted-push').map((l) => l.id));
+    ended = log.filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push').map((l) => l.id);
+    return accepted.size === s.accepted && ended.length === s.accepted;
+  }, 3000).catch(() => undefined);
+  expect(accepted.size).toBe(s.accepted);
+  expect(ended.length).toBe(accepted.size);
+  expect(new Set(ended)).toEqual(accepted);
+  return s;
+}
+
+/** Collects unhandled rejections and uncaught exceptions for the file's lifetime; the list must stay empty. */
+export function trackCrashes(): { errors: unknown[] } {
+  const seen = { errors: [] as unknown[] };
+  const onError = (error: unknown): void => {
+    seen.errors.push(error);
+  };
+  beforeAll(() => {
+    process.on('unhandledRejection', onError);
+    process.on('uncaughtException', onError);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onError);
+    process.off('uncaughtException', onError);
+    expect(seen.errors).toEqual([]);
+  });
+  return seen;
+}
+
+export function tokens(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,92 @@
+import { Simulator } from '../../src/simulator/simulator';
+import { android, eventually, startGateway, type Gateway } from '../support/gateway';
+import { nothingLost, sleep, stats, tokens, trackCrashes } from './faults';
+
+const crashes = trackCrashes();
+
+async function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, before?: (sim: Simulator) => void): Promise<void> {
+  const sim = await Simulator.start();
+  before?.(sim);
+  const gw = await startGateway(sim, { PUSHGATE_IOS_ENABLED: 'false', ...env });
+  try {
+    await run(sim, gw);
+  } finally {
+    await gw.close();
+    await sim.close();
+  }
+  expect(crashes.errors).toEqual([]);
+}
+
+describe('FCM faults: nothing is lost', () => {
+  it('UNAVAILABLE, then success', async () => {
+    await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '2' }, async (sim, gw) => {
+      sim.failNext('fcm', 'UNAVAILABLE', 10);
+      await gw.http.post('/push').send({ notifications: [android(tokens('unavailable', 10))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.android).toEqual(expect.objectContaining({ push_success: 10, push_error: 0, retries: 10 }));
+      expect(sim.counts().fcm.errors).toEqual({ UNAVAILABLE: 10 });
+    });
+  });
+
+  it('QUOTA_EXCEEDED with Retry-After: nothing is sent to the project before it expires', async () => {
+    await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '2' }, async (sim, gw) => {
+      await gw.http.post('/push').send({ notifications: [android(['warm-up'])] }).expect(200);
+      await nothingLost(gw);
+      sim.quota(2);
+      const opened = Date.now();
+      const quotaUntil = sim.faults().quotaUntil;
+      await gw.http.post('/push').send({ notifications: [android(['first'])] }).expect(200);
+      await sleep(300);
+      // Pushes accepted while the project is held wait; they do not spend their retries.
+      await gw.http.post('/push').send({ notifications: [android(tokens('held', 20))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.android).toEqual(expect.objectContaining({ push_success: 22, push_error: 0 }));
+      const during = sim.records().filter((r) => r.at > opened + 200 && r.at < quotaUntil);
+      expect(during).toEqual([]);
+      expect(sim.counts().fcm.errors).toEqual({ QUOTA_EXCEEDED: 1 });
+    });
+  });
+
+  it('an INTERNAL storm: every push ends, retried ones succeed once it passes', async () => {
+    await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '3' }, async (sim, gw) => {
+      sim.failNext('fcm', 'INTERNAL', 150);
+      await gw.http.post('/push').send({ notifications: [android(tokens('storm', 100))] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.android.push_success + s.android.push_error).toBe(100);
+      expect(s.android.push_success).toBeGreaterThan(0);
+      expect(Object.keys(s.android.errors).filter((k) => k !== 'INTERNAL')).toEqual([]);
+      expect(sim.counts().fcm.errors.INTERNAL).toBe(150);
+    });
+  });
+
+  it('the OAuth token endpoint failing: sends wait and retry, then succeed once it recovers', async () => {
+    await withGateway(
+      { PUSHGATE_ANDROID_RETRY_MAX: '5', PUSHGATE_ANDROID_TIMEOUT: '1' },
+      async (sim, gw) => {
+        await gw.http.post('/push').send({ notifications: [android(tokens('oauth', 5))] }).expect(200);
+        await sleep(1000);
+        expect((await stats(gw)).android.push_success).toBe(0);
+        expect(sim.counts().fcm.total).toBe(0);
+        // Each push waited at most android.timeout for a token, then was retried.
+        expect((await stats(gw)).android.retries).toBeGreaterThan(0);
+        sim.failOAuth(0);
+        const s = await nothingLost(gw, 30_000);
+        expect(s.android.push_success).toBe(5);
+      },
+      (sim) => sim.failOAuth(500),
+    );
+  });
+
+  it('a response slower than the deadline times out and is retried; a permanently slow one fails with Timeout', async () => {
+    await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '1', PUSHGATE_ANDROID_TIMEOUT: '1' }, async (sim, gw) => {
+      sim.latencyMs = 1500;
+      await gw.http.post('/push').send({ notifications: [android(tokens('slow', 5))] }).expect(200);
+      // Every first attempt missed its deadline; their retries wait at least 100 ms (half-jitter backoff).
+      await eventually(async () => (await stats(gw)).android.retries === 5, 5000, 5);
+      sim.latencyMs = 0;
+      await gw.http.post('/push').send({ notifications: [android(['sim-slow3000-x'])] }).expect(200);
+      const s = await nothingLost(gw);
+      expect(s.android).toEqual(expect.objectContaining({ push_success: 5, push_error: 1, retries: 6, errors: { Timeout: 1 } }));
+    });
+  });
+});
