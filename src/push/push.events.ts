@@ -3,7 +3,7 @@ import type { Platform } from './push.dto';
 import type { Push } from './push.queue';
 
 /** How one push ended. */
-export type PushOutcome = { ok: true } | { ok: false; reason: string };
+export type PushOutcome = { ok: true } | { ok: false; reason: string; detail?: string };
 
 export interface SettledPush {
   readonly push: Push;

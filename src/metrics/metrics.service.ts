@@ -1,0 +1,204 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ApnsService } from '../apns/apns.service';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { PushCounters } from '../push/push.counters';
+import { PLATFORM_IOS, type Platform } from '../push/push.dto';
+import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
+import { PushQueue } from '../push/push.queue';
+import { PushWorkers } from '../push/push.workers';
+import { ReasonLabels } from './metrics.labels';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SEND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DWELL_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+
+interface Incrementer {
+  inc(): void;
+}
+interface Observer {
+  observe(value: number): void;
+}
+
+interface PlatformSeries {
+  readonly succeeded: Incrementer;
+  readonly failed: ReasonLabels<Incrementer>;
+  readonly retried: ReasonLabels<Incrementer>;
+  readonly sendSeconds: Observer;
+  readonly dwellSeconds: Observer;
+}
+
+/**
+ * The gateway's Prometheus metrics in a registry of its own (one per application, so that several can live in one
+ * process): push outcomes, retries and timings fed by {@link PushEvents}, gauges read from the queue, the workers
+ * and the APNs client when scraped, and the default Node.js process metrics. Label values are bounded: platform,
+ * outcome and reason, never a token or an id.
+ */
+@Injectable()
+export class MetricsService implements OnModuleInit {
+  readonly registry = new Registry();
+  private readonly logger = new Logger(MetricsService.name);
+  private readonly ios: PlatformSeries;
+  private readonly android: PlatformSeries;
+
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly events: PushEvents,
+    queue: PushQueue,
+    workers: PushWorkers,
+    counters: PushCounters,
+    apns: ApnsService,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    const pushes = new Counter({
+      name: 'pushgate_pushes_total',
+      help: 'Pushes that ended, by platform, outcome (succeeded, failed) and failure reason.',
+      labelNames: ['platform', 'outcome', 'reason'] as const,
+      registers,
+    });
+    const retries = new Counter({
+      name: 'pushgate_push_retries_total',
+      help: 'Retries scheduled, by platform and the reason of the failed attempt.',
+      labelNames: ['platform', 'reason'] as const,
+      registers,
+    });
+    const sendSeconds = new Histogram({
+      name: 'pushgate_push_send_duration_seconds',
+      help: 'Duration of the last delivery attempt of each push, by platform.',
+      labelNames: ['platform'] as const,
+      buckets: SEND_BUCKETS,
+      registers,
+    });
+    const dwellSeconds = new Histogram({
+      name: 'pushgate_push_queue_dwell_seconds',
+      help: 'Time from acceptance to the start of the last delivery attempt (queue wait plus retry waits), by platform.',
+      labelNames: ['platform'] as const,
+      buckets: DWELL_BUCKETS,
+      registers,
+    });
+    const series = (platform: string): PlatformSeries => ({
+      succeeded: pushes.labels(platform, 'succeeded', ''),
+      failed: new ReasonLabels((reason) => pushes.labels(platform, 'failed', reason)),
+      retried: new ReasonLabels((reason) => retries.labels(platform, reason)),
+      sendSeconds: sendSeconds.labels(platform),
+      dwellSeconds: dwellSeconds.labels(platform),
+    });
+    this.ios = series('ios');
+    this.android = series('android');
+
+    new Counter({
+      name: 'pushgate_pushes_accepted_total',
+      help: 'Pushes accepted into the queue (one per token).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counters.accepted);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_queue_depth',
+      help: 'Pushes waiting in the queue, including those handed back for another attempt.',
+      registers,
+      collect() {
+        this.set(queue.size);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_queue_capacity',
+      help: 'Pushes the queue holds at most (core.queues).',
+      registers,
+      collect() {
+        this.set(queue.capacity);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_pushes_in_flight',
+      help: 'Pushes being sent right now.',
+      registers,
+      collect() {
+        this.set(workers.active);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_pushes_waiting_retry',
+      help: 'Pushes waiting for the backoff before their next attempt.',
+      registers,
+      collect() {
+        this.set(workers.retrying);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_push_concurrency',
+      help: 'Concurrent sends allowed: core.workers x (pusher_max + 1).',
+      registers,
+      collect() {
+        this.set(workers.concurrency);
+      },
+    });
+
+    const client = apns.client;
+    if (client?.authKind === 'token') {
+      new Gauge({
+        name: 'pushgate_apns_provider_token_age_seconds',
+        help: 'Age of the APNs provider token (JWT) in use; absent before the first request.',
+        registers,
+        collect() {
+          const ageMs = client.tokenAgeMs;
+          if (ageMs === undefined) this.remove();
+          else this.set(ageMs / 1000);
+        },
+      });
+    }
+    const notAfter = client?.authKind === 'certificate' ? this.certificateNotAfter() : undefined;
+    if (notAfter !== undefined) {
+      new Gauge({
+        name: 'pushgate_apns_certificate_days_left',
+        help: 'Days until the APNs client certificate (ios.pem_cert_path) expires; negative once it has.',
+        registers,
+        collect() {
+          this.set((notAfter - Date.now()) / DAY_MS);
+        },
+      });
+    }
+  }
+
+  onModuleInit(): void {
+    this.events.onSettled((event) => this.settled(event));
+    this.events.onRetried((event) => this.retried(event));
+  }
+
+  /** The scrape in the Prometheus text format. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private of(platform: Platform): PlatformSeries {
+    return platform === PLATFORM_IOS ? this.ios : this.android;
+  }
+
+  private settled({ push, platform, outcome, ptime }: SettledPush): void {
+    const series = this.of(platform);
+    if (outcome.ok) series.succeeded.inc();
+    else series.failed.get(outcome.reason).inc();
+    series.sendSeconds.observe(ptime);
+    series.dwellSeconds.observe(Math.max(0, (Date.now() - push.notification.acceptedAt) / 1000 - ptime));
+  }
+
+  private retried({ platform, reason }: RetriedPush): void {
+    this.of(platform).retried.get(reason).inc();
+  }
+
+  private certificateNotAfter(): number | undefined {
+    const path = this.config.ios.pem_cert_path;
+    try {
+      return new X509Certificate(readFileSync(path)).validToDate.getTime();
+    } catch (error) {
+      this.logger.warn(`cannot read the APNs certificate expiry from ${path}: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}
