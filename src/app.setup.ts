@@ -1,6 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { LogService } from './log/log.service';
+
+/** Where the OpenAPI description is served: the UI, and the document as JSON and YAML. */
+export const OPENAPI_PATHS = { ui: 'docs', json: 'docs-json', yaml: 'docs-yaml' } as const;
+
+/** The OpenAPI 3 document of every route of the application, generated from its controllers and DTOs. */
+export function openApiDocument(app: INestApplication): OpenAPIObject {
+  const info = new DocumentBuilder()
+    .setTitle('pushgate')
+    .setDescription("Push notification gateway for APNs and FCM HTTP v1, compatible with Gaurun's API.")
+    .setVersion((JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version)
+    .build();
+  return SwaggerModule.createDocument(app, info);
+}
 
 /** What main and the end-to-end tests both apply to a created application. */
 export function setupApp(app: INestApplication): INestApplication {
@@ -8,6 +24,12 @@ export function setupApp(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('etag', false);
+  // Built on the first request for it, not at start.
+  SwaggerModule.setup(OPENAPI_PATHS.ui, app, () => openApiDocument(app), {
+    jsonDocumentUrl: OPENAPI_PATHS.json,
+    yamlDocumentUrl: OPENAPI_PATHS.yaml,
+    customSiteTitle: 'pushgate API',
+  });
   return app;
 }
 

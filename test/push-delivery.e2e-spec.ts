@@ -54,7 +54,8 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
           android(['ok-android', 'sim-flaky1-UNAVAILABLE-f', 'sim-flaky1-QUOTA_EXCEEDED-g', 'sim-UNREGISTERED-h', 'sim-INVALID_ARGUMENT-i', 'sim-SENDER_ID_MISMATCH-j']),
         ],
       })
-      .expect(200, { message: 'ok', count: 12 });
+      .expect(200)
+      .expect((res) => expect(res.body).toEqual({ message: 'ok', count: 12, request_id: expect.any(String) }));
     const s = await settled(gw, 12);
 
     expect(attempts(sim, 'ok-ios')).toBe(1);

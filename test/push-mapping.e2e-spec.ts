@@ -17,7 +17,7 @@ describe('POST /push delivers through the real clients (field mapping)', () => {
 
   async function deliver(notification: Record<string, unknown>): Promise<SimRecord> {
     const res = await gw.http.post('/push').send({ notifications: [notification] }).expect(200);
-    expect(res.body).toEqual({ message: 'ok', count: 1 });
+    expect(res.body).toEqual({ message: 'ok', count: 1, request_id: expect.any(String) });
     await sim.waitFor(1, 5000);
     const [record] = sim.records();
     return record;
@@ -106,7 +106,8 @@ describe('POST /push delivers through the real clients (field mapping)', () => {
     await gw.http
       .post('/push')
       .send({ notifications: [ios(['a1', 'a2', 'a3']), android(['b1', 'b2'])] })
-      .expect(200, { message: 'ok', count: 5 });
+      .expect(200)
+      .expect((res) => expect(res.body).toEqual({ message: 'ok', count: 5, request_id: expect.any(String) }));
     await sim.waitFor(5, 5000);
     const tokens = sim.records().map((r) => `${r.platform}:${r.token}`);
     expect(tokens.sort()).toEqual(['android:b1', 'android:b2', 'ios:a1', 'ios:a2', 'ios:a3']);

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -20,17 +21,24 @@ export const PLATFORM_ANDROID = 2;
 export type Platform = typeof PLATFORM_IOS | typeof PLATFORM_ANDROID;
 
 export class ExtendDto {
+  @ApiProperty({ example: 'deep_link', maxLength: 256 })
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)
   readonly key!: string;
 
+  @ApiProperty({ example: 'app://inbox/42', maxLength: 4096 })
   @IsString()
   @MaxLength(4096)
   readonly val!: string;
 }
 
 export class NotificationDto {
+  @ApiProperty({
+    description: 'Device tokens; each one becomes a push (at most `core.token_max`).',
+    example: ['6f2c1e0a9b1d'],
+    type: [String],
+  })
   @IsArray()
   @ArrayNotEmpty()
   @IsString({ each: true })
@@ -38,28 +46,97 @@ export class NotificationDto {
   @MaxLength(4096, { each: true })
   readonly token!: string[];
 
+  @ApiProperty({ description: '1 = iOS (APNs), 2 = Android (FCM).', enum: [PLATFORM_IOS, PLATFORM_ANDROID], example: PLATFORM_IOS })
   @IsIn([PLATFORM_IOS, PLATFORM_ANDROID], { message: 'platform must be 1 (iOS) or 2 (Android)' })
   readonly platform!: Platform;
 
+  @ApiProperty({
+    description: 'iOS: alert body; Android: `data.message`. Empty only with `core.allows_empty_message`.',
+    example: 'Hello',
+    maxLength: 4096,
+  })
   @IsString()
   @MaxLength(4096)
   readonly message!: string;
 
-  @IsOptional() @IsString() @MaxLength(1024) readonly identifier?: string;
-  @IsOptional() @IsString() @MaxLength(1024) readonly title?: string;
-  @IsOptional() @IsString() @MaxLength(1024) readonly subtitle?: string;
-  @IsOptional() @IsInt() @Min(0) @Max(2147483647) readonly badge?: number;
-  @IsOptional() @IsString() @MaxLength(256) readonly category?: string;
-  @IsOptional() @IsString() @MaxLength(256) readonly sound?: string;
-  @IsOptional() @IsBoolean() readonly content_available?: boolean;
-  @IsOptional() @IsBoolean() readonly mutable_content?: boolean;
-  @IsOptional() @IsInt() @Min(0) @Max(31536000) readonly expiry?: number;
-  @IsOptional() @IsIn(['alert', 'background']) readonly push_type?: 'alert' | 'background';
-  @IsOptional() @IsString() @MaxLength(256) readonly collapse_key?: string;
-  @IsOptional() @IsBoolean() readonly delay_while_idle?: boolean;
-  @IsOptional() @IsInt() @Min(0) @Max(2419200) readonly time_to_live?: number;
-  @IsOptional() @IsIn(['high', 'normal']) readonly priority?: 'high' | 'normal';
+  @ApiPropertyOptional({ description: 'Your id, written to the per-push log lines.', example: 'campaign-7' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  readonly identifier?: string;
+  @ApiPropertyOptional({ description: 'iOS: alert title.', example: 'Greetings' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  readonly title?: string;
+  @ApiPropertyOptional({ description: 'iOS: alert subtitle.', example: 'From pushgate' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  readonly subtitle?: string;
+  @ApiPropertyOptional({ description: 'iOS: `aps.badge`, sent only when given (0 clears it).', example: 1, minimum: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2147483647)
+  readonly badge?: number;
+  @ApiPropertyOptional({ description: 'iOS: `aps.category`.', example: 'MESSAGE' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  readonly category?: string;
+  @ApiPropertyOptional({ description: 'iOS: `aps.sound`.', example: 'default' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  readonly sound?: string;
+  @ApiPropertyOptional({ description: 'iOS: `aps.content-available: 1`.', example: false })
+  @IsOptional()
+  @IsBoolean()
+  readonly content_available?: boolean;
+  @ApiPropertyOptional({ description: 'iOS: `aps.mutable-content: 1`.', example: false })
+  @IsOptional()
+  @IsBoolean()
+  readonly mutable_content?: boolean;
+  @ApiPropertyOptional({ description: 'iOS: seconds until `apns-expiration`.', example: 3600, minimum: 0, maximum: 31536000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(31536000)
+  readonly expiry?: number;
+  @ApiPropertyOptional({
+    description: 'iOS: `apns-push-type`; background pushes go with priority 5.',
+    enum: ['alert', 'background'],
+    example: 'alert',
+  })
+  @IsOptional()
+  @IsIn(['alert', 'background'])
+  readonly push_type?: 'alert' | 'background';
+  @ApiPropertyOptional({ description: 'Android: `android.collapse_key`.', example: 'inbox' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  readonly collapse_key?: string;
+  @ApiPropertyOptional({ description: 'Android: accepted for compatibility; FCM v1 has no equivalent.', example: false })
+  @IsOptional()
+  @IsBoolean()
+  readonly delay_while_idle?: boolean;
+  @ApiPropertyOptional({ description: 'Android: `android.ttl` in seconds.', example: 86400, minimum: 0, maximum: 2419200 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2419200)
+  readonly time_to_live?: number;
+  @ApiPropertyOptional({ description: 'Android: `android.priority`.', enum: ['high', 'normal'], example: 'high' })
+  @IsOptional()
+  @IsIn(['high', 'normal'])
+  readonly priority?: 'high' | 'normal';
 
+  @ApiPropertyOptional({
+    description: 'iOS: keys at the payload root beside `aps`; Android: merged into `data`.',
+    type: [ExtendDto],
+    maxItems: 100,
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -69,6 +146,14 @@ export class NotificationDto {
 }
 
 export class PushRequestDto {
+  @ApiProperty({
+    type: [NotificationDto],
+    description: 'Every token of every notification becomes one push; the whole request is validated before anything is queued.',
+    example: [
+      { token: ['6f2c1e0a9b1d'], platform: PLATFORM_IOS, message: 'Hello iOS', title: 'Greetings', badge: 1 },
+      { token: ['fcm-registration-token'], platform: PLATFORM_ANDROID, message: 'Hello Android', priority: 'high' },
+    ],
+  })
   @IsArray({ message: 'empty notification' })
   @ArrayNotEmpty({ message: 'empty notification' })
   @ValidateNested({ each: true })
@@ -76,10 +161,91 @@ export class PushRequestDto {
   readonly notifications!: NotificationDto[];
 }
 
+export const PUSH_STATUSES = ['succeeded', 'failed', 'pending'] as const;
+export type PushStatus = (typeof PUSH_STATUSES)[number];
+
+/** How one token of a request ended, or that it has not ended yet. */
+export class PushResultDto {
+  @ApiProperty({ example: '6f2c1e0a9b1d' })
+  readonly token!: string;
+
+  @ApiProperty({ enum: ['ios', 'android'], example: 'ios' })
+  readonly platform!: 'ios' | 'android';
+
+  @ApiProperty({ enum: PUSH_STATUSES, example: 'failed' })
+  readonly status!: PushStatus;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The APNs reason, FCM error code or transport reason of a failed push; null otherwise.',
+    example: 'BadDeviceToken',
+  })
+  readonly reason!: string | null;
+}
+
 export class PushAcceptedDto {
+  @ApiProperty({ example: 'ok', description: 'Gaurun clients read only this field.' })
   readonly message = 'ok';
-  constructor(
-    /** Pushes queued by this request (one per token). */
-    readonly count: number,
-  ) {}
+
+  @ApiProperty({ example: 2, description: 'Pushes queued by this request (one per token).' })
+  readonly count: number;
+
+  @ApiProperty({ example: 'fSfFwgfS-r1a', description: "This request's id, for `GET /push/{id}`; unique across restarts and replicas." })
+  readonly request_id: string;
+
+  @ApiPropertyOptional({
+    type: [PushResultDto],
+    description: "With `wait=true` only: every token's result, in request order; `pending` when the wait timed out first.",
+    example: [
+      { token: '6f2c1e0a9b1d', platform: 'ios', status: 'succeeded', reason: null },
+      { token: 'fcm-registration-token', platform: 'android', status: 'failed', reason: 'UNREGISTERED' },
+    ],
+  })
+  readonly results?: PushResultDto[];
+
+  constructor(count: number, requestId: string, results?: PushResultDto[]) {
+    this.count = count;
+    this.request_id = requestId;
+    if (results) this.results = results;
+  }
+}
+
+/** What is known of one request, while it is remembered. */
+export class PushRequestStatusDto {
+  @ApiProperty({ example: 'fSfFwgfS-r1a' })
+  readonly request_id!: string;
+
+  @ApiProperty({ example: '2026-11-27T14:40:13.593Z', description: 'When the request was accepted.' })
+  readonly accepted_at!: string;
+
+  @ApiProperty({ example: 3, description: 'Pushes the request queued (one per token).' })
+  readonly queued!: number;
+
+  @ApiProperty({ example: 1 })
+  readonly succeeded!: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'Failed pushes by reason.',
+    example: { BadDeviceToken: 1 },
+  })
+  readonly failed!: Record<string, number>;
+
+  @ApiProperty({ example: 1, description: 'Pushes not finished yet (queued, being sent or waiting for a retry).' })
+  readonly pending!: number;
+
+  @ApiProperty({ example: false, description: 'True once every push of the request has ended.' })
+  readonly done!: boolean;
+}
+
+export class MessageDto {
+  @ApiProperty({ example: 'ok' })
+  readonly message!: string;
+}
+
+export class ValidationErrorDto extends MessageDto {
+  @ApiPropertyOptional({ type: [String], example: ['notifications[1].platform: platform must be 1 (iOS) or 2 (Android)'] })
+  readonly errors?: string[];
 }

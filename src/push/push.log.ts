@@ -6,7 +6,8 @@ export function maskToken(token: string): string {
   return token.length <= 12 ? '*'.repeat(token.length) : `${token.slice(0, 8)}...${token.slice(-4)}`;
 }
 
-const LOGGED_FIELDS = [
+/** The notification fields the per-push lines carry, from which `pushgate recover` rebuilds a notification. */
+export const LOGGED_FIELDS = [
   'message',
   'identifier',
   'title',

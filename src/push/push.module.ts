@@ -3,12 +3,14 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApnsModule } from '../apns/apns.module';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
+import { RedisPushQueue } from '../redis/redis.queue';
 import { PushController } from './push.controller';
 import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
 import { PushPreparer } from './push.preparer';
 import { PushHealthIndicator } from './push.health';
 import { MemoryPushQueue, PushQueue } from './push.queue';
+import { PushResults } from './push.results';
 import { PushService } from './push.service';
 import { PushWorkers } from './push.workers';
 
@@ -18,12 +20,14 @@ import { PushWorkers } from './push.workers';
   providers: [
     {
       provide: PushQueue,
-      inject: [pushgateConfig.KEY],
-      useFactory: (config: PushgateConfig): PushQueue => new MemoryPushQueue(config.core.queues),
+      inject: [pushgateConfig.KEY, PushPreparer, PushEvents],
+      useFactory: (config: PushgateConfig, preparer: PushPreparer, events: PushEvents): PushQueue =>
+        config.queue.backend === 'redis' ? new RedisPushQueue(config, preparer, events) : new MemoryPushQueue(config.core.queues),
     },
     PushCounters,
     PushEvents,
     PushPreparer,
+    PushResults,
     PushService,
     PushWorkers,
     PushHealthIndicator,

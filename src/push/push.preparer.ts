@@ -8,14 +8,14 @@ import type { QueuedNotification } from './push.queue';
 /**
  * Turns a validated notification into what its pushes share: the provider payload built once, the access-log
  * child. A queue that stores notifications elsewhere (Redis) rebuilds them here from the DTO, the id prefix and
- * the acceptance time, so that every attempt sends the same payload.
+ * the acceptance time (and the request id, when it has one), so that every attempt sends the same payload.
  */
 @Injectable()
 export class PushPreparer {
   constructor(private readonly logs: LogService) {}
 
-  prepare(dto: NotificationDto, idPrefix: string, acceptedAt: number): QueuedNotification {
-    const base = { dto, platform: dto.platform, idPrefix, acceptedAt, log: notificationLogger(this.logs.accessLog, dto) };
+  prepare(dto: NotificationDto, idPrefix: string, acceptedAt: number, requestId?: string): QueuedNotification {
+    const base = { dto, platform: dto.platform, idPrefix, acceptedAt, requestId, log: notificationLogger(this.logs.accessLog, dto) };
     return dto.platform === PLATFORM_IOS ? { ...base, apns: toApnsOptions(dto, acceptedAt) } : { ...base, fcm: toFcmMessage(dto) };
   }
 }

@@ -14,6 +14,8 @@ export interface QueuedNotification {
   readonly idPrefix: string;
   /** When the request was accepted (ms since the epoch). */
   readonly acceptedAt: number;
+  /** The accepting request's id, for per-request results (`GET /push/{id}`). */
+  readonly requestId?: string;
   /** Access-log child carrying the notification's fields, serialised once. */
   readonly log: Logger;
 }

@@ -7,6 +7,7 @@ import { maskToken } from './push.log';
 import { PushPreparer } from './push.preparer';
 import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes } from './push.payload';
 import { PushQueue, type QueuedNotification } from './push.queue';
+import { PushResults } from './push.results';
 import { PushWorkers } from './push.workers';
 
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
@@ -21,6 +22,7 @@ export class PushService {
   /** Unique per process start, so push ids never repeat across restarts and replicas. */
   private readonly bootId = randomBytes(6).toString('base64url');
   private sequence = 0;
+  private requests = 0;
 
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
@@ -28,10 +30,14 @@ export class PushService {
     private readonly workers: PushWorkers,
     private readonly counters: PushCounters,
     private readonly preparer: PushPreparer,
+    private readonly results: PushResults,
   ) {}
 
-  /** Validates the limits that depend on configuration, then queues every push of the request or none. */
-  async accept(request: PushRequestDto): Promise<PushAcceptedDto> {
+  /**
+   * Validates the limits that depend on configuration, then queues every push of the request or none. With
+   * `waitMs`, answers once every push has ended or that time has passed, with each token's result.
+   */
+  async accept(request: PushRequestDto, waitMs?: number): Promise<PushAcceptedDto> {
     const { notifications } = request;
     const { notification_max } = this.config.core;
     if (notifications.length > notification_max) {
@@ -40,39 +46,55 @@ export class PushService {
       });
     }
     const now = Date.now();
+    const requestId = `${this.bootId}-r${(this.requests++).toString(36)}`;
     const problems: string[] = [];
-    const queued = notifications.map((n, i) => this.prepare(n, i, now, problems));
+    const queued = notifications.map((n, i) => this.prepare(n, i, now, requestId, problems));
     if (problems.length > 0) {
-      throw new BadRequestException({ message: problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`, errors: problems });
+      throw new BadRequestException({
+        message: problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`,
+        errors: problems,
+      });
     }
     if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
-    if (!(await this.queue.offer(queued))) {
+    let count = 0;
+    for (const n of queued) count += n.dto.token.length;
+    // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
+    this.results.track(requestId, count, now);
+    const waiter = waitMs === undefined ? undefined : this.results.expect(requestId, count);
+    let offered = false;
+    try {
+      offered = await this.queue.offer(queued);
+    } finally {
+      if (!offered) this.results.forget(requestId);
+    }
+    if (!offered) {
       throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     }
-    let count = 0;
     for (const n of queued) {
       for (let i = 0; i < n.dto.token.length; i++) {
         const token = n.dto.token[i];
         n.log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
       }
-      count += n.dto.token.length;
     }
     this.counters.accepted += count;
     this.workers.pump();
-    return new PushAcceptedDto(count);
+    if (!waiter) return new PushAcceptedDto(count, requestId);
+    return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
   }
 
-  private prepare(n: NotificationDto, index: number, now: number, problems: string[]): QueuedNotification {
+  private prepare(n: NotificationDto, index: number, now: number, requestId: string, problems: string[]): QueuedNotification {
     const path = `notifications[${index}]`;
     const { core, ios, android } = this.config;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
-    if (n.message === '' && !core.allows_empty_message) problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
+    if (n.message === '' && !core.allows_empty_message)
+      problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
     if (n.platform === PLATFORM_IOS && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
     if (n.platform !== PLATFORM_IOS && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
-    const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now);
+    const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now, requestId);
     if (queued.apns) {
       const bytes = apnsPayloadBytes(queued.apns);
-      if (bytes > APNS_MAX_PAYLOAD_BYTES) problems.push(`${path}: APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
+      if (bytes > APNS_MAX_PAYLOAD_BYTES)
+        problems.push(`${path}: APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
     }
     return queued;
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ExponentialBackoff } from 'cockatiel';
+import { ExponentialBackoff, halfJitterGenerator } from 'cockatiel';
 import { ApnsService } from '../apns/apns.service';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmService } from '../fcm/fcm.service';
@@ -11,7 +11,9 @@ import { PLATFORM_IOS } from './push.dto';
 import { maskToken } from './push.log';
 import { pushId, PushQueue, pushToken, type Push } from './push.queue';
 
-const RETRY_BACKOFF = new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 });
+// Half jitter keeps every wait between half and all of the exponential step (100-200 ms, 200-400 ms, ...), so a
+// retry never follows its failure at once.
+const RETRY_BACKOFF = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 200, maxDelay: 30_000 });
 
 /**
  * Takes pushes from the queue and sends them with bounded concurrency (`core.workers` x (`core.pusher_max` + 1),
@@ -140,16 +142,16 @@ export class PushWorkers implements BeforeApplicationShutdown {
       );
       return;
     }
-    this.fail(push, result.reason, ptime);
+    this.fail(push, result.reason, ptime, result.detail);
   }
 
-  private fail(push: Push, reason: string, ptime: number): void {
+  private fail(push: Push, reason: string, ptime: number, detail?: string): void {
     const { platform } = push.notification;
     this.counters.failed(platform, reason);
     const id = pushId(push);
     push.notification.log.info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
     this.queue.settle(push);
-    this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason }, ptime });
+    this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason, detail }, ptime });
   }
 
   private token(push: Push): string {

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApnsHealthIndicator } from '../apns/apns.health';
 import { FcmHealthIndicator } from '../fcm/fcm.health';
@@ -6,6 +7,7 @@ import { PushCounters, type PlatformCounters } from '../push/push.counters';
 import { PushHealthIndicator } from '../push/push.health';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
+import { RedisHealthIndicator } from '../redis/redis.health';
 import { RuntimeStats } from './runtime.stats';
 
 export interface AppStats {
@@ -20,6 +22,62 @@ export interface AppStats {
   android: PlatformCounters;
 }
 
+class PlatformCountersDto implements PlatformCounters {
+  @ApiProperty({ example: 120 }) readonly push_success!: number;
+  @ApiProperty({ example: 3 }) readonly push_error!: number;
+  @ApiProperty({ example: 2, description: 'Retries scheduled.' }) readonly retries!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    description: 'Final failures by reason.',
+    example: { BadDeviceToken: 2, Unregistered: 1 },
+  })
+  readonly errors!: Record<string, number>;
+}
+
+class AppStatsDto implements AppStats {
+  @ApiProperty({ example: 8192 }) readonly queue_max!: number;
+  @ApiProperty({ example: 0 }) readonly queue_usage!: number;
+  @ApiProperty({ example: 255 }) readonly pusher_max!: number;
+  @ApiProperty({ example: 0, description: 'Sends in flight.' }) readonly pusher_count!: number;
+  @ApiProperty({ example: 512, description: 'core.workers x (pusher_max + 1).' }) readonly concurrency!: number;
+  @ApiProperty({ example: 123, description: 'Pushes accepted since start.' }) readonly accepted!: number;
+  @ApiProperty({ example: 0, description: 'Pushes waiting for a retry.' }) readonly retrying!: number;
+  @ApiProperty({ type: PlatformCountersDto }) readonly ios!: PlatformCounters;
+  @ApiProperty({ type: PlatformCountersDto }) readonly android!: PlatformCounters;
+}
+
+const RUNTIME_EXAMPLE = {
+  pid: 1,
+  uptime_seconds: 3600,
+  versions: { node: 'v24.21.0', v8: '13.6.233.17-node.40', uv: '1.51.0' },
+  memory: {
+    rss: 98_000_000,
+    heap_total: 40_000_000,
+    heap_used: 30_000_000,
+    heap_limit: 4_345_298_944,
+    external: 3_000_000,
+    array_buffers: 200_000,
+  },
+  cpu_microseconds: { user: 1_200_000, system: 300_000 },
+  event_loop_delay: { window_seconds: 10, p50_ms: 10.1, p99_ms: 12.3, max_ms: 20.4 },
+  active_resources: 12,
+};
+
+const HEALTH_UP = {
+  status: 'ok',
+  info: { queue: { status: 'up', usage: 0, max: 8192 } },
+  error: {},
+  details: { queue: { status: 'up', usage: 0, max: 8192 } },
+};
+const HEALTH_DOWN = {
+  status: 'error',
+  info: {},
+  error: { queue: { status: 'down', usage: 7500, max: 8192, reason: 'queue above high-water mark' } },
+  details: { queue: { status: 'down', usage: 7500, max: 8192, reason: 'queue above high-water mark' } },
+};
+
+@ApiTags('stats')
 @Controller()
 export class StatsController {
   constructor(
@@ -30,6 +88,8 @@ export class StatsController {
   ) {}
 
   @Get('stat/app')
+  @ApiOperation({ summary: "Queue and delivery counters since start (Gaurun's /stat/app)" })
+  @ApiOkResponse({ type: AppStatsDto })
   app(): AppStats {
     return {
       queue_max: this.queue.capacity,
@@ -45,11 +105,14 @@ export class StatsController {
   }
 
   @Get(['stat/runtime', 'stat/go'])
+  @ApiOperation({ summary: "Node.js runtime figures (also at Gaurun's /stat/go)" })
+  @ApiOkResponse({ schema: { type: 'object', example: RUNTIME_EXAMPLE } })
   runtimeStats(): Record<string, unknown> {
     return this.runtime.snapshot();
   }
 }
 
+@ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -57,6 +120,7 @@ export class HealthController {
     private readonly push: PushHealthIndicator,
     private readonly apns: ApnsHealthIndicator,
     private readonly fcm: FcmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
   ) {}
 
   /**
@@ -64,14 +128,24 @@ export class HealthController {
    * stays 200 while the gateway drains on shutdown (Terminus answers 503 to every check from then on).
    */
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers; never depends on APNs, FCM or anything else' })
+  @ApiOkResponse({ schema: { type: 'object', example: { status: 'ok', info: { process: { status: 'up', uptime_seconds: 3600 } } } } })
   live(): { status: 'ok'; info: { process: { status: 'up'; uptime_seconds: number } } } {
     return { status: 'ok', info: { process: { status: 'up', uptime_seconds: Math.round(process.uptime()) } } };
   }
 
   /** Able to accept now: clients configured, queue below its high-water mark, not shutting down. */
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: clients configured, queue below 90% of its capacity, not shutting down' })
+  @ApiOkResponse({ schema: { type: 'object', example: HEALTH_UP } })
+  @ApiServiceUnavailableResponse({ schema: { type: 'object', example: HEALTH_DOWN } })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.push.isReady(), () => this.apns.isReady(), () => this.fcm.isReady()]);
+    return this.health.check([
+      () => this.push.isReady(),
+      () => this.apns.isReady(),
+      () => this.fcm.isReady(),
+      ...(this.redis.enabled ? [() => this.redis.isReady()] : []),
+    ]);
   }
 }

@@ -1,0 +1,240 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
+import { CONFIG_DEFAULTS, configPathFrom, loadConfig, type PushgateConfig } from '../config/pushgate.config';
+import { PLATFORM_ANDROID, PLATFORM_IOS, type PushResultDto } from '../push/push.dto';
+import { LOGGED_FIELDS } from '../push/push.log';
+import { DirectSender } from './cli.module';
+import { CommandError, UsageError, validNotification } from './notification';
+
+export const RECOVER_USAGE = `usage: pushgate recover [-c pushgate.toml] [--gateway http://host:port] [--dry-run]
+                        [--also-failed REASON,...] ACCESS_LOG...
+  Reads access logs (oldest first; rotated files too), finds the pushes that were accepted and never finished
+  (no succeeded-push or failed-push line, or failed-push with reason Shutdown) and sends them again with every
+  field, through a running gateway (--gateway; PUSHGATE_API_KEY is sent as a bearer key) or directly through the
+  configured clients. Prints one JSON line per push: {"id","token","platform","status","reason"}.
+  Needs whole tokens in the log: core.log_full_token = true.
+  --also-failed  also re-send pushes that failed with these reasons (e.g. Timeout,ConnectionError)
+  --dry-run      print the pushes that would be sent, send nothing
+  Exit status 0 when every push was re-sent and succeeded, 1 when some failed, 2 on a usage or log problem.`;
+
+/** Pushes a recovery request carries at most, so that each wait for results stays short. */
+const PUSHES_PER_REQUEST = 1000;
+
+/** One unfinished push, as its accepted-push line describes it. */
+export interface UnfinishedPush {
+  readonly id: string;
+  readonly token: string;
+  readonly line: Record<string, unknown>;
+}
+
+/** How a push ended that was re-sent (or why it was not). */
+export interface RecoveredPush extends Omit<PushResultDto, 'status'> {
+  readonly id: string;
+  readonly status: PushResultDto['status'] | 'expired' | 'unsent';
+}
+
+/** What `maskToken` makes of a token: such a line cannot be re-sent. */
+export function isMaskedToken(token: string): boolean {
+  return /^\*+$/.test(token) || /^.{8}\.\.\..{4}$/.test(token);
+}
+
+/**
+ * The pushes of these logs that were accepted and never finished, in acceptance order. A push counts as finished
+ * with its `succeeded-push` line, or a `failed-push` line unless its reason is `Shutdown` (what a stopping gateway
+ * could not send) or one of `alsoFailed`.
+ */
+export async function unfinishedPushes(paths: string[], alsoFailed: ReadonlySet<string> = new Set()): Promise<UnfinishedPush[]> {
+  const accepted = new Map<string, Record<string, unknown>>();
+  const finishedEarly = new Set<string>();
+  for (const path of paths) {
+    const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+    for await (const text of lines) {
+      if (!text.includes('-push"')) continue;
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      const { type, id } = line;
+      if (typeof id !== 'string') continue;
+      if (type === 'accepted-push') {
+        if (!finishedEarly.delete(id)) accepted.set(id, line);
+      } else if (
+        type === 'succeeded-push' ||
+        (type === 'failed-push' && line.error !== 'Shutdown' && !alsoFailed.has(String(line.error)))
+      ) {
+        if (!accepted.delete(id)) finishedEarly.add(id);
+      }
+    }
+  }
+  return [...accepted].map(([id, line]) => ({ id, token: String(line.token), line }));
+}
+
+/** The prefix shared by the pushes of one notification: `<boot id>-<n>-`. */
+function notificationKey(id: string): string {
+  return id.slice(0, id.lastIndexOf('-') + 1);
+}
+
+interface Group {
+  readonly notification: Record<string, unknown>;
+  readonly pushes: UnfinishedPush[];
+}
+
+/**
+ * The notifications to send again: one per original notification, with every field its lines carry, and `expiry`
+ * shortened by the time since acceptance (pushes whose expiry has passed are left out, reported as expired).
+ */
+export function regroup(pushes: UnfinishedPush[], now = Date.now()): { groups: Group[]; expired: UnfinishedPush[] } {
+  const groups = new Map<string, Group>();
+  const expired: UnfinishedPush[] = [];
+  for (const push of pushes) {
+    const { line } = push;
+    let expiry = typeof line.expiry === 'number' ? line.expiry : undefined;
+    if (expiry !== undefined && typeof line.time === 'string') {
+      expiry -= Math.floor((now - Date.parse(line.time)) / 1000);
+      if (expiry <= 0) {
+        expired.push(push);
+        continue;
+      }
+    }
+    const key = notificationKey(push.id);
+    let group = groups.get(key);
+    if (!group) {
+      const notification: Record<string, unknown> = { platform: line.platform === 'ios' ? PLATFORM_IOS : PLATFORM_ANDROID, message: '' };
+      for (const field of LOGGED_FIELDS) if (line[field] !== undefined) notification[field] = line[field];
+      if (expiry !== undefined) notification.expiry = expiry;
+      group = { notification, pushes: [] };
+      groups.set(key, group);
+    }
+    group.pushes.push(push);
+  }
+  return { groups: [...groups.values()], expired };
+}
+
+/** Splits groups into requests within the gateway's limits: notifications, tokens each, pushes in all. */
+function* requests(groups: Group[], config: PushgateConfig): Generator<Group[]> {
+  const { notification_max, token_max } = config.core;
+  const pieces: Group[] = [];
+  for (const group of groups) {
+    for (let i = 0; i < group.pushes.length; i += token_max) pieces.push({ ...group, pushes: group.pushes.slice(i, i + token_max) });
+  }
+  let batch: Group[] = [];
+  let size = 0;
+  for (const piece of pieces) {
+    if (batch.length > 0 && (batch.length >= notification_max || size + piece.pushes.length > PUSHES_PER_REQUEST)) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+    batch.push(piece);
+    size += piece.pushes.length;
+  }
+  if (batch.length > 0) yield batch;
+}
+
+const dtoOf = (group: Group): Record<string, unknown> => ({ ...group.notification, token: group.pushes.map((p) => p.token) });
+
+/** POSTs each request to a running gateway, waiting for its results; a full queue (503) is retried with backoff. */
+async function viaGateway(gateway: string, batches: Iterable<Group[]>, report: (r: RecoveredPush) => void): Promise<void> {
+  const url = new URL('/push?wait=true&timeout=60', gateway);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (process.env.PUSHGATE_API_KEY) headers.authorization = `Bearer ${process.env.PUSHGATE_API_KEY}`;
+  const policy = retry(
+    handleWhenResult((r) => (r as Response).status === 503),
+    { maxAttempts: 10, backoff: new ExponentialBackoff({ initialDelay: 1000, maxDelay: 30_000 }) },
+  );
+  for (const batch of batches) {
+    const body = JSON.stringify({ notifications: batch.map(dtoOf) });
+    const res = await policy.execute(() => fetch(url, { method: 'POST', headers, body }));
+    const answer = (await res.json().catch(() => ({}))) as { message?: string; results?: PushResultDto[] };
+    const pushes = batch.flatMap((g) => g.pushes);
+    if (res.status !== 200 || !Array.isArray(answer.results)) {
+      for (const p of pushes)
+        report({ id: p.id, token: p.token, platform: platformName(p), status: 'unsent', reason: answer.message ?? `HTTP ${res.status}` });
+      throw new CommandError(`the gateway answered ${res.status}: ${answer.message ?? ''}`.trim());
+    }
+    answer.results.forEach((result, i) => report({ ...result, id: pushes[i].id }));
+  }
+}
+
+async function direct(config: PushgateConfig, batches: Iterable<Group[]>, report: (r: RecoveredPush) => void): Promise<void> {
+  const sender = await DirectSender.open();
+  try {
+    for (const batch of batches) {
+      await Promise.all(
+        batch.map(async (group) => {
+          const results = await sender.send(validNotification(dtoOf(group), config));
+          results.forEach((result, i) => report({ ...result, id: group.pushes[i].id }));
+        }),
+      );
+    }
+  } finally {
+    await sender.close();
+  }
+}
+
+const platformName = (p: UnfinishedPush): 'ios' | 'android' => (p.line.platform === 'ios' ? 'ios' : 'android');
+
+export async function recoverCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new UsageError('no access log given');
+  const configPath = configPathFrom(args, process.env);
+  // Through a gateway the file only sets the request limits; directly it configures the clients too.
+  const config =
+    configPath || !values.gateway ? loadConfig({ path: configPath, env: process.env }) : ({ ...CONFIG_DEFAULTS } as PushgateConfig);
+  const alsoFailed = new Set((values['also-failed'] ?? '').split(',').filter((r) => r !== ''));
+
+  const unfinished = await unfinishedPushes(positionals, alsoFailed);
+  const masked = unfinished.filter((p) => isMaskedToken(p.token));
+  if (masked.length > 0) {
+    throw new CommandError(
+      `${masked.length} of the ${unfinished.length} unfinished pushes have masked tokens (e.g. id ${masked[0].id}, token ${masked[0].token}): ` +
+        'they cannot be re-sent and nothing was sent. Set core.log_full_token = true so that the access log can be used for recovery.',
+    );
+  }
+  const { groups, expired } = regroup(unfinished);
+  const report = (r: RecoveredPush): void => void out.write(`${JSON.stringify(r)}\n`);
+  for (const p of expired) report({ id: p.id, token: p.token, platform: platformName(p), status: 'expired', reason: null });
+  const tally: Record<string, number> = {};
+  const counting = (r: RecoveredPush): void => {
+    tally[r.status] = (tally[r.status] ?? 0) + 1;
+    report(r);
+  };
+  if (values['dry-run']) {
+    for (const group of groups)
+      for (const p of group.pushes) report({ id: p.id, token: p.token, platform: platformName(p), status: 'pending', reason: null });
+    err.write(`recover: ${unfinished.length} unfinished pushes (${expired.length} expired); dry run, nothing sent\n`);
+    return 0;
+  }
+  try {
+    if (values.gateway) await viaGateway(values.gateway, requests(groups, config), counting);
+    else await direct(config, requests(groups, config), counting);
+  } finally {
+    const summary = Object.entries(tally).map(([status, n]) => `${n} ${status}`);
+    err.write(`recover: ${unfinished.length} unfinished pushes, ${expired.length} expired; re-sent: ${summary.join(', ') || 'none'}\n`);
+  }
+  return Object.keys(tally).every((status) => status === 'succeeded') ? 0 : 1;
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      gateway: { type: 'string', short: 'g' },
+      'also-failed': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+}
