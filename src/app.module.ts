@@ -2,12 +2,16 @@ import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AuthModule } from './auth/auth.module';
 import { pushgateConfig } from './config/pushgate.config';
+import { FeedbackModule } from './feedback/feedback.module';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { LogModule } from './log/log.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { PushModule } from './push/push.module';
+import { RedisModule } from './redis/redis.module';
 import { SimulatorModule } from './simulator/simulator.module';
 import { StatsModule } from './stats/stats.module';
 
@@ -16,9 +20,13 @@ import { StatsModule } from './stats/stats.module';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [pushgateConfig] }),
     ScheduleModule.forRoot(),
     LogModule,
+    AuthModule,
     SimulatorModule,
     PushModule,
+    RedisModule,
     StatsModule,
+    MetricsModule,
+    FeedbackModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

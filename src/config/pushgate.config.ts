@@ -19,6 +19,10 @@ export interface CoreConfig {
   pid: string;
   allows_empty_message: boolean;
   log_full_token: boolean;
+  /** Seconds a client may take to send the request headers. */
+  header_timeout: number;
+  /** Seconds a client may take to send the whole request. */
+  request_timeout: number;
 }
 
 export interface IosConfig {
@@ -55,18 +59,40 @@ export interface AndroidConfig {
 export interface QueueConfig {
   backend: string;
   redis_url: string;
+  /** CA bundle (PEM) to trust for a `rediss://` URL, besides the system's. */
+  redis_ca_path: string;
+  /** Key prefix, so that several gateways (or environments) can share one Redis. */
+  redis_prefix: string;
+  /** Seconds a push held by a replica that stopped answering stays unclaimed before another replica takes it. */
+  claim_idle: number;
+  /** Seconds a push that ended failed stays in the dead-letter set. */
+  dead_letter_ttl: number;
 }
 
 /** Access control for the HTTP API. */
 export interface AuthConfig {
   api_keys: string;
   api_keys_path: string;
+  /** Require a key for `/stat/*` and `/metrics` too. */
+  protect_stats: boolean;
+  /** Requests per second per key (per client address without keys); 0 = no limit. */
+  rate_limit: number;
 }
 
 /** Invalid-token feedback to the backend that owns the token database. */
 export interface FeedbackConfig {
   webhook_url: string;
   webhook_secret: string;
+  /** Dead tokens per webhook POST. */
+  batch_size: number;
+  /** Seconds a dead token may wait for its batch to fill before it is sent. */
+  flush_interval: number;
+  /** Dead tokens held while the webhook is unreachable; beyond it the oldest are dropped. */
+  buffer_size: number;
+  /** Recent dead tokens kept for `GET /feedback/invalid-tokens`; 0 turns the endpoint off. */
+  history_size: number;
+  /** Seconds one webhook POST may take. */
+  timeout: number;
 }
 
 export interface LogConfig {
@@ -107,6 +133,8 @@ export const CONFIG_DEFAULTS: Sections = {
     pid: '',
     allows_empty_message: false,
     log_full_token: false,
+    header_timeout: 20,
+    request_timeout: 60,
   },
   ios: {
     enabled: true,
@@ -139,14 +167,25 @@ export const CONFIG_DEFAULTS: Sections = {
   queue: {
     backend: 'memory',
     redis_url: '',
+    redis_ca_path: '',
+    redis_prefix: 'pushgate',
+    claim_idle: 30,
+    dead_letter_ttl: 604_800,
   },
   auth: {
     api_keys: '',
     api_keys_path: '',
+    protect_stats: false,
+    rate_limit: 0,
   },
   feedback: {
     webhook_url: '',
     webhook_secret: '',
+    batch_size: 100,
+    flush_interval: 1,
+    buffer_size: 10_000,
+    history_size: 1000,
+    timeout: 10,
   },
   log: {
     access_log: 'stdout',
@@ -167,6 +206,9 @@ const INT_RANGES: Record<string, [number, number]> = {
   'core.pusher_max': [0, 100_000],
   'core.shutdown_timeout': [0, 3600],
   'core.shutdown_delay': [0, 3600],
+  'core.header_timeout': [1, 3600],
+  'core.request_timeout': [1, 3600],
+  'auth.rate_limit': [0, 1_000_000],
   'ios.retry_max': [0, 100],
   'ios.timeout': [1, 600],
   'ios.keepalive_timeout': [0, 86_400],
@@ -175,6 +217,13 @@ const INT_RANGES: Record<string, [number, number]> = {
   'android.timeout': [1, 600],
   'android.keepalive_timeout': [0, 86_400],
   'android.keepalive_conns': [1, 64],
+  'queue.claim_idle': [1, 3600],
+  'queue.dead_letter_ttl': [1, 31_536_000],
+  'feedback.batch_size': [1, 10_000],
+  'feedback.flush_interval': [1, 3600],
+  'feedback.buffer_size': [1, 10_000_000],
+  'feedback.history_size': [0, 1_000_000],
+  'feedback.timeout': [1, 600],
 };
 
 export class ConfigError extends Error {
@@ -283,8 +332,25 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   if (!/^(unix:.+|\d{1,5})$/.test(config.core.port) || (!config.core.port.startsWith('unix:') && Number(config.core.port) > 65535)) {
     problems.push(`core.port: "${config.core.port}" is neither a TCP port nor unix:/path`);
   }
+  if (config.feedback.webhook_url !== '') {
+    if (!/^https?:\/\/[^/]/i.test(config.feedback.webhook_url) || !URL.canParse(config.feedback.webhook_url)) {
+      problems.push('feedback.webhook_url: expected an http:// or https:// URL');
+    }
+    if (config.feedback.webhook_secret === '') problems.push('feedback.webhook_secret: required with feedback.webhook_url (the HMAC key that signs each POST)');
+  }
+  if (!['memory', 'redis'].includes(config.queue.backend)) problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
+  if (config.queue.backend === 'redis' && !/^rediss?:\/\//.test(config.queue.redis_url)) {
+    problems.push('queue.redis_url: required with queue.backend = "redis" (redis://[:password@]host:port[/db] or rediss:// for TLS)');
+  }
+  if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
   if (!LOG_LEVELS.includes(config.log.level)) {
     problems.push(`log.level: "${config.log.level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  if (config.core.header_timeout > config.core.request_timeout) {
+    problems.push(`core.header_timeout: ${config.core.header_timeout} is longer than core.request_timeout (${config.core.request_timeout})`);
+  }
+  if (config.auth.api_keys_path !== '' && !readable(config.auth.api_keys_path)) {
+    problems.push(`auth.api_keys_path: cannot read "${config.auth.api_keys_path}"`);
   }
   const simulator = validateCredentials(config, problems);
 

@@ -27,15 +27,15 @@ jest.setTimeout(60_000);
 type Toml = Record<string, Record<string, unknown>>;
 
 const validators: Record<string, (o: K8sObject) => void> = {
-  'v1/ConfigMap': (o) => new ConfigMap(o as never).validate(),
-  'v1/Service': (o) => new Service(o as never).validate(),
-  'v1/ServiceAccount': (o) => new ServiceAccount(o as never).validate(),
-  'v1/Pod': (o) => new Pod(o as never).validate(),
-  'apps/v1/Deployment': (o) => new Deployment(o as never).validate(),
-  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o as never).validate(),
-  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o as never).validate(),
-  'networking.k8s.io/v1/Ingress': (o) => new Ingress(o as never).validate(),
-  'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o as never).validate(),
+  'v1/ConfigMap': (o) => new ConfigMap(o).validate(),
+  'v1/Service': (o) => new Service(o).validate(),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o).validate(),
+  'v1/Pod': (o) => new Pod(o).validate(),
+  'apps/v1/Deployment': (o) => new Deployment(o).validate(),
+  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o).validate(),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o).validate(),
+  'networking.k8s.io/v1/Ingress': (o) => new Ingress(o).validate(),
+  'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o).validate(),
   // No schema ships for the Prometheus Operator CRD: check the fields the operator needs.
   'monitoring.coreos.com/v1/ServiceMonitor': (o) => {
     const spec = o.spec as { selector?: { matchLabels?: object }; endpoints?: { port?: string; path?: string }[] };
@@ -53,7 +53,7 @@ function validateAll(objects: K8sObject[]): void {
     try {
       validate(o);
     } catch (err) {
-      throw new Error(`${o.kind} ${o.metadata.name}: ${(err as Error).message}`);
+      throw new Error(`${o.kind} ${o.metadata.name}: ${(err as Error).message}`, { cause: err });
     }
   }
 }
@@ -247,7 +247,7 @@ describe('configuration and credentials', () => {
     ['token auth (values-prod.yaml)', prod, ['apns-key.p8', 'fcm-service-account.json']],
     ['certificate auth', certificateAuth, ['apns-cert.pem', 'apns-cert-key.pem', 'fcm-service-account.json']],
   ])('with %s, mounts the Secret read-only and points the TOML at its files', async (_n, opts, items) => {
-    const objects = await render(opts as RenderOptions);
+    const objects = await render(opts);
     const d = deploymentOf(objects);
     const c = gatewayContainer(objects);
     const volume = d.spec!.template.spec!.volumes!.find((v) => v.secret)!;
@@ -280,6 +280,28 @@ describe('configuration and credentials', () => {
       valueFrom: { secretKeyRef: { name: 'pushgate-credentials', key: 'apns-cert-key-passphrase', optional: true } },
     });
     expect(await renderError({ set: { 'config.ios.pem_key_passphrase': 'hunter2' } })).toMatch(/ConfigMap/);
+  });
+
+  it('points every replica at one Redis queue with the URL from a Secret, never through the ConfigMap', async () => {
+    const memory = gatewayContainer(await render()).env ?? [];
+    expect(memory.filter((e) => e.name.startsWith('PUSHGATE_QUEUE_'))).toEqual([]);
+    const objects = await render({
+      set: { 'queue.backend': 'redis', 'queue.redis.existingSecret': 'pushgate-redis', 'queue.redis.claimIdleSeconds': 10 },
+    });
+    validateAll(objects);
+    const env = gatewayContainer(objects).env ?? [];
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'PUSHGATE_QUEUE_BACKEND', value: 'redis' },
+        { name: 'PUSHGATE_QUEUE_REDIS_URL', valueFrom: { secretKeyRef: { name: 'pushgate-redis', key: 'redis-url' } } },
+        { name: 'PUSHGATE_QUEUE_REDIS_PREFIX', value: 'pushgate' },
+        { name: 'PUSHGATE_QUEUE_CLAIM_IDLE', value: '10' },
+        { name: 'PUSHGATE_QUEUE_DEAD_LETTER_TTL', value: '604800' },
+      ]),
+    );
+    expect(JSON.stringify(one(objects, 'ConfigMap'))).not.toMatch(/redis/);
+    expect(await renderError({ set: { 'queue.backend': 'redis' } })).toMatch(/queue.redis.existingSecret/);
+    expect(await renderError({ set: { 'queue.backend': 'kafka' } })).toMatch(/memory or redis/);
   });
 
   it('disables a platform whose credentials the Secret does not carry', async () => {
@@ -399,7 +421,7 @@ describe('graceful shutdown budget', () => {
     ['values-prod.yaml', prod],
     ['a longer drain', { set: { 'config.core.shutdown_timeout': 60, preStopSleepSeconds: 15 } }],
   ])('terminationGracePeriodSeconds exceeds preStop + shutdown_delay + shutdown_timeout (%s)', async (_n, opts) => {
-    const objects = await render(opts as RenderOptions);
+    const objects = await render(opts);
     const { grace, needed } = budget(objects);
     expect(gatewayContainer(objects).lifecycle?.preStop?.sleep?.seconds).toBeGreaterThan(0);
     expect(grace).toBeGreaterThan(needed);
@@ -451,7 +473,7 @@ describe('NOTES.txt', () => {
 
   const notes = async (opts: RenderOptions): Promise<string> => {
     const objects = await render({ ...opts, chart: dir, extraArgs: ['--show-only', 'templates/notes-preview.yaml'] });
-    return (one(objects, 'ConfigMap') as unknown as { data: { notes: string } }).data.notes;
+    return one<{ data: { notes: string } }>(objects, 'ConfigMap').data.notes;
   };
 
   it('says pushes go to the simulator until credentials are configured', async () => {

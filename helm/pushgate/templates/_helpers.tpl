@@ -175,6 +175,12 @@ Checks that stop a broken release at render time instead of a crash-looping pod.
 {{- fail "extraEnv PUSHGATE_CORE_PORT would move the gateway off the container port and probes: set config.core.port" }}
 {{- end }}
 {{- end }}
+{{- if not (has .Values.queue.backend (list "memory" "redis")) }}
+{{- fail (printf "queue.backend must be memory or redis, got %q" .Values.queue.backend) }}
+{{- end }}
+{{- if and (eq .Values.queue.backend "redis") (not .Values.queue.redis.existingSecret) }}
+{{- fail "queue.backend redis needs queue.redis.existingSecret: a Secret holding the Redis URL under queue.redis.urlKey" }}
+{{- end }}
 {{- $c := .Values.credentials }}
 {{- if not (has $c.apnsAuth (list "token" "certificate" "none")) }}
 {{- fail (printf "credentials.apnsAuth must be token, certificate or none, got %q" $c.apnsAuth) }}

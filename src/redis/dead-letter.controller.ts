@@ -1,0 +1,90 @@
+import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query, BadRequestException } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiQuery, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { maskToken } from '../push/push.log';
+import { PushQueue } from '../push/push.queue';
+import { PushWorkers } from '../push/push.workers';
+import { QueueUnavailableException, RedisPushQueue, type DeadLetter } from './redis.queue';
+
+const LIST_MAX = 1000;
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+export class ReplayDeadLettersDto {
+  @ApiProperty({ type: [String], example: ['1764254413593-0'], description: '`dead_id`s from `GET /queue/dead-letters`.' })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(LIST_MAX)
+  @Matches(STREAM_ID, { each: true, message: 'ids: expected dead_id values like 1764254413593-0' })
+  readonly ids!: string[];
+}
+
+const LETTER_EXAMPLE = {
+  dead_id: '1764254413593-0',
+  id: 'fSfFwgfS-0-0',
+  platform: 1,
+  token: '6f2c1e0a...9b1d',
+  reason: 'BadDeviceToken',
+  failed_at: '2026-11-27T14:40:13.593Z',
+  notification: { token: ['6f2c1e0a...9b1d'], platform: 1, message: 'Hello iOS' },
+};
+
+/** The pushes that ended failed, kept in Redis for `queue.dead_letter_ttl` seconds, and their replay. */
+@ApiTags('queue')
+@Controller('queue/dead-letters')
+export class DeadLetterController {
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly queue: PushQueue,
+    private readonly workers: PushWorkers,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Pushes that ended failed (Redis queue only), oldest first' })
+  @ApiQuery({ name: 'count', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: 100 } })
+  @ApiQuery({ name: 'after', required: false, description: '`next` of the previous page.', example: '1764254413593-0' })
+  @ApiOkResponse({ schema: { type: 'object', example: { dead_letters: [LETTER_EXAMPLE], next: '1764254413593-0' } } })
+  @ApiNotFoundResponse({ description: 'The queue is not in Redis.' })
+  async list(@Query('count') count?: string, @Query('after') after?: string): Promise<{ dead_letters: DeadLetter[]; next?: string }> {
+    const queue = this.redis();
+    const n = count === undefined ? 100 : /^\d{1,4}$/.test(count) ? Number(count) : NaN;
+    if (!(n >= 1 && n <= LIST_MAX)) throw new BadRequestException({ message: `count: expected 1..${LIST_MAX}` });
+    if (after !== undefined && !STREAM_ID.test(after)) throw new BadRequestException({ message: 'after: expected a dead_id' });
+    const page = await this.unavailableAsHttp(() => queue.deadLetters(n, after));
+    const full = this.config.core.log_full_token;
+    const mask = (letter: DeadLetter): DeadLetter =>
+      full ? letter : { ...letter, token: maskToken(letter.token), notification: { ...letter.notification, token: [maskToken(letter.token)] } };
+    return { dead_letters: page.items.map(mask), ...(page.next ? { next: page.next } : {}) };
+  }
+
+  @Post('replay')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Queue chosen dead letters again (all or none); each leaves the dead-letter set' })
+  @ApiOkResponse({ schema: { type: 'object', example: { message: 'ok', count: 1, replayed: ['1764254413593-0'], missing: [] } } })
+  @ApiBadRequestResponse({ description: 'Malformed ids.' })
+  @ApiNotFoundResponse({ description: 'The queue is not in Redis.' })
+  @ApiServiceUnavailableResponse({ description: 'Queue full, Redis unreachable or shutting down; nothing was queued.' })
+  async replay(@Body() body: ReplayDeadLettersDto): Promise<{ message: string; count: number; replayed: string[]; missing: string[] }> {
+    const queue = this.redis();
+    if (!this.workers.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
+    const result = await this.unavailableAsHttp(() => queue.replay(body.ids, this.config.core.log_full_token, maskToken));
+    if (!result.admitted) throw new QueueUnavailableException({ message: `queue is full (${queue.size}/${queue.capacity} pushes); retry later` });
+    this.workers.pump();
+    const replayed = new Set(result.replayed);
+    return { message: 'ok', count: replayed.size, replayed: result.replayed, missing: body.ids.filter((id) => !replayed.has(id)) };
+  }
+
+  private redis(): RedisPushQueue {
+    if (this.queue instanceof RedisPushQueue) return this.queue;
+    throw new NotFoundException({ message: 'dead letters are kept with queue.backend = "redis" only' });
+  }
+
+  private async unavailableAsHttp<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof QueueUnavailableException) throw error;
+      throw new QueueUnavailableException({ message: `queue unavailable (Redis): ${(error as Error).message}` });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { Simulator } from '../../src/simulator/simulator';
+import { android, eventually, ios, readLog, startGateway, type Gateway } from '../support/gateway';
+import { haveRedisServer, RedisServer } from './support';
+
+interface DeadLetterPage {
+  dead_letters: { dead_id: string; id: string; token: string; reason: string; platform: number }[];
+  next?: string;
+}
+
+function delivered(sim: Simulator, tokens: string[]): string[] {
+  const ok = new Set(sim.records().filter((r) => r.status === 200).map((r) => r.token));
+  return tokens.filter((t) => !ok.has(t));
+}
+
+(haveRedisServer() ? describe : describe.skip)('queue on Redis (in-process gateway, real redis-server)', () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  let gw: Gateway | undefined;
+  let prefix = 0;
+
+  const start = (env: Record<string, string> = {}): Promise<Gateway> =>
+    startGateway(sim, {
+      PUSHGATE_QUEUE_BACKEND: 'redis',
+      PUSHGATE_QUEUE_REDIS_URL: redis.url,
+      PUSHGATE_QUEUE_REDIS_PREFIX: `t${prefix++}`,
+      PUSHGATE_QUEUE_CLAIM_IDLE: '2',
+      ...env,
+    });
+
+  beforeAll(async () => {
+    redis = await RedisServer.start({ password: 's3cret:/@' });
+    sim = await Simulator.start({ recordLimit: 100_000 });
+  });
+  afterEach(async () => {
+    await gw?.close();
+    gw = undefined;
+    sim.latencyMs = 0;
+    sim.reset();
+  });
+  afterAll(async () => {
+    await sim.close();
+    await redis.close();
+  });
+
+  it('keeps failed pushes as dead letters with their reason, lists them masked and replays chosen ones', async () => {
+    gw = await start({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_ANDROID_RETRY_MAX: '0' });
+    const flaky = 'sim-flaky1-InternalServerError-dl2';
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['sim-BadDeviceToken-dl1', flaky, 'ok-dl3']), android(['sim-UNREGISTERED-dl4'])] })
+      .expect(200);
+    let page: DeadLetterPage = { dead_letters: [] };
+    await eventually(async () => {
+      page = (await gw!.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage;
+      return page.dead_letters.length === 3;
+    }, 10_000);
+    expect(page.dead_letters.map((d) => [d.reason, d.platform]).sort()).toEqual([
+      ['BadDeviceToken', 1],
+      ['InternalServerError', 1],
+      ['UNREGISTERED', 2],
+    ]);
+    expect(JSON.stringify(page)).not.toContain(flaky);
+    const chosen = page.dead_letters.find((d) => d.reason === 'InternalServerError')!;
+
+    const paged = (await gw.http.get('/queue/dead-letters?count=2').expect(200)).body as DeadLetterPage;
+    expect(paged.dead_letters).toHaveLength(2);
+    const rest = (await gw.http.get(`/queue/dead-letters?count=2&after=${paged.next}`).expect(200)).body as DeadLetterPage;
+    expect([...paged.dead_letters, ...rest.dead_letters].map((d) => d.dead_id)).toEqual(page.dead_letters.map((d) => d.dead_id));
+
+    const replay = await gw.http.post('/queue/dead-letters/replay').send({ ids: [chosen.dead_id, '1-1'] }).expect(200);
+    expect(replay.body).toMatchObject({ count: 1, replayed: [chosen.dead_id], missing: ['1-1'] });
+    await eventually(() => delivered(sim, [flaky]).length === 0, 10_000);
+    const left = (await gw.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage;
+    expect(left.dead_letters.map((d) => d.reason).sort()).toEqual(['BadDeviceToken', 'UNREGISTERED']);
+    await gw.http.post('/queue/dead-letters/replay').send({ ids: [chosen.dead_id] }).expect(200, { message: 'ok', count: 0, replayed: [], missing: [chosen.dead_id] });
+    await gw.http.post('/queue/dead-letters/replay').send({ ids: ['nope'] }).expect(400);
+
+    const log = readLog(gw.accessLog);
+    expect(log).toContainEqual(expect.objectContaining({ type: 'accepted-push', id: `${chosen.id}-r0`, replay_of: chosen.id }));
+    expect(log).toContainEqual(expect.objectContaining({ type: 'succeeded-push', id: `${chosen.id}-r0` }));
+    expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_usage: 0 });
+  });
+
+  it('expires dead letters after queue.dead_letter_ttl', async () => {
+    gw = await start({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_QUEUE_DEAD_LETTER_TTL: '1' });
+    await gw.http.post('/push').send({ notifications: [ios(['sim-BadDeviceToken-ttl'])] }).expect(200);
+    await eventually(async () => ((await gw!.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage).dead_letters.length === 1, 5000);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(((await gw.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage).dead_letters).toEqual([]);
+  });
+
+  it('answers 503 while Redis is down, reports it in readiness only, and loses nothing it accepted', async () => {
+    gw = await start({ PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '9' });
+    sim.latencyMs = 100;
+    const before = Array.from({ length: 300 }, (_, i) => `restart-a${i}`);
+    for (let i = 0; i < before.length; i += 30) {
+      await gw.http.post('/push').send({ notifications: [ios(before.slice(i, i + 15)), android(before.slice(i + 15, i + 30))] }).expect(200);
+    }
+    await eventually(() => sim.records().length >= 20, 5000);
+    await redis.stop();
+    const atStop = sim.records().length;
+    const refused = await gw.http.post('/push').send({ notifications: [ios(['restart-refused'])] });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    const ready = await gw.http.get('/health/ready').expect(503);
+    expect(ready.body.error.redis).toMatchObject({ status: 'down' });
+    await gw.http.get('/health/live').expect(200);
+    // Work already held keeps going out while Redis is away.
+    await eventually(() => sim.records().length > atStop, 5000);
+
+    await redis.start();
+    await eventually(async () => (await gw!.http.get('/health/ready')).status === 200, 10_000);
+    const after = Array.from({ length: 30 }, (_, i) => `restart-b${i}`);
+    await gw.http.post('/push').send({ notifications: [ios(after)] }).expect(200);
+    await eventually(() => delivered(sim, [...before, ...after]).length === 0, 30_000);
+    await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { queue_usage: number }).queue_usage === 0, 5000);
+    expect(sim.records().some((r) => r.token === 'restart-refused')).toBe(false);
+  });
+
+  it('refuses a request whole with 503 when the shared capacity would be exceeded', async () => {
+    gw = await start({ PUSHGATE_CORE_QUEUES: '10', PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0' });
+    sim.latencyMs = 300;
+    await gw.http.post('/push').send({ notifications: [ios(['cap-1', 'cap-2', 'cap-3', 'cap-4', 'cap-5', 'cap-6'])] }).expect(200);
+    const full = await gw.http.post('/push').send({ notifications: [ios(['cap-7', 'cap-8']), android(['cap-9', 'cap-10', 'cap-11'])] });
+    expect(full.status).toBe(503);
+    expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_max: 10 });
+    await eventually(() => delivered(sim, ['cap-1', 'cap-2', 'cap-3', 'cap-4', 'cap-5', 'cap-6']).length === 0, 10_000);
+    expect(sim.records().filter((r) => /^cap-(7|8|9|10|11)$/.test(r.token))).toEqual([]);
+  });
+});
+
+describe('dead letters with the in-memory queue', () => {
+  it('answer 404: they exist with queue.backend = "redis" only', async () => {
+    const sim = await Simulator.start();
+    const gw = await startGateway(sim);
+    try {
+      await gw.http.get('/queue/dead-letters').expect(404);
+      const ready = await gw.http.get('/health/ready').expect(200);
+      expect(ready.body.info.redis).toBeUndefined();
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+});
