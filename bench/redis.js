@@ -1,0 +1,246 @@
+'use strict';
+// The Redis queue backend, end to end:
+//
+//   npx node bench/redis.js [--quick]     (after npm run build)
+//
+// Starts what a deployment runs: a redis-server (append-only file, fsync every second), the APNs/FCM simulator
+// (dist/simulator/main.js) and gateway processes (dist/main.js). Then, for one gateway on the in-memory queue,
+// one gateway on Redis and three gateways on one Redis, it posts the same pushes (requests of 100 notifications x
+// 10 tokens, half iOS, half Android, spread round-robin over the gateways) and times them from the first request
+// to the simulator's last answer. Prints pushes/s and the ratios the README quotes; writes
+// bench/results/redis.json.
+
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const QUICK = process.argv.includes('--quick');
+const PUSHES = QUICK ? 100_000 : 400_000;
+const PER_REQUEST = { notifications: 100, tokens: 10 };
+const REQUESTS_IN_FLIGHT = 8;
+const CPUS = os.availableParallelism();
+
+const children = new Set();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-bench-redis-'));
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+
+function start(name, command, args, env = {}) {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.output = '';
+  const keep = (chunk) => (child.output = (child.output + chunk).slice(-20_000));
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
+  child.exited = new Promise((resolve) => child.once('exit', resolve));
+  child.name = name;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function baseEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHGATE_')));
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, check, timeoutMs, child) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await Promise.resolve().then(check).catch(() => undefined);
+    if (value) return value;
+    if (child && child.exitCode !== null) throw new Error(`${child.name} exited while waiting for ${what}:\n${child.output}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${child ? `:\n${child.output}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function json(method, url, body) {
+  const res = await fetch(url, { method, body });
+  return { status: res.status, body: await res.json() };
+}
+
+async function startRedis() {
+  if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server not found (apt-get install -y redis-server)');
+  const port = await freePort();
+  const dir = path.join(tmp, 'redis');
+  fs.mkdirSync(dir);
+  const child = start('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec']);
+  await until('redis-server', () => child.output.includes('Ready to accept connections'), 10_000, child);
+  return { child, url: `redis://127.0.0.1:${port}` };
+}
+
+async function startSimulator() {
+  const dir = path.join(tmp, 'sim');
+  const child = start('simulator', process.execPath, [
+    'dist/simulator/main.js', '--host', '127.0.0.1', '--apns-port', '0', '--fcm-port', '0', '--control-port', '0', '--record-limit', '1000', '--credentials-dir', dir,
+  ]);
+  const out = await until('the simulator', () => /credentials .*\n/.test(child.output) && child.output, 60_000, child);
+  const field = (re) => re.exec(out)[1];
+  const info = JSON.parse(fs.readFileSync(field(/apnsInfo=(\S+)/), 'utf8'));
+  const control = field(/control=(\S+)/);
+  return {
+    child,
+    control,
+    env: {
+      PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: field(/apnsKey=(\S+)/),
+      PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: info.keyId,
+      PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: info.teamId,
+      PUSHGATE_IOS_TOPIC: info.topic,
+      PUSHGATE_IOS_ENDPOINT: new URL(field(/apns=(\S+)/)).host,
+      PUSHGATE_IOS_CA_PATH: field(/ca=(\S+)/),
+      PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: field(/fcmServiceAccount=(\S+)/),
+      PUSHGATE_ANDROID_ENDPOINT: new URL(field(/fcm=(\S+)/)).host,
+      PUSHGATE_ANDROID_CA_PATH: field(/ca=(\S+)/),
+    },
+    answered: async () => {
+      const { body } = await json('GET', `${control}/counts`);
+      return body.apns.total + body.fcm.total;
+    },
+    reset: () => json('POST', `${control}/reset`),
+  };
+}
+
+async function startGateway(sim, env, index) {
+  const port = await freePort();
+  const logDir = path.join(tmp, `gw-${Date.now()}-${index}`);
+  fs.mkdirSync(logDir);
+  const child = start(`gateway ${index}`, process.execPath, ['dist/main.js'], {
+    ...sim.env,
+    PUSHGATE_CORE_PORT: String(port),
+    PUSHGATE_CORE_QUEUES: '2000000',
+    PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '0',
+    PUSHGATE_LOG_ACCESS_LOG: path.join(logDir, 'access.log'),
+    PUSHGATE_LOG_ERROR_LOG: path.join(logDir, 'error.log'),
+    PUSHGATE_LOG_LEVEL: 'error',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(`gateway ${index}`, async () => (await fetch(`${url}/health/ready`)).status === 200, 30_000, child);
+  return { child, url };
+}
+
+function bodies() {
+  const list = [];
+  for (let r = 0; r < 16; r++) {
+    const notifications = [];
+    for (let n = 0; n < PER_REQUEST.notifications; n++) {
+      const token = Array.from({ length: PER_REQUEST.tokens }, (_, t) => `bench-${r}-${n}-${t}-${'0'.repeat(40)}`);
+      notifications.push({ token, platform: n % 2 === 0 ? 1 : 2, message: 'pushgate benchmark: hello from the harness' });
+    }
+    list.push(JSON.stringify({ notifications }));
+  }
+  return list;
+}
+
+async function scenario(label, sim, env, replicas) {
+  const gateways = [];
+  for (let i = 0; i < replicas; i++) gateways.push(await startGateway(sim, env, i));
+  await sim.reset();
+  const payloads = bodies();
+  const perRequest = PER_REQUEST.notifications * PER_REQUEST.tokens;
+  const total = Math.floor(PUSHES / perRequest) * perRequest;
+  let next = 0;
+  let refused = 0;
+  const started = performance.now();
+  const cpu0 = gateways.map((g) => cpuTicks(g.child.pid));
+  const poster = async () => {
+    for (;;) {
+      const i = next++;
+      if (i * perRequest >= total) return;
+      const gw = gateways[i % gateways.length];
+      for (;;) {
+        const res = await fetch(`${gw.url}/push`, { method: 'POST', body: payloads[i % payloads.length] });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        refused++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, poster));
+  const acceptedS = (performance.now() - started) / 1000;
+  await until(`${total} answers`, async () => (await sim.answered()) >= total, 10 * 60_000);
+  const seconds = (performance.now() - started) / 1000;
+  // /proc ticks are 1/100 s on Linux.
+  const cpuSeconds = gateways.reduce((sum, g, i) => sum + cpuTicks(g.child.pid) - cpu0[i], 0) / 100;
+  for (const gw of gateways) await stop(gw.child);
+  const result = {
+    label,
+    replicas,
+    pushes: total,
+    seconds: round(seconds),
+    pushesPerSec: Math.round(total / seconds),
+    acceptedInS: round(acceptedS),
+    gatewayCpuUsPerPush: round((cpuSeconds * 1e6) / total),
+    refused503: refused,
+  };
+  console.log(
+    `${label.padEnd(20)} ${String(result.pushesPerSec).padStart(7)} pushes/s  (${total} in ${result.seconds} s, accepted in ${result.acceptedInS} s, ` +
+      `gateway CPU ${result.gatewayCpuUsPerPush} us/push)`,
+  );
+  return result;
+}
+
+function cpuTicks(pid) {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+function round(x) {
+  return Math.round(x * 100) / 100;
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: npm run build first');
+  console.log(`pushgate Redis queue benchmark: ${PUSHES} pushes per scenario, ${CPUS} CPUs, node ${process.version}`);
+  const redis = await startRedis();
+  const sim = await startSimulator();
+  const memory = await scenario('memory, 1 gateway', sim, {}, 1);
+  const redisEnv = (prefix) => ({ PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: redis.url, PUSHGATE_QUEUE_REDIS_PREFIX: prefix });
+  const one = await scenario('redis, 1 gateway', sim, redisEnv('bench1'), 1);
+  const three = await scenario('redis, 3 gateways', sim, redisEnv('bench3'), 3);
+  const ratios = { redisOneVsMemory: round(one.pushesPerSec / memory.pushesPerSec), redisThreeVsOne: round(three.pushesPerSec / one.pushesPerSec) };
+  console.log(`redis 1 gateway / memory: ${ratios.redisOneVsMemory} (target >= 0.5); redis 3 gateways / 1: ${ratios.redisThreeVsOne} (target > 1)`);
+  const out = path.join(__dirname, 'results', 'redis.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  fs.writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: CPUS, node: process.version, redis: redisVersion, scenarios: [memory, one, three], ratios }, null, 1) + '\n',
+  );
+  await stop(sim.child);
+  await stop(redis.child);
+}
+
+main().catch((error) => {
+  console.error(error.stack ?? String(error));
+  process.exit(1);
+});
