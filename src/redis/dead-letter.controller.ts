@@ -1,7 +1,17 @@
 import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query, BadRequestException } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiQuery, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiQuery,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LogService } from '../log/log.service';
 import { maskToken } from '../push/push.log';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
@@ -37,6 +47,7 @@ export class DeadLetterController {
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
     private readonly queue: PushQueue,
     private readonly workers: PushWorkers,
+    private readonly logs: LogService,
   ) {}
 
   @Get()
@@ -53,7 +64,9 @@ export class DeadLetterController {
     const page = await this.unavailableAsHttp(() => queue.deadLetters(n, after));
     const full = this.config.core.log_full_token;
     const mask = (letter: DeadLetter): DeadLetter =>
-      full ? letter : { ...letter, token: maskToken(letter.token), notification: { ...letter.notification, token: [maskToken(letter.token)] } };
+      full
+        ? letter
+        : { ...letter, token: maskToken(letter.token), notification: { ...letter.notification, token: [maskToken(letter.token)] } };
     return { dead_letters: page.items.map(mask), ...(page.next ? { next: page.next } : {}) };
   }
 
@@ -68,7 +81,9 @@ export class DeadLetterController {
     const queue = this.redis();
     if (!this.workers.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
     const result = await this.unavailableAsHttp(() => queue.replay(body.ids, this.config.core.log_full_token, maskToken));
-    if (!result.admitted) throw new QueueUnavailableException({ message: `queue is full (${queue.size}/${queue.capacity} pushes); retry later` });
+    if (!result.admitted)
+      throw new QueueUnavailableException({ message: `queue is full (${queue.size}/${queue.capacity} pushes); retry later` });
+    this.logs.flush();
     this.workers.pump();
     const replayed = new Set(result.replayed);
     return { message: 'ok', count: replayed.size, replayed: result.replayed, missing: body.ids.filter((id) => !replayed.has(id)) };

@@ -104,6 +104,8 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   private readerId?: number;
   private blocked = false;
   private stopping = false;
+  /** Set at the final flush: a write that fails then is not tried again later, the entries are handed back. */
+  private closed = false;
   /** Running mean of tokens per notification, to read about as many pushes as the workers asked for. */
   private tokensPerEntry = 10;
   private claimCursor = '0-0';
@@ -137,7 +139,10 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     this.commands.defineCommand('pgSettle', { numberOfKeys: 3, lua: SETTLE });
     this.commands.defineCommand('pgRelease', { numberOfKeys: 1, lua: RELEASE });
     this.commands.defineCommand('pgReplay', { numberOfKeys: 3, lua: REPLAY });
-    for (const [name, connection] of [['commands', this.commands], ['reader', this.reader]] as const) {
+    for (const [name, connection] of [
+      ['commands', this.commands],
+      ['reader', this.reader],
+    ] as const) {
       connection.on('error', (error: Error) => this.logger.debug(`redis ${name}: ${error.message}`));
     }
     this.commands.on('ready', () => void this.onReady());
@@ -181,7 +186,8 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     try {
       await this.commands.xgroup('CREATE', this.keys.stream, GROUP, '0', 'MKSTREAM');
     } catch (error) {
-      if (!/BUSYGROUP/.test((error as Error).message)) this.logger.error(`redis: creating the consumer group failed: ${(error as Error).message}`);
+      if (!/BUSYGROUP/.test((error as Error).message))
+        this.logger.error(`redis: creating the consumer group failed: ${(error as Error).message}`);
     }
     this.depth = Number(await this.commands.get(this.keys.depth).catch(() => this.depth)) || 0;
   }
@@ -224,9 +230,18 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
       this.blocked = true;
       let reply: [string, StreamEntry[]][] | null;
       try {
-        reply = (await this.reader.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', count, 'BLOCK', BLOCK_MS, 'STREAMS', this.keys.stream, '>')) as
-          | [string, StreamEntry[]][]
-          | null;
+        reply = await this.reader.xreadgroup(
+          'GROUP',
+          GROUP,
+          this.consumer,
+          'COUNT',
+          count,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          this.keys.stream,
+          '>',
+        );
       } finally {
         this.blocked = false;
       }
@@ -271,7 +286,12 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
       if (entry.open > 0) this.held.set(id, entry);
       else finished.push(id);
     }
-    if (finished.length > 0) await this.commands.multi().xack(this.keys.stream, GROUP, ...finished).xdel(this.keys.stream, ...finished).exec();
+    if (finished.length > 0)
+      await this.commands
+        .multi()
+        .xack(this.keys.stream, GROUP, ...finished)
+        .xdel(this.keys.stream, ...finished)
+        .exec();
   }
 
   retry(push: Push): void {
@@ -286,6 +306,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   }
 
   private scheduleFlush(delayMs: number): void {
+    if (this.closed) return;
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush();
@@ -294,33 +315,39 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
 
   /** Writes settled pushes to Redis; on failure they wait and are written again (settling is idempotent). */
   private flush(): Promise<void> {
-    this.flushing ??= (async () => {
-      try {
-        while (this.settling.length > 0) {
-          const batch = this.settling.slice(0, SETTLE_BATCH);
-          const deadMinId = `${Date.now() - this.deadTtlMs}-0`;
-          const args: (string | number)[] = [GROUP, this.keys.done, deadMinId];
-          for (const push of batch) {
-            const { entry } = push;
-            args.push(entry.id, entry.notification.idPrefix, push.index, entry.notification.dto.token.length, push.failure ?? '');
-            args.push(push.failure === undefined ? '' : deadRecord(push));
-          }
-          this.depth = await this.commands.pgSettle(this.keys.stream, this.keys.depth, this.keys.dead, ...args);
-          this.settling.splice(0, batch.length);
-          for (const { entry } of batch) {
-            if (--entry.open === 0) this.held.delete(entry.id);
-          }
-        }
-      } catch (error) {
-        this.logger.warn(`redis: settling ${this.settling.length} pushes failed, retrying: ${(error as Error).message}`);
-        this.scheduleFlush(500);
-      } finally {
-        this.flushing = undefined;
-      }
+    // Cleared in a callback, never inside the write itself: when there is nothing to write it completes at once,
+    // and clearing it there, before `??=` stores the promise, would leave a settled promise in place for good.
+    this.flushing ??= this.writeSettled().finally(() => {
+      this.flushing = undefined;
       // Settled while the last batch was being written, after the loop looked.
       if (this.settling.length > 0 && !this.stopping) this.scheduleFlush(0);
-    })();
+    });
     return this.flushing;
+  }
+
+  private async writeSettled(): Promise<void> {
+    try {
+      while (this.settling.length > 0) {
+        const batch = this.settling.slice(0, SETTLE_BATCH);
+        const deadMinId = `${Date.now() - this.deadTtlMs}-0`;
+        const args: (string | number)[] = [GROUP, this.keys.done, deadMinId];
+        for (const push of batch) {
+          const { entry } = push;
+          args.push(entry.id, entry.notification.idPrefix, push.index, entry.notification.dto.token.length, push.failure ?? '');
+          args.push(push.failure === undefined ? '' : deadRecord(push));
+        }
+        this.depth = await this.commands.pgSettle(this.keys.stream, this.keys.depth, this.keys.dead, ...args);
+        this.settling.splice(0, batch.length);
+        for (const { entry } of batch) {
+          if (--entry.open === 0) this.held.delete(entry.id);
+        }
+      }
+    } catch (error) {
+      this.logger.warn(
+        `redis: settling ${this.settling.length} pushes failed${this.closed ? '' : ', retrying'}: ${(error as Error).message}`,
+      );
+      this.scheduleFlush(500);
+    }
   }
 
   drain(): Push[] {
@@ -351,10 +378,15 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   }
 
   private async claim(): Promise<void> {
-    const [next, entries] = (await this.commands.xautoclaim(this.keys.stream, GROUP, this.consumer, this.claimIdleMs, this.claimCursor, 'COUNT', CLAIM_BATCH)) as [
-      string,
-      StreamEntry[],
-    ];
+    const [next, entries] = (await this.commands.xautoclaim(
+      this.keys.stream,
+      GROUP,
+      this.consumer,
+      this.claimIdleMs,
+      this.claimCursor,
+      'COUNT',
+      CLAIM_BATCH,
+    )) as [string, StreamEntry[]];
     this.claimCursor = next;
     if (entries.length === 0) return;
     await this.hold(entries, true);
@@ -367,7 +399,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     this.lastConsumerSweep = Date.now();
     const consumers = (await this.commands.xinfo('CONSUMERS', this.keys.stream, GROUP)) as unknown[][];
     for (const fields of consumers) {
-      const info = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [fields[2 * i], fields[2 * i + 1]]));
+      const info = Object.fromEntries(Array.from({ length: fields.length / 2 }, (_, i) => [String(fields[2 * i]), fields[2 * i + 1]]));
       if (info.name !== this.consumer && info.pending === 0 && Number(info.idle) > 10 * this.claimIdleMs) {
         await this.commands.xgroup('DELCONSUMER', this.keys.stream, GROUP, info.name as string);
       }
@@ -387,7 +419,11 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
    * Queues the chosen dead letters again as new pushes (id `<old id>-r0`), all or none against the capacity;
    * each is logged as accepted. Returns the ids that were replayed.
    */
-  async replay(deadIds: string[], logFullToken: boolean, mask: (token: string) => string): Promise<{ admitted: boolean; replayed: string[] }> {
+  async replay(
+    deadIds: string[],
+    logFullToken: boolean,
+    mask: (token: string) => string,
+  ): Promise<{ admitted: boolean; replayed: string[] }> {
     const found: { deadId: string; letter: DeadLetter }[] = [];
     for (const deadId of new Set(deadIds)) {
       const entries = (await this.commands.xrange(this.keys.dead, deadId, deadId)) as [string, string[]][];
@@ -420,6 +456,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   /** Writes what settled, hands every unfinished entry back to the stream, closes the connections. */
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    this.closed = true;
     clearInterval(this.maintenance);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;

@@ -8,7 +8,12 @@ interface DeadLetterPage {
 }
 
 function delivered(sim: Simulator, tokens: string[]): string[] {
-  const ok = new Set(sim.records().filter((r) => r.status === 200).map((r) => r.token));
+  const ok = new Set(
+    sim
+      .records()
+      .filter((r) => r.status === 200)
+      .map((r) => r.token),
+  );
   return tokens.filter((t) => !ok.has(t));
 }
 
@@ -67,15 +72,29 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     const rest = (await gw.http.get(`/queue/dead-letters?count=2&after=${paged.next}`).expect(200)).body as DeadLetterPage;
     expect([...paged.dead_letters, ...rest.dead_letters].map((d) => d.dead_id)).toEqual(page.dead_letters.map((d) => d.dead_id));
 
-    const replay = await gw.http.post('/queue/dead-letters/replay').send({ ids: [chosen.dead_id, '1-1'] }).expect(200);
+    const replay = await gw.http
+      .post('/queue/dead-letters/replay')
+      .send({ ids: [chosen.dead_id, '1-1'] })
+      .expect(200);
     expect(replay.body).toMatchObject({ count: 1, replayed: [chosen.dead_id], missing: ['1-1'] });
     await eventually(() => delivered(sim, [flaky]).length === 0, 10_000);
     const left = (await gw.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage;
     expect(left.dead_letters.map((d) => d.reason).sort()).toEqual(['BadDeviceToken', 'UNREGISTERED']);
-    await gw.http.post('/queue/dead-letters/replay').send({ ids: [chosen.dead_id] }).expect(200, { message: 'ok', count: 0, replayed: [], missing: [chosen.dead_id] });
-    await gw.http.post('/queue/dead-letters/replay').send({ ids: ['nope'] }).expect(400);
+    await gw.http
+      .post('/queue/dead-letters/replay')
+      .send({ ids: [chosen.dead_id] })
+      .expect(200, { message: 'ok', count: 0, replayed: [], missing: [chosen.dead_id] });
+    await gw.http
+      .post('/queue/dead-letters/replay')
+      .send({ ids: ['nope'] })
+      .expect(400);
 
-    const log = readLog(gw.accessLog);
+    // The access log is written in batches: wait for the replayed push's lines rather than read it once.
+    let log: Record<string, unknown>[] = [];
+    await eventually(
+      () => (log = readLog(gw!.accessLog)).some((l) => l.type === 'succeeded-push' && l.id === `${chosen.id}-r0`),
+      5000,
+    ).catch(() => undefined);
     expect(log).toContainEqual(expect.objectContaining({ type: 'accepted-push', id: `${chosen.id}-r0`, replay_of: chosen.id }));
     expect(log).toContainEqual(expect.objectContaining({ type: 'succeeded-push', id: `${chosen.id}-r0` }));
     expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_usage: 0 });
@@ -83,8 +102,14 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
 
   it('expires dead letters after queue.dead_letter_ttl', async () => {
     gw = await start({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_QUEUE_DEAD_LETTER_TTL: '1' });
-    await gw.http.post('/push').send({ notifications: [ios(['sim-BadDeviceToken-ttl'])] }).expect(200);
-    await eventually(async () => ((await gw!.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage).dead_letters.length === 1, 5000);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['sim-BadDeviceToken-ttl'])] })
+      .expect(200);
+    await eventually(
+      async () => ((await gw!.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage).dead_letters.length === 1,
+      5000,
+    );
     await new Promise((r) => setTimeout(r, 1100));
     expect(((await gw.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage).dead_letters).toEqual([]);
   });
@@ -94,9 +119,15 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     sim.latencyMs = 100;
     const before = Array.from({ length: 300 }, (_, i) => `restart-a${i}`);
     for (let i = 0; i < before.length; i += 30) {
-      await gw.http.post('/push').send({ notifications: [ios(before.slice(i, i + 15)), android(before.slice(i + 15, i + 30))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(before.slice(i, i + 15)), android(before.slice(i + 15, i + 30))] })
+        .expect(200);
     }
     await eventually(() => sim.records().length >= 20, 5000);
+    // Slow answers from here on: what is on the wire when Redis goes away is answered after the snapshot even
+    // when stopping Redis takes a while on a loaded machine.
+    sim.latencyMs = 1500;
     await redis.stop();
     const atStop = sim.records().length;
     const refused = await gw.http.post('/push').send({ notifications: [ios(['restart-refused'])] });
@@ -107,11 +138,15 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     await gw.http.get('/health/live').expect(200);
     // Work already held keeps going out while Redis is away.
     await eventually(() => sim.records().length > atStop, 5000);
+    sim.latencyMs = 100;
 
     await redis.start();
     await eventually(async () => (await gw!.http.get('/health/ready')).status === 200, 10_000);
     const after = Array.from({ length: 30 }, (_, i) => `restart-b${i}`);
-    await gw.http.post('/push').send({ notifications: [ios(after)] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(after)] })
+      .expect(200);
     await eventually(() => delivered(sim, [...before, ...after]).length === 0, 30_000);
     await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { queue_usage: number }).queue_usage === 0, 5000);
     expect(sim.records().some((r) => r.token === 'restart-refused')).toBe(false);
@@ -120,7 +155,10 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
   it('refuses a request whole with 503 when the shared capacity would be exceeded', async () => {
     gw = await start({ PUSHGATE_CORE_QUEUES: '10', PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0' });
     sim.latencyMs = 300;
-    await gw.http.post('/push').send({ notifications: [ios(['cap-1', 'cap-2', 'cap-3', 'cap-4', 'cap-5', 'cap-6'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['cap-1', 'cap-2', 'cap-3', 'cap-4', 'cap-5', 'cap-6'])] })
+      .expect(200);
     const full = await gw.http.post('/push').send({ notifications: [ios(['cap-7', 'cap-8']), android(['cap-9', 'cap-10', 'cap-11'])] });
     expect(full.status).toBe(503);
     expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_max: 10 });

@@ -23,7 +23,11 @@ export function freePort(): Promise<number> {
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(check).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(check)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -58,11 +62,24 @@ export class RedisServer {
   }
 
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+    ];
     if (this.password) args.push('--requirepass', this.password);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     this.process = child;
     await until(() => output.includes('Ready to accept connections') || child.exitCode !== null, 10_000, 'redis-server start');
     if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
@@ -121,7 +138,7 @@ export class GatewayProcess {
       await until(async () => (await fetch(`${gateway.url}/health/ready`)).status === 200, 20_000, 'gateway ready');
     } catch (error) {
       child.kill('SIGKILL');
-      throw new Error(`${(error as Error).message}\n${gateway.output}`);
+      throw new Error(`${(error as Error).message}\n${gateway.output}`, { cause: error });
     }
     return gateway;
   }
@@ -138,7 +155,11 @@ export class GatewayProcess {
     return fetch(`${this.url}/push`, { method: 'POST', body: JSON.stringify({ notifications }) });
   }
 
-  async stats(): Promise<{ queue_usage: number; ios: { push_success: number; push_error: number }; android: { push_success: number; push_error: number } }> {
+  async stats(): Promise<{
+    queue_usage: number;
+    ios: { push_success: number; push_error: number };
+    android: { push_success: number; push_error: number };
+  }> {
     return (await (await fetch(`${this.url}/stat/app`)).json()) as never;
   }
 
