@@ -1,3 +1,4 @@
+import { LogService } from '../src/log/log.service';
 import { Simulator } from '../src/simulator/simulator';
 import { android, eventually, ios, readLog, startGateway, type Gateway } from './support/gateway';
 
@@ -109,6 +110,7 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
   });
 
   it('writes accepted-push then succeeded-push or failed-push per push, with masked tokens and unique ids', () => {
+    gw.app.get(LogService).flush();
     const log = readLog(gw.accessLog);
     const pushes = log.filter((l) => typeof l.type === 'string' && l.type.endsWith('-push'));
     const accepted = pushes.filter((l) => l.type === 'accepted-push');

@@ -1,24 +1,34 @@
 import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 
 type Destination = DestinationStream & { reopen?(): void; flushSync?(): void };
 
-function destination(target: string): Destination | undefined {
+/**
+ * Access-log lines are collected up to {@link ACCESS_LOG_BUFFER} bytes and written synchronously in one call, at
+ * least every second: one system call per few hundred pushes, and memory bounded however fast pushes arrive (an
+ * asynchronous writer buffers without limit while the disk or pipe is slower than the traffic).
+ */
+const ACCESS_LOG_BUFFER = 32 * 1024;
+/** sonic-boom requires `minLength` below `maxWrite`, the largest single write. */
+const MAX_WRITE = 128 * 1024;
+
+function destination(target: string, minLength: number): Destination | undefined {
   switch (target) {
     case 'discard':
       return undefined;
     case 'stdout':
-      return pino.destination({ dest: 1, sync: false });
+      return pino.destination({ dest: 1, sync: true, minLength, maxWrite: MAX_WRITE });
     case 'stderr':
-      return pino.destination({ dest: 2, sync: false });
+      return pino.destination({ dest: 2, sync: true, minLength, maxWrite: MAX_WRITE });
     default:
-      return pino.destination({ dest: target, mkdir: true, sync: false });
+      return pino.destination({ dest: target, mkdir: true, sync: true, minLength, maxWrite: MAX_WRITE });
   }
 }
 
-function logger(target: string, level: string): { logger: Logger; dest?: Destination } {
-  const dest = destination(target);
+function logger(target: string, level: string, minLength: number): { logger: Logger; dest?: Destination } {
+  const dest = destination(target, minLength);
   const options = {
     level: dest ? level : 'silent',
     base: null,
@@ -40,16 +50,25 @@ export class LogService implements LoggerService, OnApplicationShutdown {
   private readonly destinations: Destination[] = [];
 
   constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
-    const access = logger(config.log.access_log, 'info');
-    const error = logger(config.log.error_log, config.log.level);
+    const access = logger(config.log.access_log, 'info', ACCESS_LOG_BUFFER);
+    const error = logger(config.log.error_log, config.log.level, 0);
     this.accessLog = access.logger;
     this.errorLog = error.logger;
     for (const dest of [access.dest, error.dest]) if (dest) this.destinations.push(dest);
   }
 
+  /** Writes out what the access log has buffered, so that no line waits longer than a second. */
+  @Interval('log-flush', 1000)
+  flush(): void {
+    for (const dest of this.destinations) dest.flushSync?.();
+  }
+
   /** Reopens log files after logrotate moved them. */
   reopen(): void {
-    for (const dest of this.destinations) dest.reopen?.();
+    for (const dest of this.destinations) {
+      dest.flushSync?.();
+      dest.reopen?.();
+    }
   }
 
   log(message: unknown, ...params: unknown[]): void {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LogService } from '../log/log.service';
 import { PushCounters } from './push.counters';
 import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
 import { maskToken } from './push.log';
@@ -30,6 +31,7 @@ export class PushService {
     private readonly workers: PushWorkers,
     private readonly counters: PushCounters,
     private readonly preparer: PushPreparer,
+    private readonly logs: LogService,
     private readonly results: PushResults,
   ) {}
 
@@ -76,8 +78,10 @@ export class PushService {
         n.log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
       }
     }
+    // The accepted-push lines are the recovery journal: on disk before the client hears 200.
+    this.logs.flush();
     this.counters.accepted += count;
-    this.workers.pump();
+    this.workers.wake();
     if (!waiter) return new PushAcceptedDto(count, requestId);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
   }

@@ -13,6 +13,9 @@ import { pushId, PushQueue, pushToken, type Push } from './push.queue';
 
 // Half jitter keeps every wait between half and all of the exponential step (100-200 ms, 200-400 ms, ...), so a
 // retry never follows its failure at once.
+/** Sends started in one turn of the event loop at most. */
+const START_BATCH = 64;
+
 const RETRY_BACKOFF = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 200, maxDelay: 30_000 });
 
 /**
@@ -28,6 +31,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private pusherMax: number;
   private draining = false;
   private taking = false;
+  private woken = false;
   private stopped = false;
   private readonly logFullToken: boolean;
 
@@ -71,14 +75,18 @@ export class PushWorkers implements BeforeApplicationShutdown {
     this.pump();
   }
 
-  /** Starts as many sends as the concurrency allows. */
+  /**
+   * Starts sends up to the concurrency, at most {@link START_BATCH} in one turn of the event loop: starting a send
+   * costs tens of microseconds, and hundreds at once would hold up the requests waiting to be accepted.
+   */
   pump(): void {
     if (this.stopped || this.taking) return;
-    const free = this.concurrency - this.inFlight.size;
+    const free = Math.min(this.concurrency - this.inFlight.size, START_BATCH);
     if (free <= 0) return;
     const taken = this.queue.take(free);
     if (Array.isArray(taken)) {
       this.start(taken);
+      if (taken.length === free && free === START_BATCH) this.wake();
       return;
     }
     this.taking = true;
@@ -93,6 +101,16 @@ export class PushWorkers implements BeforeApplicationShutdown {
         this.logger.error(`taking from the queue failed: ${(error as Error).message}`);
         setTimeout(() => this.pump(), 1000).unref();
       });
+  }
+
+  /** Pumps on the next turn of the event loop, after pending I/O such as the response to the request that queued. */
+  wake(): void {
+    if (this.woken) return;
+    this.woken = true;
+    setImmediate(() => {
+      this.woken = false;
+      this.pump();
+    });
   }
 
   private start(pushes: Push[]): void {

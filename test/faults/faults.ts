@@ -1,3 +1,4 @@
+import { LogService } from '../../src/log/log.service';
 import { eventually, readLog, type Gateway } from '../support/gateway';
 
 export interface PlatformStats {
@@ -32,10 +33,10 @@ export async function nothingLost(gw: Gateway, timeoutMs = 20_000): Promise<Stat
   }, timeoutMs);
   const s = await stats(gw);
   expect(finished(s)).toBe(s.accepted);
-  // The access log is written asynchronously: give its last lines a moment.
   let accepted = new Set<unknown>();
   let ended: unknown[] = [];
   await eventually(() => {
+    gw.app.get(LogService).flush();
     const log = readLog(gw.accessLog);
     accepted = new Set(log.filter((l) => l.type === 'accepted-push').map((l) => l.id));
     ended = log.filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push').map((l) => l.id);
