@@ -98,10 +98,16 @@ export class FcmClient {
     return { head: '{"message":{"token":', tail: `,${rest.slice(1)}}` };
   }
 
+  /** The cached access token while it is comfortably valid: the common case, without a promise. */
+  private validAccessToken(): string | undefined {
+    const cached = this.accessToken;
+    return cached && cached.expiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now() ? cached.value : undefined;
+  }
+
   /** Fetches a new access token when the cached one is missing or about to expire; one fetch at a time. */
   getAccessToken(force = false): Promise<string> {
-    const cached = this.accessToken;
-    if (!force && cached && cached.expiresAt - TOKEN_REFRESH_MARGIN_MS > Date.now()) return Promise.resolve(cached.value);
+    const valid = force ? undefined : this.validAccessToken();
+    if (valid !== undefined) return Promise.resolve(valid);
     this.refreshing ??= this.credential
       .getAccessToken()
       .then((token) => {
@@ -122,10 +128,10 @@ export class FcmClient {
   async deliver(token: string, message: PreparedFcmMessage): Promise<SendResult> {
     // A project over its quota is refused until Retry-After: sending earlier only prolongs the refusal.
     for (let held = this.heldForMs; held > 0; held = this.heldForMs) await sleep(held, undefined, { ref: false });
-    let bearer: string;
+    let bearer = this.validAccessToken();
     try {
       // The credential retries a failing token endpoint by itself; a push waits for it no longer than for FCM.
-      bearer = await withDeadline(this.getAccessToken(), this.transportTimeoutMs, 'no access token');
+      bearer ??= await withDeadline(this.getAccessToken(), this.transportTimeoutMs, 'no access token');
     } catch (error) {
       this.logger.error(`FCM access token request failed: ${(error as Error).message}`);
       return { ok: false, reason: 'AuthError', retryable: true };

@@ -71,10 +71,72 @@ class Reply implements Http2Response {
     readonly headers: IncomingHttpHeaders,
     private readonly raw: string,
   ) {}
-  readonly body = {
-    json: (): Promise<unknown> => Promise.resolve().then(() => JSON.parse(this.raw) as unknown),
-    text: (): Promise<string> => Promise.resolve(this.raw),
-  };
+
+  get body(): Http2Response['body'] {
+    return this;
+  }
+
+  json(): Promise<unknown> {
+    return Promise.resolve().then(() => JSON.parse(this.raw) as unknown);
+  }
+
+  text(): Promise<string> {
+    return Promise.resolve(this.raw);
+  }
+}
+
+/** One request in flight. The stream's listeners are shared functions that find it through {@link EXCHANGE}. */
+class Exchange {
+  status = 0;
+  headers: IncomingHttpHeaders = {};
+  chunks?: Buffer[];
+  settled = false;
+
+  constructor(
+    readonly transport: Http2Transport,
+    readonly slot: number,
+    readonly session: ClientHttp2Session,
+    readonly stream: ClientHttp2Stream,
+    readonly deadline: number,
+    readonly resolve: (response: Http2Response) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+}
+
+const EXCHANGE = Symbol('exchange');
+type TrackedStream = ClientHttp2Stream & { [EXCHANGE]: Exchange };
+
+function onResponse(this: TrackedStream, headers: IncomingHttpHeaders): void {
+  const exchange = this[EXCHANGE];
+  exchange.headers = headers;
+  exchange.status = Number(headers[HTTP2_HEADER_STATUS]);
+  exchange.transport.countStatus(exchange);
+  if (exchange.status === 200) {
+    // A success carries no body the gateway reads: discard it without decoding.
+    this.resume();
+  } else {
+    exchange.chunks = [];
+    this.on('data', onData);
+  }
+}
+
+function onData(this: TrackedStream, chunk: Buffer): void {
+  this[EXCHANGE].chunks!.push(chunk);
+}
+
+function onError(this: TrackedStream, error: Error): void {
+  const exchange = this[EXCHANGE];
+  exchange.transport.finish(exchange, exchange.transport.broken(exchange, error.message));
+}
+
+function onClose(this: TrackedStream): void {
+  const exchange = this[EXCHANGE];
+  if (exchange.settled) return;
+  // A stream refused by GOAWAY or reset before its headers ends without a response: a transport failure.
+  exchange.transport.finish(
+    exchange,
+    exchange.status === 0 ? exchange.transport.broken(exchange, `stream closed without a response (code ${this.rstCode ?? 0})`) : undefined,
+  );
 }
 
 /**
@@ -90,6 +152,9 @@ export class Http2Transport {
   private closed = false;
   private readonly health = new WeakMap<ClientHttp2Session, SessionHealth>();
   private readonly authority: URL;
+  /** Requests in the order they were sent, for the deadline sweep; settled ones are dropped as it passes them. */
+  private pending: Exchange[] = [];
+  private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly options: Http2TransportOptions) {
     this.authority = new URL(options.origin);
@@ -113,50 +178,74 @@ export class Http2Transport {
     }
     return new Promise<Http2Response>((resolve, reject) => {
       let stream: ClientHttp2Stream;
+      // The headers object is the caller's own, built for this one request.
+      const headers = req.headers;
+      headers[HTTP2_HEADER_METHOD] = req.method;
+      headers[HTTP2_HEADER_PATH] = req.path;
       try {
-        stream = session.request({ ...req.headers, [HTTP2_HEADER_METHOD]: req.method, [HTTP2_HEADER_PATH]: req.path });
+        stream = session.request(headers);
       } catch (error) {
         this.drop(slot, session);
         reject(new TransportError('ConnectionError', (error as Error).message));
         return;
       }
       this.active[slot]++;
-      let status = 0;
-      let headers: IncomingHttpHeaders = {};
-      let data = '';
-      let settled = false;
-      const finish = (error?: Error): void => {
-        if (settled) return;
-        settled = true;
-        this.active[slot]--;
-        if (error) reject(error);
-        else resolve(new Reply(status, headers, data));
-      };
-      stream.setTimeout(this.options.timeoutMs, () => {
-        stream.close(NGHTTP2_CANCEL);
-        finish(new TransportError('Timeout', `no response within ${this.options.timeoutMs} ms`));
-        // One slow answer is the provider's business; a connection that no longer answers PING is dead.
-        this.probe(slot, session);
-      });
-      stream.on('response', (h) => {
-        headers = h;
-        status = Number(h[HTTP2_HEADER_STATUS]);
-        this.countStatus(slot, session, status);
-      });
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        data += chunk;
-      });
-      // A stream refused by GOAWAY or reset ends without a response: that is a transport failure, never an answer.
-      const broken = (message: string): TransportError =>
-        new TransportError(this.healthOf(session).connected ? 'StreamReset' : 'ConnectionError', message);
-      stream.on('end', () => finish(status === 0 ? broken(`stream ended without a response (code ${stream.rstCode ?? 0})`) : undefined));
-      stream.on('error', (error: Error) => finish(broken(error.message)));
-      stream.on('close', () => {
-        if (!settled) finish(broken(`stream closed with code ${stream.rstCode ?? 0}`));
-      });
+      const exchange = new Exchange(this, slot, session, stream, Date.now() + this.options.timeoutMs, resolve, reject);
+      (stream as TrackedStream)[EXCHANGE] = exchange;
+      this.pending.push(exchange);
+      this.sweepSoon();
+      stream.on('response', onResponse);
+      stream.on('error', onError);
+      stream.on('close', onClose);
       stream.end(req.body);
     });
+  }
+
+  /** @internal Settles a request once, with its response or with an error. */
+  finish(exchange: Exchange, error?: Error): void {
+    if (exchange.settled) return;
+    exchange.settled = true;
+    this.active[exchange.slot]--;
+    if (error) exchange.reject(error);
+    else exchange.resolve(new Reply(exchange.status, exchange.headers, exchange.chunks ? Buffer.concat(exchange.chunks).toString('utf8') : ''));
+  }
+
+  /** @internal The transport reason for a stream that ended without an answer. */
+  broken(exchange: Exchange, message: string): TransportError {
+    return new TransportError(this.healthOf(exchange.session).connected ? 'StreamReset' : 'ConnectionError', message);
+  }
+
+  /**
+   * Every request has the same deadline after its start, so requests expire in the order they were sent: one timer
+   * walks the oldest ones instead of a timer per stream.
+   */
+  private sweepSoon(): void {
+    if (this.sweeper) return;
+    const every = Math.max(10, Math.min(250, this.options.timeoutMs / 4));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    this.sweeper.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    let head = 0;
+    for (; head < this.pending.length; head++) {
+      const exchange = this.pending[head];
+      if (exchange.settled) continue;
+      if (exchange.deadline > now) break;
+      exchange.stream.close(NGHTTP2_CANCEL);
+      this.finish(exchange, new TransportError('Timeout', `no response within ${this.options.timeoutMs} ms`));
+      // One slow answer is the provider's business; a connection that no longer answers PING is dead.
+      this.probe(exchange.slot, exchange.session);
+    }
+    if (head > 0) this.pending.splice(0, head);
+    // A slow request at the front keeps the settled ones behind it: drop those too, so memory follows what is in flight.
+    const inFlight = this.active.reduce((sum, n) => sum + n, 0);
+    if (this.pending.length > 1024 && this.pending.length > 4 * inFlight) this.pending = this.pending.filter((e) => !e.settled);
+    if (this.pending.length === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** Sends a PING on every open connection, so idle ones stay known-good and dead ones are found. */
@@ -188,7 +277,8 @@ export class Http2Transport {
     }
   }
 
-  private countStatus(slot: number, session: ClientHttp2Session, status: number): void {
+  /** @internal Counts consecutive 5xx answers of a connection. */
+  countStatus({ slot, session, status }: Exchange): void {
     const health = this.healthOf(session);
     if (status < 500) {
       health.serverErrors = 0;
@@ -210,6 +300,7 @@ export class Http2Transport {
    */
   async close(graceMs = 1000): Promise<void> {
     this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
     await Promise.all(
       this.slots.map(
         (session) =>
