@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LogService } from '../log/log.service';
 import { PLATFORM_IOS, type NotificationDto } from './push.dto';
-import { notificationLogger } from './push.log';
 import { toApnsOptions, toFcmMessage } from './push.payload';
 import type { QueuedNotification } from './push.queue';
 
@@ -15,7 +14,7 @@ export class PushPreparer {
   constructor(private readonly logs: LogService) {}
 
   prepare(dto: NotificationDto, idPrefix: string, acceptedAt: number, requestId?: string): QueuedNotification {
-    const base = { dto, platform: dto.platform, idPrefix, acceptedAt, requestId, log: notificationLogger(this.logs.accessLog, dto) };
+    const base = { dto, platform: dto.platform, idPrefix, acceptedAt, requestId, access: this.logs.accessLog };
     return dto.platform === PLATFORM_IOS ? { ...base, apns: toApnsOptions(dto, acceptedAt) } : { ...base, fcm: toFcmMessage(dto) };
   }
 }

@@ -16,8 +16,13 @@ export interface QueuedNotification {
   readonly acceptedAt: number;
   /** The accepting request's id, for per-request results (`GET /push/{id}`). */
   readonly requestId?: string;
-  /** Access-log child carrying the notification's fields, serialised once. */
-  readonly log: Logger;
+  /** The access log. */
+  readonly access: Logger;
+  /**
+   * The access-log child carrying the notification's fields, made when its first push ends (see `pushLog`) so that
+   * a notification still waiting in the queue costs no logger.
+   */
+  log?: Logger;
 }
 
 /** One token of one notification: the unit that is sent, retried and counted. */

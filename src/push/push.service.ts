@@ -4,7 +4,7 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PushCounters } from './push.counters';
 import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
-import { maskToken } from './push.log';
+import { maskToken, notificationLogger } from './push.log';
 import { PushPreparer } from './push.preparer';
 import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes } from './push.payload';
 import { PushQueue, type QueuedNotification } from './push.queue';
@@ -73,9 +73,11 @@ export class PushService {
       throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     }
     for (const n of queued) {
+      // A child only for these lines: the one used for the outcomes is made when the first push ends.
+      const log = notificationLogger(n.access, n.dto);
       for (let i = 0; i < n.dto.token.length; i++) {
         const token = n.dto.token[i];
-        n.log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
+        log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
       }
     }
     // The accepted-push lines are the recovery journal: on disk before the client hears 200.

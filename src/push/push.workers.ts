@@ -8,7 +8,7 @@ import type { SendResult } from '../transport/send-result';
 import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
 import { PLATFORM_IOS } from './push.dto';
-import { maskToken } from './push.log';
+import { maskToken, pushLog } from './push.log';
 import { pushId, PushQueue, pushToken, type Push } from './push.queue';
 
 // Half jitter keeps every wait between half and all of the exponential step (100-200 ms, 200-400 ms, ...), so a
@@ -138,7 +138,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     if (result.ok) {
       this.counters.succeeded(platform);
       const id = pushId(push);
-      push.notification.log.info({ type: 'succeeded-push', id, token: this.token(push), ptime });
+      pushLog(push.notification).info({ type: 'succeeded-push', id, token: this.token(push), ptime });
       this.queue.settle(push);
       this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
       return;
@@ -167,7 +167,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const { platform } = push.notification;
     this.counters.failed(platform, reason);
     const id = pushId(push);
-    push.notification.log.info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
+    pushLog(push.notification).info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
     this.queue.settle(push);
     this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason, detail }, ptime });
   }

@@ -15,7 +15,7 @@ const preparer = {
     idPrefix,
     acceptedAt,
     requestId,
-    log: pino({ enabled: false }),
+    access: pino({ enabled: false }),
   }),
 } as PushPreparer;
 

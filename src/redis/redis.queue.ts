@@ -13,6 +13,7 @@ import type { PushgateConfig } from '../config/pushgate.config';
 import type { NotificationDto } from '../push/push.dto';
 import type { PushEvents } from '../push/push.events';
 import type { PushPreparer } from '../push/push.preparer';
+import { pushLog } from '../push/push.log';
 import { PushQueue, pushId, pushToken, type Push, type QueuedNotification } from '../push/push.queue';
 import { OFFER, RELEASE, REPLAY, SETTLE } from './redis.scripts';
 
@@ -440,9 +441,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     if (admitted !== 1) return { admitted: false, replayed: [] };
     for (const { letter } of found) {
       const token = letter.notification.token[0];
-      this.preparer
-        .prepare(letter.notification, `${letter.id}-r`, now)
-        .log.info({ type: 'accepted-push', id: `${letter.id}-r0`, token: logFullToken ? token : mask(token), replay_of: letter.id });
+      pushLog(this.preparer.prepare(letter.notification, `${letter.id}-r`, now)).info({ type: 'accepted-push', id: `${letter.id}-r0`, token: logFullToken ? token : mask(token), replay_of: letter.id });
     }
     return { admitted: true, replayed: found.map((f) => f.deadId) };
   }
