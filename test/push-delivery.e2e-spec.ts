@@ -86,6 +86,17 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
     });
   });
 
+  it('every APNs attempt of a push carries the same apns-id, a UUID distinct from other pushes', async () => {
+    sim.reset();
+    await gw.http.post('/push').send({ notifications: [ios(['sim-flaky1-ServiceUnavailable-id', 'plain-id'])] }).expect(200);
+    await eventually(() => attempts(sim, 'sim-flaky1-ServiceUnavailable-id') === 2 && attempts(sim, 'plain-id') === 1, 10_000);
+    const [first, second] = sim.records().filter((r) => r.token === 'sim-flaky1-ServiceUnavailable-id');
+    const other = sim.records().find((r) => r.token === 'plain-id')!;
+    expect(first.headers['apns-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(second.headers['apns-id']).toBe(first.headers['apns-id']);
+    expect(other.headers['apns-id']).not.toBe(first.headers['apns-id']);
+  });
+
   it('QUOTA_EXCEEDED waits at least the Retry-After the provider gave', async () => {
     sim.reset();
     await gw.http.post('/push').send({ notifications: [android(['sim-flaky1-QUOTA_EXCEEDED-wait'])] }).expect(200);
@@ -115,8 +126,8 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
     const pushes = log.filter((l) => typeof l.type === 'string' && l.type.endsWith('-push'));
     const accepted = pushes.filter((l) => l.type === 'accepted-push');
     const ended = pushes.filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push');
-    expect(accepted.length).toBe(15);
-    expect(new Set(accepted.map((l) => l.id)).size).toBe(15);
+    expect(accepted.length).toBe(17);
+    expect(new Set(accepted.map((l) => l.id)).size).toBe(17);
     expect(new Set(ended.map((l) => l.id))).toEqual(new Set(accepted.map((l) => l.id)));
     const failed = ended.find((l) => l.type === 'failed-push' && l.error === 'BadDeviceToken');
     expect(failed).toEqual(expect.objectContaining({ platform: 'ios', message: 'hello', token: 'sim-BadD...en-c' }));

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ApnsClient, ApnsError, Host, Notification, type SigningToken } from 'apns2';
 import { SENT, type SendResult } from '../transport/send-result';
-import { Http2Transport, TransportError, type Http2TransportOptions } from '../transport/http2.transport';
+import { Http2Transport, TransportError, type Http2Request, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
 
 export type ApnsAuth =
   | { kind: 'token'; keyPem: string; keyId: string; teamId: string }
@@ -37,6 +38,7 @@ interface Apns2Internals {
 export class GatewayApnsClient extends ApnsClient {
   readonly transport: Http2Transport;
   private readonly logger = new Logger('ApnsClient');
+  private nextApnsId?: string;
   private lastToken: SigningToken | null = null;
 
   constructor(private readonly config: ApnsClientOptions) {
@@ -64,7 +66,15 @@ export class GatewayApnsClient extends ApnsClient {
       ...(auth.kind === 'certificate' ? { cert: auth.certPem, key: auth.keyPem, passphrase: auth.passphrase } : {}),
     };
     this.transport = new Http2Transport(transportOptions);
-    internals.client = auth.kind === 'token' ? this.transport : withoutAuthorization(this.transport);
+    // apns2 builds the headers; the gateway adds the push's apns-id and, with a certificate, drops authorization.
+    const certificate = auth.kind === 'certificate';
+    internals.client = {
+      request: (req: Http2Request): Promise<Http2Response> => {
+        if (certificate) delete req.headers.authorization;
+        if (this.nextApnsId !== undefined) req.headers['apns-id'] = this.nextApnsId;
+        return this.transport.request(req);
+      },
+    };
     if (auth.kind === 'certificate') {
       // The TLS client certificate authenticates; the transport drops the authorization header.
       internals._getSigningToken = (): string => '';
@@ -92,9 +102,13 @@ export class GatewayApnsClient extends ApnsClient {
   }
 
   /** Sends one notification; every outcome becomes a {@link SendResult}. */
-  async deliver(notification: Notification): Promise<SendResult> {
+  async deliver(notification: Notification, apnsId?: string): Promise<SendResult> {
     try {
-      await this.send(notification);
+      // apns2's send() reaches the transport synchronously, before its first await.
+      this.nextApnsId = apnsId;
+      const sending = this.send(notification);
+      this.nextApnsId = undefined;
+      await sending;
       return SENT;
     } catch (error) {
       const result = toResult(error);
@@ -113,13 +127,13 @@ export class GatewayApnsClient extends ApnsClient {
   }
 }
 
-function withoutAuthorization(transport: Http2Transport): Pick<Http2Transport, 'request'> {
-  return {
-    request: (req) => {
-      const { authorization: _ignored, ...headers } = req.headers;
-      return transport.request({ ...req, headers });
-    },
-  };
+/**
+ * The `apns-id` of a push: a UUID derived from its push id, the same on every attempt and in every replica, so that
+ * Apple's answers and a duplicate sent after a crash can be matched to the push.
+ */
+export function apnsIdOf(pushId: string): string {
+  const hex = createHash('sha1').update(pushId).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 export function toResult(error: unknown): SendResult {

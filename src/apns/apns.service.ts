@@ -5,7 +5,7 @@ import { Notification, type NotificationOptions } from 'apns2';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../simulator/simulator.module';
 import { parseEndpoint, type SendResult } from '../transport/send-result';
-import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
+import { apnsIdOf, GatewayApnsClient, type ApnsClientOptions } from './apns.client';
 
 const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
 
@@ -26,9 +26,10 @@ export class ApnsService implements OnApplicationShutdown {
     return this.client !== undefined && !this.closed;
   }
 
-  send(token: string, options: NotificationOptions): Promise<SendResult> {
+  /** Sends one push; `pushId` gives it a stable `apns-id`. */
+  send(token: string, options: NotificationOptions, pushId?: string): Promise<SendResult> {
     if (!this.client) return Promise.resolve(DISABLED);
-    return this.client.deliver(new Notification(token, options));
+    return this.client.deliver(new Notification(token, options), pushId === undefined ? undefined : apnsIdOf(pushId));
   }
 
   /** Apple recommends pinging idle connections rather than reconnecting. */

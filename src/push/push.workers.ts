@@ -126,7 +126,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const { notification } = push;
     const result =
       notification.platform === PLATFORM_IOS
-        ? await this.apns.send(token, notification.apns!)
+        ? await this.apns.send(token, notification.apns!, pushId(push))
         : await this.fcm.send(token, notification.fcm!);
     if (!this.inFlight.delete(push)) return;
     this.settle(push, result, Math.round(performance.now() - started) / 1000);
