@@ -34,13 +34,18 @@ const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
 const args = new Set(process.argv.slice(2));
 let DIST = path.join(ROOT, 'dist');
+let PUSHER_MAX = 255;
 for (const a of args) {
   if (a.startsWith('--dist=')) {
     DIST = path.resolve(a.slice('--dist='.length));
     continue;
   }
+  if (a.startsWith('--pusher-max=')) {
+    PUSHER_MAX = Number(a.slice('--pusher-max='.length));
+    continue;
+  }
   if (!['--quick', '--profile', '--discard-access-log'].includes(a)) {
-    process.stderr.write(`unknown option ${a}\nusage: npm run bench [-- --quick] [--profile] [--discard-access-log] [--dist=DIR]\n`);
+    process.stderr.write(`unknown option ${a}\nusage: npm run bench [-- --quick] [--profile] [--discard-access-log] [--pusher-max=N] [--dist=DIR]\n`);
     process.exit(2);
   }
 }
@@ -61,7 +66,7 @@ const SIZE = QUICK
 
 /** The gateway's shipped defaults on this machine, except a queue large enough for the scenarios. */
 const CPUS = os.availableParallelism();
-const GATEWAY = { workers: CPUS, pusherMax: 255, keepaliveConns: CPUS, queues: 2_000_000 };
+const GATEWAY = { workers: CPUS, pusherMax: PUSHER_MAX, keepaliveConns: CPUS, queues: 2_000_000 };
 const CONCURRENCY = GATEWAY.workers * (GATEWAY.pusherMax + 1);
 /** Scenario 5 runs at a lower concurrency so that concurrency / latency stays well inside what the machine does. */
 const SLOW = { latencyMs: 50, workers: CPUS, pusherMax: 127 };
