@@ -64,6 +64,16 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
     expect(res.body.message).toContain(errors[0]);
   });
 
+  it('arrays or scalars where objects belong', async () => {
+    const res = await post({ notifications: [[], 5, ios(['a'], { extend: [[{ key: 'k', val: 'v' }], 'x'] })] }).expect(400);
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        'notifications: each notification must be an object',
+        expect.stringMatching(/^notifications\[2\]\.extend: extend must be an array of/),
+      ]),
+    );
+  });
+
   it('unknown top-level field', async () => {
     const res = await post({ notifications: [ios(['a'])], extra: 1 }).expect(400);
     expect(res.body.errors).toEqual(['extra: property extra should not exist']);

@@ -8,6 +8,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -58,6 +59,17 @@ export class NotificationDto {
   @IsString()
   @MaxLength(4096)
   readonly message!: string;
+
+  @ApiPropertyOptional({
+    description: 'The configured app (`[apps.<name>]`) whose credentials send this notification; absent: the default app (`[ios]` / `[android]`).',
+    example: 'brand_b',
+    maxLength: 64,
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  readonly app?: string;
 
   @ApiPropertyOptional({ description: 'Your id, written to the per-push log lines.', example: 'campaign-7' })
   @IsOptional()
@@ -140,6 +152,7 @@ export class NotificationDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
+  @IsObject({ each: true, message: 'extend must be an array of {"key", "val"} objects' })
   @ValidateNested({ each: true })
   @Type(() => ExtendDto)
   readonly extend?: ExtendDto[];
@@ -156,6 +169,8 @@ export class PushRequestDto {
   })
   @IsArray({ message: 'empty notification' })
   @ArrayNotEmpty({ message: 'empty notification' })
+  // Without it, an array in place of a notification passes nested validation with nothing to validate.
+  @IsObject({ each: true, message: 'each notification must be an object' })
   @ValidateNested({ each: true })
   @Type(() => NotificationDto)
   readonly notifications!: NotificationDto[];
