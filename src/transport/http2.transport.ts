@@ -221,7 +221,8 @@ export class Http2Transport {
    */
   private sweepSoon(): void {
     if (this.sweeper) return;
-    const every = Math.max(10, Math.min(250, this.options.timeoutMs / 4));
+    // Deadlines fire at most a twentieth of the timeout late.
+    const every = Math.max(10, Math.min(250, this.options.timeoutMs / 20));
     this.sweeper = setInterval(() => this.sweep(), every);
     this.sweeper.unref();
   }
