@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ApnsService } from './apns.service';
 
-/** Ready when the APNs client is configured and open; never depends on reaching Apple. */
+/** Ready when every app's APNs client is configured and open; never depends on reaching Apple. */
 @Injectable()
 export class ApnsHealthIndicator {
   constructor(
@@ -12,9 +12,12 @@ export class ApnsHealthIndicator {
 
   isReady(key = 'apns'): HealthIndicatorResult {
     const indicator = this.health.check(key);
-    const client = this.apns.client;
-    if (!client) return indicator.up({ enabled: false });
-    const details = { auth: client.authKind, connections: client.transport.openSessions };
+    const { clients } = this.apns;
+    if (clients.size === 0) return indicator.up({ enabled: false });
+    // Each app's client, the default app's figures also at the top level as before named apps existed.
+    const apps: Record<string, Record<string, unknown>> = {};
+    for (const [app, client] of clients) apps[app] = { auth: client.authKind, connections: client.transport.openSessions };
+    const details = { ...apps.default, apps };
     return this.apns.ready ? indicator.up(details) : indicator.down(details);
   }
 }

@@ -2,51 +2,59 @@ import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { Notification, type NotificationOptions } from 'apns2';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from '../config/pushgate.config';
 import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../simulator/simulator.module';
 import { parseEndpoint, type SendResult } from '../transport/send-result';
 import { apnsIdOf, GatewayApnsClient, type ApnsClientOptions } from './apns.client';
 
 const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
 
+/** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
 @Injectable()
 export class ApnsService implements OnApplicationShutdown {
   private readonly logger = new Logger(ApnsService.name);
-  readonly client?: GatewayApnsClient;
+  readonly clients = new Map<string, GatewayApnsClient>();
   private closed = false;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     @Inject(EMBEDDED_SIMULATOR) embedded: EmbeddedSimulator | null,
   ) {
-    if (config.ios.enabled) this.client = new GatewayApnsClient(clientOptions(config, embedded));
+    for (const [name, app] of Object.entries(config.apps)) {
+      if (app.ios.enabled) this.clients.set(name, new GatewayApnsClient(clientOptions(app.ios, name === DEFAULT_APP ? embedded : null)));
+    }
+  }
+
+  /** The default app's client. */
+  get client(): GatewayApnsClient | undefined {
+    return this.clients.get(DEFAULT_APP);
   }
 
   get ready(): boolean {
-    return this.client !== undefined && !this.closed;
+    return this.clients.size > 0 && !this.closed;
   }
 
-  /** Sends one push; `pushId` gives it a stable `apns-id`. */
-  send(token: string, options: NotificationOptions, pushId?: string): Promise<SendResult> {
-    if (!this.client) return Promise.resolve(DISABLED);
-    return this.client.deliver(new Notification(token, options), pushId === undefined ? undefined : apnsIdOf(pushId));
+  /** Sends one push with the app's client; `pushId` gives it a stable `apns-id`. */
+  send(token: string, options: NotificationOptions, pushId?: string, app = DEFAULT_APP): Promise<SendResult> {
+    const client = this.clients.get(app);
+    if (!client) return Promise.resolve(DISABLED);
+    return client.deliver(new Notification(token, options), pushId === undefined ? undefined : apnsIdOf(pushId));
   }
 
   /** Apple recommends pinging idle connections rather than reconnecting. */
   @Interval('apns-ping', 60_000)
   ping(): void {
-    void this.client?.ping();
+    for (const client of this.clients.values()) void client.ping();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    await this.client?.close();
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
     this.logger.log('APNs connections closed');
   }
 }
 
-function clientOptions(config: PushgateConfig, embedded: EmbeddedSimulator | null): ApnsClientOptions {
-  const { ios } = config;
+function clientOptions(ios: IosConfig, embedded: EmbeddedSimulator | null): ApnsClientOptions {
   const common = {
     sessions: ios.keepalive_conns,
     timeoutMs: ios.timeout * 1000,

@@ -1,5 +1,6 @@
 import {
   HttpException,
+  ForbiddenException,
   HttpStatus,
   Inject,
   Injectable,
@@ -9,7 +10,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { ApiKeys } from './auth.keys';
 
 /** Probes must answer whatever the credentials: the kubelet sends none. */
@@ -81,7 +82,23 @@ export class ApiKeyGuard implements CanActivate {
       });
     }
     if (this.limiter) await this.limit(id);
+    const scope = this.keys.scopeOf(id);
+    if (scope) this.checkScope(scope, path, req);
     return true;
+  }
+
+  /** A key scoped to apps may only push, and only to those apps; the body is already parsed, not yet validated. */
+  private checkScope(scope: ReadonlySet<string>, path: string, req: Request): void {
+    if (path !== '/push' || req.method !== 'POST') throw new ForbiddenException({ message: 'this API key may only push (POST /push)' });
+    const notifications = (req.body as { notifications?: unknown } | undefined)?.notifications;
+    if (!Array.isArray(notifications)) return;
+    const refused = new Set<string>();
+    for (const n of notifications as unknown[]) {
+      const app = typeof n === 'object' && n !== null && 'app' in n ? n.app : DEFAULT_APP;
+      const name = typeof app === 'string' ? app : String(app);
+      if (!scope.has(name)) refused.add(name);
+    }
+    if (refused.size > 0) throw new ForbiddenException({ message: `this API key may not push to app ${[...refused].map((a) => `"${a}"`).join(', ')}` });
   }
 
   private async limit(who: string): Promise<void> {

@@ -23,6 +23,13 @@ export function parseKeyFile(text: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
+function splitKeys(keys: string): string[] {
+  return keys
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+}
+
 /**
  * The API keys clients must present, from `auth.api_keys` (comma-separated) and `auth.api_keys_path` (one per
  * line). Several keys are valid at once so they can be rotated; the key file is read again when it changes.
@@ -35,34 +42,51 @@ export class ApiKeys {
   private fromFile: KeyDigest[] = [];
   private fileStamp = '';
   private readonly path: string;
+  /** Keys from `apps.<name>.api_keys`: each may push only to the apps it is listed for. */
+  private readonly scoped: KeyDigest[] = [];
+  private readonly scopes = new Map<string, Set<string>>();
 
   constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
-    this.inline = config.auth.api_keys
-      .split(',')
-      .map((key) => key.trim())
-      .filter((key) => key !== '')
-      .map((key) => this.entry(key));
+    this.inline = splitKeys(config.auth.api_keys).map((key) => this.entry(key));
+    for (const [app, { api_keys }] of Object.entries(config.apps)) {
+      for (const key of splitKeys(api_keys)) {
+        const entry = this.entry(key);
+        let scope = this.scopes.get(entry.id);
+        if (!scope) {
+          this.scopes.set(entry.id, (scope = new Set()));
+          this.scoped.push(entry);
+        }
+        scope.add(app);
+      }
+    }
     this.path = config.auth.api_keys_path;
     if (this.path !== '') this.reload(true);
   }
 
   /** True when keys are configured: every protected route then needs one. */
   get enabled(): boolean {
-    return this.inline.length + this.fromFile.length > 0;
+    return this.count > 0;
   }
 
   get count(): number {
-    return this.inline.length + this.fromFile.length;
+    return this.inline.length + this.fromFile.length + this.scoped.length;
   }
 
   /** The id of the matching key, or undefined. Every configured key is compared, in constant time each. */
   match(presented: string): string | undefined {
     const digest = digestOf(presented);
     let found: string | undefined;
-    for (const key of this.inline.concat(this.fromFile)) {
+    for (const key of this.inline.concat(this.fromFile, this.scoped)) {
       if (timingSafeEqual(digest, key.digest) && found === undefined) found = key.id;
     }
     return found;
+  }
+
+  /** The apps a matched key may push to, or undefined when it may use every app (and every route). */
+  scopeOf(id: string): ReadonlySet<string> | undefined {
+    // A key both unscoped (auth.*) and listed for an app keeps its unscoped rights.
+    if (this.inline.some((key) => key.id === id) || this.fromFile.some((key) => key.id === id)) return undefined;
+    return this.scopes.get(id);
   }
 
   /** Picks up a rotated key file without a restart. */

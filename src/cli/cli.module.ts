@@ -56,7 +56,8 @@ export class DirectSender {
     const apns = this.app.get(ApnsService);
     const fcm = this.app.get(FcmService);
     const ios = dto.platform === PLATFORM_IOS;
-    const { retry_max } = ios ? this.config.ios : this.config.android;
+    const app = this.config.apps[prepared.app] ?? this.config;
+    const { retry_max } = ios ? app.ios : app.android;
     const policy = retry(
       handleWhenResult((r) => !(r as SendResult).ok && (r as SendResult & { ok: false }).retryable),
       { maxAttempts: retry_max, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 }) },
@@ -64,7 +65,7 @@ export class DirectSender {
     return Promise.all(
       dto.token.map(async (token): Promise<PushResultDto> => {
         const result = await this.limit.execute(() =>
-          policy.execute(() => (ios ? apns.send(token, prepared.apns!) : fcm.send(token, prepared.fcm!))),
+          policy.execute(() => (ios ? apns.send(token, prepared.apns!, undefined, prepared.app) : fcm.send(token, prepared.fcm!, prepared.app))),
         );
         const platform = ios ? 'ios' : 'android';
         return result.ok

@@ -101,6 +101,27 @@ export interface LogConfig {
   level: string;
 }
 
+/**
+ * One app served by the gateway: its own APNs and FCM credentials and clients. The Gaurun `[ios]` / `[android]`
+ * sections form the app named {@link DEFAULT_APP}; `[apps.<name>.ios]` / `[apps.<name>.android]` add others.
+ */
+export interface AppConfig {
+  ios: IosConfig;
+  android: AndroidConfig;
+  /** Sends of this app in flight at most; 0 = three quarters of the total concurrency when several apps are configured. */
+  in_flight_max: number;
+  /** Comma-separated API keys that may push to this app (and to no app they are not listed for). */
+  api_keys: string;
+}
+
+/** The app a notification without an `app` field goes to. */
+export const DEFAULT_APP = 'default';
+
+/** Named-app keys outside the ios/android tables, with their defaults. */
+export const APP_DEFAULTS = { in_flight_max: 0, api_keys: '' };
+
+const APP_NAME = /^[a-z0-9]+(_[a-z0-9]+)*$/;
+
 export interface PushgateConfig {
   core: CoreConfig;
   ios: IosConfig;
@@ -109,13 +130,15 @@ export interface PushgateConfig {
   auth: AuthConfig;
   feedback: FeedbackConfig;
   log: LogConfig;
+  /** Every configured app by name, the default one (from `[ios]` / `[android]`) included when it has credentials. */
+  apps: Record<string, AppConfig>;
   /** True when no provider credentials are configured: the embedded simulator stands in for APNs and FCM. */
   simulator: boolean;
   /** Keys found in the file that pushgate does not know (Gaurun leftovers or typos), reported at boot. */
   unknown_keys: string[];
 }
 
-type Sections = Omit<PushgateConfig, 'simulator' | 'unknown_keys'>;
+type Sections = Omit<PushgateConfig, 'simulator' | 'unknown_keys' | 'apps'>;
 
 const cpus = availableParallelism();
 
@@ -224,6 +247,7 @@ const INT_RANGES: Record<string, [number, number]> = {
   'feedback.buffer_size': [1, 10_000_000],
   'feedback.history_size': [0, 1_000_000],
   'feedback.timeout': [1, 600],
+  'apps.in_flight_max': [0, 1_000_000],
 };
 
 export class ConfigError extends Error {
@@ -294,7 +318,10 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   }
 
   const merged = structuredClone(CONFIG_DEFAULTS) as unknown as Record<string, Record<string, Scalar>>;
+  const env = source.env ?? {};
+  const named = loadApps(file.apps, env, problems, unknown);
   for (const [section, values] of Object.entries(file)) {
+    if (section === 'apps') continue;
     if (!(section in merged)) {
       unknown.push(section);
       continue;
@@ -313,7 +340,6 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
       if (value !== undefined) defaults[key] = value;
     }
   }
-  const env = source.env ?? {};
   for (const [section, defaults] of Object.entries(merged)) {
     for (const key of Object.keys(defaults)) {
       const raw = env[envName(section, key)];
@@ -326,6 +352,7 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   const config = merged as unknown as Sections;
   for (const [name, [min, max]] of Object.entries(INT_RANGES)) {
     const [section, key] = name.split('.');
+    if (!(section in merged)) continue;
     const value = merged[section][key] as number;
     if (value < min || value > max) problems.push(`${name}: ${value} is outside ${min}..${max}`);
   }
@@ -352,19 +379,123 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   if (config.auth.api_keys_path !== '' && !readable(config.auth.api_keys_path)) {
     problems.push(`auth.api_keys_path: cannot read "${config.auth.api_keys_path}"`);
   }
-  const simulator = validateCredentials(config, problems);
+  const apps: Record<string, AppConfig> = {};
+  const defaultApp: AppConfig = { ios: config.ios, android: config.android, ...APP_DEFAULTS };
+  // With named apps, `[ios]` / `[android]` without any credentials simply means there is no default app.
+  const defaultConfigured = Object.keys(named).length === 0 || hasCredentials(defaultApp);
+  const simulator = defaultConfigured && !hasCredentials(defaultApp) && config.android.apikey === '';
+  if (defaultConfigured) {
+    validateCredentials(defaultApp, '', problems);
+    apps[DEFAULT_APP] = defaultApp;
+  }
+  for (const [name, app] of Object.entries(named)) {
+    validateAppRanges(app, `apps.${name}.`, problems);
+    validateCredentials(app, `apps.${name}.`, problems);
+    apps[name] = app;
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...config, simulator, unknown_keys: unknown };
+  return { ...config, apps, simulator, unknown_keys: unknown };
 }
 
-/** Returns true when no credentials are configured at all, which selects the embedded simulator. */
-function validateCredentials(config: Sections, problems: string[]): boolean {
-  const { ios, android } = config;
-  if (!ios.enabled && !android.enabled) problems.push('ios.enabled and android.enabled are both false: nothing to push to');
+/** The environment variable that sets a key of a named app: `PUSHGATE_APPS_<NAME>_IOS_<KEY>`. */
+export function appEnvName(app: string, platform: 'ios' | 'android' | '', key: string): string {
+  return `PUSHGATE_APPS_${app}_${platform === '' ? '' : `${platform}_`}${key}`.toUpperCase();
+}
+
+/**
+ * Named apps from the `[apps.<name>.ios]`, `[apps.<name>.android]` tables and `PUSHGATE_APPS_<NAME>_...` variables.
+ * A platform table that is present is enabled unless it says otherwise; an absent one is disabled.
+ */
+function loadApps(raw: unknown, env: NodeJS.ProcessEnv, problems: string[], unknown: string[]): Record<string, AppConfig> {
+  const tables: Record<string, Record<string, unknown>> = {};
+  if (raw !== undefined) {
+    if (typeof raw !== 'object' || raw === null) problems.push('apps: expected a table of apps');
+    else for (const [name, table] of Object.entries(raw as Record<string, unknown>)) tables[name] = (table ?? {}) as Record<string, unknown>;
+  }
+  for (const variable of Object.keys(env)) {
+    const match = /^PUSHGATE_APPS_(.+?)_(IOS|ANDROID|IN_FLIGHT_MAX|API_KEYS)(_|$)/.exec(variable);
+    if (match) tables[match[1].toLowerCase()] ??= {};
+  }
+  const apps: Record<string, AppConfig> = {};
+  for (const [name, table] of Object.entries(tables)) {
+    const prefix = `apps.${name}`;
+    if (!APP_NAME.test(name) || name === DEFAULT_APP) {
+      problems.push(`${prefix}: app names are lower-case letters, digits and underscores, and not "${DEFAULT_APP}"`);
+      continue;
+    }
+    const app = { ios: { ...CONFIG_DEFAULTS.ios, enabled: false }, android: { ...CONFIG_DEFAULTS.android, enabled: false }, ...APP_DEFAULTS };
+    const values = app as unknown as Record<string, Record<string, Scalar> | Scalar>;
+    for (const [key, value] of Object.entries(table)) {
+      if (key === 'ios' || key === 'android') {
+        const platform = values[key] as Record<string, Scalar>;
+        platform.enabled = true;
+        if (typeof value !== 'object' || value === null) {
+          problems.push(`${prefix}.${key}: expected a table`);
+          continue;
+        }
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          if (!(k in platform)) {
+            unknown.push(`${prefix}.${key}.${k}`);
+            continue;
+          }
+          const coerced = coerce(v, platform[k], `${prefix}.${key}.${k}`, problems);
+          if (coerced !== undefined) platform[k] = coerced;
+        }
+      } else if (key in APP_DEFAULTS) {
+        const coerced = coerce(value, values[key] as Scalar, `${prefix}.${key}`, problems);
+        if (coerced !== undefined) values[key] = coerced;
+      } else {
+        unknown.push(`${prefix}.${key}`);
+      }
+    }
+    for (const platformName of ['ios', 'android'] as const) {
+      const platform = values[platformName] as Record<string, Scalar>;
+      let seen = false;
+      for (const key of Object.keys(platform)) {
+        const variable = env[appEnvName(name, platformName, key)];
+        if (variable === undefined) continue;
+        seen = true;
+        const coerced = coerce(variable, platform[key], `${appEnvName(name, platformName, key)} (${prefix}.${platformName}.${key})`, problems);
+        if (coerced !== undefined) platform[key] = coerced;
+      }
+      // A platform given only through the environment is enabled as a table in the file would be.
+      if (seen && !(platformName in table) && env[appEnvName(name, platformName, 'enabled')] === undefined) platform.enabled = true;
+    }
+    for (const key of Object.keys(APP_DEFAULTS)) {
+      const variable = env[appEnvName(name, '', key)];
+      if (variable === undefined) continue;
+      const coerced = coerce(variable, values[key] as Scalar, `${appEnvName(name, '', key)} (${prefix}.${key})`, problems);
+      if (coerced !== undefined) values[key] = coerced;
+    }
+    apps[name] = app;
+  }
+  return apps;
+}
+
+function validateAppRanges(app: AppConfig, prefix: string, problems: string[]): void {
+  for (const [name, [min, max]] of Object.entries(INT_RANGES)) {
+    const [section, key] = name.split('.');
+    if (section !== 'ios' && section !== 'android') continue;
+    const value = (app[section] as unknown as Record<string, number>)[key];
+    if (value < min || value > max) problems.push(`${prefix}${name}: ${value} is outside ${min}..${max}`);
+  }
+  const [min, max] = INT_RANGES['apps.in_flight_max'];
+  if (app.in_flight_max < min || app.in_flight_max > max) problems.push(`${prefix}in_flight_max: ${app.in_flight_max} is outside ${min}..${max}`);
+}
+
+function hasCredentials({ ios, android }: AppConfig): boolean {
+  const iosCredentials = ios.enabled && [ios.pem_cert_path, ios.pem_key_path, ios.token_auth_key_path, ios.token_auth_key_id, ios.token_auth_team_id].some((v) => v !== '');
+  return iosCredentials || (android.enabled && android.service_account_path !== '');
+}
+
+/** Checks one app's credentials; `prefix` is `apps.<name>.` for a named app, empty for the default one. */
+function validateCredentials(app: AppConfig, prefix: string, problems: string[]): void {
+  const { ios, android } = app;
+  if (!ios.enabled && !android.enabled) problems.push(`${prefix}ios.enabled and ${prefix}android.enabled are both false: nothing to push to`);
   if (android.enabled && android.apikey !== '') {
     problems.push(
-      'android.apikey: the legacy FCM server key stopped working when Google shut the legacy API down in 2024; ' +
+      `${prefix}android.apikey:` + ' the legacy FCM server key stopped working when Google shut the legacy API down in 2024; ' +
         'remove it and set android.service_account_path to a Firebase service-account JSON file (FCM HTTP v1)',
     );
   }
@@ -372,32 +503,32 @@ function validateCredentials(config: Sections, problems: string[]): boolean {
   const tokenAuth = ios.token_auth_key_path !== '' || ios.token_auth_key_id !== '' || ios.token_auth_team_id !== '';
   const iosCredentials = ios.enabled && (certAuth || tokenAuth);
   const androidCredentials = android.enabled && android.service_account_path !== '';
-  if (!iosCredentials && !androidCredentials && android.apikey === '') return true;
+  if (prefix === '' && !iosCredentials && !androidCredentials && android.apikey === '') return;
 
   const files: [string, string][] = [];
   if (ios.enabled) {
     if (certAuth && tokenAuth) {
-      problems.push('ios: both certificate (pem_*) and token (token_auth_*) authentication are configured; choose one');
+      problems.push(`${prefix}ios: both certificate (pem_*) and token (token_auth_*) authentication are configured; choose one`);
     } else if (!certAuth && !tokenAuth) {
-      problems.push('ios: no credentials; set pem_cert_path and pem_key_path, or token_auth_key_path, token_auth_key_id and token_auth_team_id, or set ios.enabled = false');
+      problems.push(`${prefix}ios: no credentials; set pem_cert_path and pem_key_path, or token_auth_key_path, token_auth_key_id and token_auth_team_id, or set ios.enabled = false`);
     } else if (certAuth) {
-      if (ios.pem_cert_path === '') problems.push('ios.pem_cert_path: required with ios.pem_key_path');
-      if (ios.pem_key_path === '') problems.push('ios.pem_key_path: required with ios.pem_cert_path');
-      files.push(['ios.pem_cert_path', ios.pem_cert_path], ['ios.pem_key_path', ios.pem_key_path]);
+      if (ios.pem_cert_path === '') problems.push(`${prefix}ios.pem_cert_path: required with ios.pem_key_path`);
+      if (ios.pem_key_path === '') problems.push(`${prefix}ios.pem_key_path: required with ios.pem_cert_path`);
+      files.push([`${prefix}ios.pem_cert_path`, ios.pem_cert_path], [`${prefix}ios.pem_key_path`, ios.pem_key_path]);
     } else {
-      if (ios.token_auth_key_path === '') problems.push('ios.token_auth_key_path: required for token authentication');
-      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_key_id)) problems.push('ios.token_auth_key_id: expected the 10-character key id from Apple');
-      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_team_id)) problems.push('ios.token_auth_team_id: expected the 10-character team id from Apple');
-      files.push(['ios.token_auth_key_path', ios.token_auth_key_path]);
-      if (ios.topic === '') problems.push('ios.topic: required with token authentication (the app bundle id)');
+      if (ios.token_auth_key_path === '') problems.push(`${prefix}ios.token_auth_key_path: required for token authentication`);
+      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_key_id)) problems.push(`${prefix}ios.token_auth_key_id: expected the 10-character key id from Apple`);
+      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_team_id)) problems.push(`${prefix}ios.token_auth_team_id: expected the 10-character team id from Apple`);
+      files.push([`${prefix}ios.token_auth_key_path`, ios.token_auth_key_path]);
+      if (ios.topic === '') problems.push(`${prefix}ios.topic: required with token authentication (the app bundle id)`);
     }
-    files.push(['ios.ca_path', ios.ca_path]);
+    files.push([`${prefix}ios.ca_path`, ios.ca_path]);
   }
   if (android.enabled) {
     if (android.service_account_path === '' && android.apikey === '') {
-      problems.push('android.service_account_path: required (a Firebase service-account JSON file), or set android.enabled = false');
+      problems.push(`${prefix}android.service_account_path: required (a Firebase service-account JSON file), or set android.enabled = false`);
     }
-    files.push(['android.service_account_path', android.service_account_path], ['android.ca_path', android.ca_path]);
+    files.push([`${prefix}android.service_account_path`, android.service_account_path], [`${prefix}android.ca_path`, android.ca_path]);
   }
   for (const [name, path] of files) {
     if (path !== '' && !readable(path)) problems.push(`${name}: cannot read "${path}"`);
@@ -406,13 +537,12 @@ function validateCredentials(config: Sections, problems: string[]): boolean {
     try {
       const account = JSON.parse(readFileSync(android.service_account_path, 'utf8')) as Record<string, unknown>;
       for (const field of ['project_id', 'client_email', 'private_key']) {
-        if (typeof account[field] !== 'string') problems.push(`android.service_account_path: "${field}" missing in the service-account file`);
+        if (typeof account[field] !== 'string') problems.push(`${prefix}android.service_account_path: "${field}" missing in the service-account file`);
       }
     } catch (error) {
-      problems.push(`android.service_account_path: not JSON (${(error as Error).message})`);
+      problems.push(`${prefix}android.service_account_path: not JSON (${(error as Error).message})`);
     }
   }
-  return false;
 }
 
 /** The config path from `-c`/`--config`, else `PUSHGATE_CONFIG`. */

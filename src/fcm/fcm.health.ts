@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { FcmService } from './fcm.service';
 
-/** Ready when the FCM client is configured and open; never depends on reaching Google. */
+/** Ready when every app's FCM client is configured and open; never depends on reaching Google. */
 @Injectable()
 export class FcmHealthIndicator {
   constructor(
@@ -12,9 +12,12 @@ export class FcmHealthIndicator {
 
   isReady(key = 'fcm'): HealthIndicatorResult {
     const indicator = this.health.check(key);
-    const client = this.fcm.client;
-    if (!client) return indicator.up({ enabled: false });
-    const details = { project: client.projectId, connections: client.transport.openSessions };
+    const { clients } = this.fcm;
+    if (clients.size === 0) return indicator.up({ enabled: false });
+    // Each app's client, the default app's figures also at the top level as before named apps existed.
+    const apps: Record<string, Record<string, unknown>> = {};
+    for (const [app, client] of clients) apps[app] = { project: client.projectId, connections: client.transport.openSessions };
+    const details = { ...apps.default, apps };
     return this.fcm.ready ? indicator.up(details) : indicator.down(details);
   }
 }

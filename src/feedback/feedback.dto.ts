@@ -10,6 +10,9 @@ export class InvalidTokenDto {
   @ApiProperty({ enum: ['ios', 'android'], example: 'ios' })
   readonly platform!: 'ios' | 'android';
 
+  @ApiProperty({ description: 'The app whose credentials sent the push (`default`: `[ios]` / `[android]`)', example: 'default' })
+  readonly app!: string;
+
   @ApiProperty({
     description: 'APNs reason or FCM error code',
     enum: ['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken', 'UNREGISTERED', 'SENDER_ID_MISMATCH', 'INVALID_ARGUMENT'],

@@ -1,7 +1,7 @@
 import type { InvalidTokenDto } from './feedback.dto';
 import { InvalidTokenHistory } from './feedback.history';
 
-const dead = (token: string): InvalidTokenDto => ({ token, platform: 'ios', reason: 'Unregistered', timestamp: '' });
+const dead = (token: string): InvalidTokenDto => ({ token, platform: 'ios', app: 'default', reason: 'Unregistered', timestamp: '' });
 
 describe('invalid-token history', () => {
   it('keeps the newest entries, oldest first, within its capacity', () => {

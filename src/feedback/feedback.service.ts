@@ -90,6 +90,7 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
     const dead: InvalidTokenDto = {
       token,
       platform: platformName,
+      app: push.notification.app,
       reason,
       timestamp: new Date(now).toISOString(),
       ...(identifier ? { identifier } : {}),

@@ -33,7 +33,7 @@ function tokens(body: string): string[] {
   return (JSON.parse(body) as { invalid_tokens: InvalidTokenDto[] }).invalid_tokens.map((t) => t.token);
 }
 
-const dead = (token: string): InvalidTokenDto => ({ token, platform: 'android', reason: 'UNREGISTERED', timestamp: new Date().toISOString() });
+const dead = (token: string): InvalidTokenDto => ({ token, platform: 'android', app: 'default', reason: 'UNREGISTERED', timestamp: new Date().toISOString() });
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

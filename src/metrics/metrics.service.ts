@@ -42,6 +42,8 @@ export class MetricsService implements OnModuleInit {
   private readonly logger = new Logger(MetricsService.name);
   private readonly ios: PlatformSeries;
   private readonly android: PlatformSeries;
+  /** Outcome series by app, made at boot for every configured app so the hot path does no label lookup. */
+  private readonly byApp = new Map<string, Record<'ios' | 'android', { succeeded: Incrementer; failed: Incrementer }>>();
 
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
@@ -53,6 +55,29 @@ export class MetricsService implements OnModuleInit {
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+
+    const appPushes = new Counter({
+      name: 'pushgate_app_pushes_total',
+      help: 'Pushes that ended, by configured app (default: [ios] / [android]), platform and outcome.',
+      labelNames: ['app', 'platform', 'outcome'] as const,
+      registers,
+    });
+    for (const app of Object.keys(config.apps)) {
+      const series = (platform: string): { succeeded: Incrementer; failed: Incrementer } => ({
+        succeeded: appPushes.labels(app, platform, 'succeeded'),
+        failed: appPushes.labels(app, platform, 'failed'),
+      });
+      this.byApp.set(app, { ios: series('ios'), android: series('android') });
+    }
+    new Gauge({
+      name: 'pushgate_app_pushes_in_flight',
+      help: 'Sends in flight by app; an app at its apps.<name>.in_flight_max parks its further pushes.',
+      labelNames: ['app'] as const,
+      registers,
+      collect() {
+        for (const [app, { in_flight }] of Object.entries(workers.appActivity())) this.set({ app }, in_flight);
+      },
+    });
 
     const pushes = new Counter({
       name: 'pushgate_pushes_total',
@@ -184,6 +209,11 @@ export class MetricsService implements OnModuleInit {
     const series = this.of(platform);
     if (outcome.ok) series.succeeded.inc();
     else series.failed.get(outcome.reason).inc();
+    const app = this.byApp.get(push.notification.app);
+    if (app) {
+      const perApp = platform === PLATFORM_IOS ? app.ios : app.android;
+      (outcome.ok ? perApp.succeeded : perApp.failed).inc();
+    }
     series.sendSeconds.observe(ptime);
     series.dwellSeconds.observe(Math.max(0, (Date.now() - push.notification.acceptedAt) / 1000 - ptime));
   }

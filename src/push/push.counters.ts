@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_APP } from '../config/pushgate.config';
 import { PLATFORM_IOS, type Platform } from './push.dto';
 
 export interface PlatformCounters {
@@ -13,29 +14,44 @@ function platformCounters(): PlatformCounters {
   return { push_success: 0, push_error: 0, retries: 0, errors: {} };
 }
 
-/** Counters since start, by platform: what `/stat/app` reports. */
+/** One app's counters, by platform. */
+export interface AppCounters {
+  ios: PlatformCounters;
+  android: PlatformCounters;
+}
+
+/** Counters since start, by platform, and by app and platform: what `/stat/app` reports. */
 @Injectable()
 export class PushCounters {
   accepted = 0;
   readonly ios = platformCounters();
   readonly android = platformCounters();
+  readonly apps: Record<string, AppCounters> = {};
 
   of(platform: Platform): PlatformCounters {
     return platform === PLATFORM_IOS ? this.ios : this.android;
   }
 
-  succeeded(platform: Platform): void {
+  private ofApp(platform: Platform, app: string): PlatformCounters {
+    const counters = (this.apps[app] ??= { ios: platformCounters(), android: platformCounters() });
+    return platform === PLATFORM_IOS ? counters.ios : counters.android;
+  }
+
+  succeeded(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).push_success++;
+    this.ofApp(platform, app).push_success++;
   }
 
-  failed(platform: Platform, reason: string): void {
-    const counters = this.of(platform);
-    counters.push_error++;
-    counters.errors[reason] = (counters.errors[reason] ?? 0) + 1;
+  failed(platform: Platform, reason: string, app = DEFAULT_APP): void {
+    for (const counters of [this.of(platform), this.ofApp(platform, app)]) {
+      counters.push_error++;
+      counters.errors[reason] = (counters.errors[reason] ?? 0) + 1;
+    }
   }
 
-  retried(platform: Platform): void {
+  retried(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).retries++;
+    this.ofApp(platform, app).retries++;
   }
 
   /** Pushes that ended, successfully or not. */

@@ -9,6 +9,7 @@ export function maskToken(token: string): string {
 
 /** The notification fields the per-push lines carry, from which `pushgate recover` rebuilds a notification. */
 export const LOGGED_FIELDS = [
+  'app',
   'message',
   'identifier',
   'title',

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_APP } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PLATFORM_IOS, type NotificationDto } from './push.dto';
 import { toApnsOptions, toFcmMessage } from './push.payload';
@@ -14,7 +15,7 @@ export class PushPreparer {
   constructor(private readonly logs: LogService) {}
 
   prepare(dto: NotificationDto, idPrefix: string, acceptedAt: number, requestId?: string): QueuedNotification {
-    const base = { dto, platform: dto.platform, idPrefix, acceptedAt, requestId, access: this.logs.accessLog };
+    const base = { dto, platform: dto.platform, app: dto.app ?? DEFAULT_APP, idPrefix, acceptedAt, requestId, access: this.logs.accessLog };
     return dto.platform === PLATFORM_IOS ? { ...base, apns: toApnsOptions(dto, acceptedAt) } : { ...base, fcm: toFcmMessage(dto) };
   }
 }

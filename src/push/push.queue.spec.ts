@@ -4,7 +4,7 @@ import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './p
 
 function notification(tokens: string[], prefix = 'n-'): QueuedNotification {
   const dto = { token: tokens, platform: 1, message: 'm' } as NotificationDto;
-  return { dto, platform: 1, idPrefix: prefix, acceptedAt: 0, access: pino({ enabled: false }) };
+  return { dto, platform: 1, app: 'default', idPrefix: prefix, acceptedAt: 0, access: pino({ enabled: false }) };
 }
 
 describe('MemoryPushQueue', () => {

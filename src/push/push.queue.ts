@@ -8,6 +8,8 @@ import type { NotificationDto, Platform } from './push.dto';
 export interface QueuedNotification {
   readonly dto: NotificationDto;
   readonly platform: Platform;
+  /** The app whose credentials send it (`DEFAULT_APP` when the request named none). */
+  readonly app: string;
   readonly apns?: NotificationOptions;
   readonly fcm?: PreparedFcmMessage;
   /** Push ids are `<idPrefix><index of the token>`. */

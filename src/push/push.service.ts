@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PushCounters } from './push.counters';
 import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
@@ -94,8 +94,15 @@ export class PushService {
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
     if (n.message === '' && !core.allows_empty_message)
       problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
-    if (n.platform === PLATFORM_IOS && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
-    if (n.platform !== PLATFORM_IOS && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
+    const app = this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined;
+    if (!app) {
+      problems.push(n.app === undefined ? `${path}.app: required: no default app is configured` : `${path}.app: unknown app "${n.app}"`);
+    } else if (n.app === undefined) {
+      if (n.platform === PLATFORM_IOS && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
+      if (n.platform !== PLATFORM_IOS && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
+    } else if (!(n.platform === PLATFORM_IOS ? app.ios : app.android).enabled) {
+      problems.push(`${path}.platform: app "${n.app}" has no ${n.platform === PLATFORM_IOS ? 'iOS' : 'Android'} credentials`);
+    }
     const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now, requestId);
     if (queued.apns) {
       const bytes = apnsPayloadBytes(queued.apns);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ExponentialBackoff, halfJitterGenerator } from 'cockatiel';
 import { ApnsService } from '../apns/apns.service';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmService } from '../fcm/fcm.service';
 import type { SendResult } from '../transport/send-result';
 import { PushCounters } from './push.counters';
@@ -18,6 +18,13 @@ const START_BATCH = 64;
 
 const RETRY_BACKOFF = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 200, maxDelay: 30_000 });
 
+/** One app's share of the senders: a push of an app at its limit is parked while the other apps' pushes go on. */
+interface AppLane {
+  readonly config: AppConfig;
+  active: number;
+  readonly parked: Push[];
+}
+
 /**
  * Takes pushes from the queue and sends them with bounded concurrency (`core.workers` x (`core.pusher_max` + 1),
  * adjustable at run time), retries retryable failures with exponential backoff and jitter, and settles every
@@ -28,6 +35,8 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private readonly logger = new Logger(PushWorkers.name);
   private readonly inFlight = new Set<Push>();
   private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
+  private readonly lanes = new Map<string, AppLane>();
+  private parkedCount = 0;
   private pusherMax: number;
   private draining = false;
   private taking = false;
@@ -45,6 +54,28 @@ export class PushWorkers implements BeforeApplicationShutdown {
   ) {
     this.pusherMax = config.core.pusher_max;
     this.logFullToken = config.core.log_full_token;
+    for (const [name, app] of Object.entries(config.apps)) this.lanes.set(name, { config: app, active: 0, parked: [] });
+  }
+
+  /**
+   * Sends one app may have in flight: its `in_flight_max`, else three quarters of the total when several apps
+   * share the gateway (so a hanging provider leaves the others a quarter at least), else all of it.
+   */
+  inFlightMax(lane: AppLane): number {
+    if (lane.config.in_flight_max > 0) return lane.config.in_flight_max;
+    return this.lanes.size > 1 ? Math.max(1, Math.floor((this.concurrency * 3) / 4)) : Infinity;
+  }
+
+  /** Sends in flight and pushes parked at the app's limit, by app. */
+  appActivity(): Record<string, { in_flight: number; parked: number }> {
+    const activity: Record<string, { in_flight: number; parked: number }> = {};
+    for (const [name, lane] of this.lanes) activity[name] = { in_flight: lane.active, parked: lane.parked.length };
+    return activity;
+  }
+
+  /** Pushes taken from the queue but waiting for their app to drop below its limit. */
+  get parked(): number {
+    return this.parkedCount;
   }
 
   get concurrency(): number {
@@ -81,12 +112,15 @@ export class PushWorkers implements BeforeApplicationShutdown {
    */
   pump(): void {
     if (this.stopped || this.taking) return;
+    if (this.parkedCount > 0) this.unpark();
     const free = Math.min(this.concurrency - this.inFlight.size, START_BATCH);
-    if (free <= 0) return;
+    // Parked pushes are bounded too: past one concurrency's worth, new work waits in the queue.
+    if (free <= 0 || this.parkedCount >= this.concurrency) return;
     const taken = this.queue.take(free);
     if (Array.isArray(taken)) {
-      this.start(taken);
-      if (taken.length === free && free === START_BATCH) this.wake();
+      const parked = this.start(taken);
+      // Parked pushes left senders free: take on, so that other apps' pushes behind them are not held up.
+      if ((taken.length === free && free === START_BATCH) || (parked > 0 && taken.length === free)) this.wake();
       return;
     }
     this.taking = true;
@@ -113,10 +147,35 @@ export class PushWorkers implements BeforeApplicationShutdown {
     });
   }
 
-  private start(pushes: Push[]): void {
+  /** Starts the pushes whose app is below its limit, parks the others; returns how many were parked. */
+  private start(pushes: Push[]): number {
+    let parked = 0;
     for (const push of pushes) {
+      const lane = this.lanes.get(push.notification.app);
+      if (lane && lane.active >= this.inFlightMax(lane)) {
+        lane.parked.push(push);
+        this.parkedCount++;
+        parked++;
+        continue;
+      }
+      if (lane) lane.active++;
       this.inFlight.add(push);
       void this.send(push);
+    }
+    return parked;
+  }
+
+  /** Starts parked pushes of apps now below their limit, oldest first, within the free concurrency. */
+  private unpark(): void {
+    for (const lane of this.lanes.values()) {
+      const limit = this.inFlightMax(lane);
+      while (lane.parked.length > 0 && lane.active < limit && this.inFlight.size < this.concurrency) {
+        const push = lane.parked.shift()!;
+        this.parkedCount--;
+        lane.active++;
+        this.inFlight.add(push);
+        void this.send(push);
+      }
     }
   }
 
@@ -126,28 +185,31 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const { notification } = push;
     const result =
       notification.platform === PLATFORM_IOS
-        ? await this.apns.send(token, notification.apns!, pushId(push))
-        : await this.fcm.send(token, notification.fcm!);
+        ? await this.apns.send(token, notification.apns!, pushId(push), notification.app)
+        : await this.fcm.send(token, notification.fcm!, notification.app);
     if (!this.inFlight.delete(push)) return;
+    const lane = this.lanes.get(notification.app);
+    if (lane) lane.active--;
     this.settle(push, result, Math.round(performance.now() - started) / 1000);
     this.pump();
   }
 
   private settle(push: Push, result: SendResult, ptime: number): void {
-    const { platform } = push.notification;
+    const { platform, app } = push.notification;
     if (result.ok) {
-      this.counters.succeeded(platform);
+      this.counters.succeeded(platform, app);
       const id = pushId(push);
       pushLog(push.notification).info({ type: 'succeeded-push', id, token: this.token(push), ptime });
       this.queue.settle(push);
       this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
       return;
     }
-    const retryMax = platform === PLATFORM_IOS ? this.config.ios.retry_max : this.config.android.retry_max;
+    const appConfig = this.lanes.get(app)?.config ?? this.config;
+    const retryMax = platform === PLATFORM_IOS ? appConfig.ios.retry_max : appConfig.android.retry_max;
     if (result.retryable && push.attempt < retryMax) {
       push.attempt++;
       push.backoff = (push.backoff ?? RETRY_BACKOFF).next({ attempt: push.attempt });
-      this.counters.retried(platform);
+      this.counters.retried(platform, app);
       const delay = Math.max(push.backoff.duration, result.retryAfterMs ?? 0);
       this.events.emitRetried({ push, platform, reason: result.reason, delayMs: delay });
       this.waitingRetry.set(
@@ -164,8 +226,8 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   private fail(push: Push, reason: string, ptime: number, detail?: string): void {
-    const { platform } = push.notification;
-    this.counters.failed(platform, reason);
+    const { platform, app } = push.notification;
+    this.counters.failed(platform, reason, app);
     const id = pushId(push);
     pushLog(push.notification).info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
     this.queue.settle(push);
@@ -188,11 +250,13 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const { shutdown_delay, shutdown_timeout } = this.config.core;
     if (shutdown_delay > 0) await sleep(shutdown_delay * 1000);
     const deadline = Date.now() + shutdown_timeout * 1000;
-    while (this.queue.size + this.inFlight.size + this.waitingRetry.size > 0 && Date.now() < deadline) {
+    while (this.queue.size + this.inFlight.size + this.waitingRetry.size + this.parkedCount > 0 && Date.now() < deadline) {
       await sleep(20);
     }
     this.stopped = true;
     const left = [...this.queue.drain(), ...this.inFlight, ...this.waitingRetry.keys()];
+    for (const lane of this.lanes.values()) left.push(...lane.parked.splice(0));
+    this.parkedCount = 0;
     for (const timer of this.waitingRetry.values()) clearTimeout(timer);
     this.waitingRetry.clear();
     this.inFlight.clear();

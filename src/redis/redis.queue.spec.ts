@@ -12,6 +12,7 @@ const preparer = {
   prepare: (dto: NotificationDto, idPrefix: string, acceptedAt: number, requestId?: string): QueuedNotification => ({
     dto,
     platform: dto.platform,
+    app: dto.app ?? 'default',
     idPrefix,
     acceptedAt,
     requestId,

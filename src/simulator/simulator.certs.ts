@@ -117,7 +117,7 @@ function utf8(name: string, value: string, type?: string): forge.pki.Certificate
 }
 
 /** Generates every key and certificate the simulator and its clients need; nothing touches disk. */
-export async function generateSimulatorMaterial(topic: string): Promise<SimulatorMaterial> {
+export async function generateSimulatorMaterial(topic: string, project = SIM_FCM_PROJECT): Promise<SimulatorMaterial> {
   const [caKey, serverKey, clientKey, fcmKey, apnsKey] = await Promise.all([
     rsaKey(),
     rsaKey(),
@@ -171,10 +171,10 @@ export async function generateSimulatorMaterial(topic: string): Promise<Simulato
     ],
   });
 
-  const clientEmail = `pushgate-sim@${SIM_FCM_PROJECT}.iam.gserviceaccount.com`;
+  const clientEmail = `pushgate-sim@${project}.iam.gserviceaccount.com`;
   const serviceAccount: Record<string, string> = {
     type: 'service_account',
-    project_id: SIM_FCM_PROJECT,
+    project_id: project,
     private_key_id: randomBytes(20).toString('hex'),
     private_key: fcmKey.privatePem,
     client_email: clientEmail,

@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   recordLimit?: number;
   /** Topic of the generated APNs client certificate; default 'com.example.pushgate'. */
   topic?: string;
+  /** Firebase project of the generated service account; default 'pushgate-sim'. */
+  fcmProject?: string;
   /** Share of requests (0..1) answered with a retryable error, and never answered; see {@link Simulator.setRandomFaults}. */
   errorRate?: number;
   timeoutRate?: number;
@@ -87,7 +89,7 @@ export class Simulator {
 
   static async start(options: SimulatorOptions = {}): Promise<Simulator> {
     const host = options.host ?? '127.0.0.1';
-    const material = await generateSimulatorMaterial(options.topic ?? 'com.example.pushgate');
+    const material = await generateSimulatorMaterial(options.topic ?? 'com.example.pushgate', options.fcmProject);
     const state = new SimState(options.recordLimit ?? 10_000, options.latencyMs ?? 0);
     state.faults.random = { errorRate: options.errorRate ?? 0, timeoutRate: options.timeoutRate ?? 0 };
     const sockets = new Set<Socket>();

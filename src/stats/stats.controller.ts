@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { ApnsHealthIndicator } from '../apns/apns.health';
 import { FcmHealthIndicator } from '../fcm/fcm.health';
-import { PushCounters, type PlatformCounters } from '../push/push.counters';
+import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
 import { PushHealthIndicator } from '../push/push.health';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
@@ -20,6 +20,17 @@ export interface AppStats {
   retrying: number;
   ios: PlatformCounters;
   android: PlatformCounters;
+  /** The same counters for each configured app, with its sends in flight and pushes parked at its limit. */
+  apps: Record<string, AppStatsOfApp>;
+}
+
+export interface AppStatsOfApp extends AppCounters {
+  in_flight: number;
+  parked: number;
+}
+
+function emptyCounters(): PlatformCounters {
+  return { push_success: 0, push_error: 0, retries: 0, errors: {} };
 }
 
 class PlatformCountersDto implements PlatformCounters {
@@ -45,6 +56,13 @@ class AppStatsDto implements AppStats {
   @ApiProperty({ example: 0, description: 'Pushes waiting for a retry.' }) readonly retrying!: number;
   @ApiProperty({ type: PlatformCountersDto }) readonly ios!: PlatformCounters;
   @ApiProperty({ type: PlatformCountersDto }) readonly android!: PlatformCounters;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Per configured app (`default` is `[ios]` / `[android]`): `ios` and `android` counters as above, `in_flight`, `parked`.',
+    example: { default: { ios: { push_success: 120, push_error: 3, retries: 2, errors: {} }, android: {}, in_flight: 0, parked: 0 } },
+  })
+  readonly apps!: Record<string, AppStatsOfApp>;
 }
 
 const RUNTIME_EXAMPLE = {
@@ -101,7 +119,17 @@ export class StatsController {
       retrying: this.workers.retrying,
       ios: this.counters.ios,
       android: this.counters.android,
+      apps: this.apps(),
     };
+  }
+
+  private apps(): Record<string, AppStatsOfApp> {
+    const apps: Record<string, AppStatsOfApp> = {};
+    for (const [name, activity] of Object.entries(this.workers.appActivity())) {
+      const counters = this.counters.apps[name] ?? { ios: emptyCounters(), android: emptyCounters() };
+      apps[name] = { ...counters, ...activity };
+    }
+    return apps;
   }
 
   @Get(['stat/runtime', 'stat/go'])
