@@ -12,6 +12,7 @@ import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PushModule } from './push/push.module';
 import { RedisModule } from './redis/redis.module';
+import { ReloadModule } from './reload/reload.module';
 import { SimulatorModule } from './simulator/simulator.module';
 import { StatsModule } from './stats/stats.module';
 
@@ -27,6 +28,7 @@ import { StatsModule } from './stats/stats.module';
     StatsModule,
     MetricsModule,
     FeedbackModule,
+    ReloadModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

@@ -7,6 +7,7 @@ import { APP_OPTIONS, setupApp } from './app.setup';
 import { ConfigError, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
+import { ReloadService } from './reload/reload.service';
 
 async function bootstrap(): Promise<void> {
   const app = setupApp(await NestFactory.create(AppModule, APP_OPTIONS));
@@ -43,7 +44,16 @@ async function bootstrap(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => app.get(LogService).reopen());
+  process.on('SIGHUP', () => {
+    app.get(LogService).reopen();
+    logger.log('SIGHUP: log files reopened, reloading the configuration');
+    try {
+      app.get(ReloadService).reload();
+    } catch (error) {
+      // ReloadService has logged the refusal with every problem; the current clients stay in use.
+      if (!(error instanceof ConfigError)) logger.error(`reload failed: ${(error as Error).stack ?? String(error)}`);
+    }
+  });
 }
 
 bootstrap().catch((error: unknown) => {

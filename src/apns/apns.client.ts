@@ -122,8 +122,14 @@ export class GatewayApnsClient extends ApnsClient {
     return Promise.resolve([]);
   }
 
-  override async close(): Promise<void> {
-    await this.transport.close();
+  /** Closes the connections; requests in flight get `graceMs` (bounded by the timeout) to be answered. */
+  override async close(graceMs?: number): Promise<void> {
+    await this.transport.close(graceMs);
+  }
+
+  /** The request deadline: how long a retired client must stay open for its requests in flight to end. */
+  get timeoutMs(): number {
+    return this.config.timeoutMs;
   }
 }
 

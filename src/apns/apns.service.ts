@@ -14,6 +14,8 @@ const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable:
 export class ApnsService implements OnApplicationShutdown {
   private readonly logger = new Logger(ApnsService.name);
   readonly clients = new Map<string, GatewayApnsClient>();
+  /** Replaced clients still answering their requests in flight. */
+  private readonly retiring = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -41,6 +43,26 @@ export class ApnsService implements OnApplicationShutdown {
     return client.deliver(new Notification(token, options), pushId === undefined ? undefined : apnsIdOf(pushId));
   }
 
+  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
+  build(ios: IosConfig): GatewayApnsClient {
+    return new GatewayApnsClient(clientOptions(ios, null));
+  }
+
+  /**
+   * Makes `client` the app's client for every send from now on; the one it replaces closes once its requests in
+   * flight have been answered or have reached their deadline.
+   */
+  swap(app: string, client: GatewayApnsClient): void {
+    const old = this.clients.get(app);
+    this.clients.set(app, client);
+    if (!old) return;
+    const closing = old.close(old.timeoutMs).then(() => {
+      this.retiring.delete(closing);
+      this.logger.log(`APNs client of app ${app} replaced and closed`);
+    });
+    this.retiring.add(closing);
+  }
+
   /** Apple recommends pinging idle connections rather than reconnecting. */
   @Interval('apns-ping', 60_000)
   ping(): void {
@@ -49,7 +71,7 @@ export class ApnsService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    await Promise.all([...this.clients.values()].map((client) => client.close()).concat([...this.retiring]));
     this.logger.log('APNs connections closed');
   }
 }

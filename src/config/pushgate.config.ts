@@ -556,7 +556,12 @@ export function configPathFrom(argv: string[], env: NodeJS.ProcessEnv): string |
   return typeof values.config === 'string' ? values.config : env.PUSHGATE_CONFIG || undefined;
 }
 
-export const pushgateConfig = registerAs(
-  'pushgate',
-  (): PushgateConfig => loadConfig({ path: configPathFrom(process.argv.slice(2), process.env), env: process.env }),
-);
+/** Where the running gateway reads its configuration: a reload reads the same file and environment again. */
+export const CONFIG_SOURCE = Symbol('CONFIG_SOURCE');
+
+/** The file and environment the process was started with. */
+export function bootConfigSource(): ConfigSource {
+  return { path: configPathFrom(process.argv.slice(2), process.env), env: process.env };
+}
+
+export const pushgateConfig = registerAs('pushgate', (): PushgateConfig => loadConfig(bootConfigSource()));

@@ -164,8 +164,14 @@ export class FcmClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.transport.close();
+  /** Closes the connections; requests in flight get `graceMs` (bounded by the timeout) to be answered. */
+  close(graceMs?: number): Promise<void> {
+    return this.transport.close(graceMs);
+  }
+
+  /** The request deadline: how long a retired client must stay open for its requests in flight to end. */
+  get timeoutMs(): number {
+    return this.transportTimeoutMs;
   }
 }
 

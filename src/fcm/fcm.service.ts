@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DEFAULT_APP, pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, pushgateConfig, type AndroidConfig, type PushgateConfig } from '../config/pushgate.config';
 import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../simulator/simulator.module';
 import { parseEndpoint, type SendResult } from '../transport/send-result';
 import { FcmClient, type PreparedFcmMessage } from './fcm.client';
@@ -13,6 +13,8 @@ const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable:
 export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(FcmService.name);
   readonly clients = new Map<string, FcmClient>();
+  /** Replaced clients still answering their requests in flight. */
+  private readonly retiring = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -20,19 +22,7 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(EMBEDDED_SIMULATOR) embeddedSimulator: EmbeddedSimulator | null,
   ) {
     for (const [name, { android }] of Object.entries(config.apps)) {
-      if (!android.enabled) continue;
-      const embedded = name === DEFAULT_APP ? embeddedSimulator : null;
-      this.clients.set(
-        name,
-        new FcmClient({
-          serviceAccountPath: embedded ? embedded.files.fcmServiceAccount : android.service_account_path,
-          connectTo: parseEndpoint(embedded ? embedded.simulator.fcmUrl : android.endpoint),
-          ca: embedded ? embedded.simulator.ca : android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,
-          sessions: android.keepalive_conns,
-          timeoutMs: android.timeout * 1000,
-          idleTimeoutMs: android.keepalive_timeout * 1000,
-        }),
-      );
+      if (android.enabled) this.clients.set(name, clientOf(android, name === DEFAULT_APP ? embeddedSimulator : null));
     }
   }
 
@@ -48,6 +38,29 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   send(token: string, message: PreparedFcmMessage, app = DEFAULT_APP): Promise<SendResult> {
     const client = this.clients.get(app);
     return client ? client.deliver(token, message) : Promise.resolve(DISABLED);
+  }
+
+  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
+  build(android: AndroidConfig): FcmClient {
+    return clientOf(android, null);
+  }
+
+  /**
+   * Makes `client` the app's client for every send from now on; the one it replaces closes once its requests in
+   * flight have been answered or have reached their deadline.
+   */
+  swap(app: string, client: FcmClient): void {
+    const old = this.clients.get(app);
+    this.clients.set(app, client);
+    client.getAccessToken().catch((error: unknown) => {
+      this.logger.error(`FCM access token request failed (app ${app}): ${(error as Error).message}`);
+    });
+    if (!old) return;
+    const closing = old.close(old.timeoutMs).then(() => {
+      this.retiring.delete(closing);
+      this.logger.log(`FCM client of app ${app} replaced and closed`);
+    });
+    this.retiring.add(closing);
   }
 
   onApplicationBootstrap(): void {
@@ -66,7 +79,18 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    await Promise.all([...this.clients.values()].map((client) => client.close()).concat([...this.retiring]));
     this.logger.log('FCM connections closed');
   }
+}
+
+function clientOf(android: AndroidConfig, embedded: EmbeddedSimulator | null): FcmClient {
+  return new FcmClient({
+    serviceAccountPath: embedded ? embedded.files.fcmServiceAccount : android.service_account_path,
+    connectTo: parseEndpoint(embedded ? embedded.simulator.fcmUrl : android.endpoint),
+    ca: embedded ? embedded.simulator.ca : android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,
+    sessions: android.keepalive_conns,
+    timeoutMs: android.timeout * 1000,
+    idleTimeoutMs: android.keepalive_timeout * 1000,
+  });
 }

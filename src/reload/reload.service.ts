@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ApnsService } from '../apns/apns.service';
+import type { GatewayApnsClient } from '../apns/apns.client';
+import {
+  CONFIG_SOURCE,
+  ConfigError,
+  DEFAULT_APP,
+  loadConfig,
+  pushgateConfig,
+  type AppConfig,
+  type ConfigSource,
+  type PushgateConfig,
+} from '../config/pushgate.config';
+import type { FcmClient } from '../fcm/fcm.client';
+import { FcmService } from '../fcm/fcm.service';
+
+export interface ReloadOutcome {
+  /** `<app>.ios` / `<app>.android` whose clients were replaced. */
+  reloaded: string[];
+  /** Keys that changed but only take effect after a restart. */
+  restart_required: string[];
+}
+
+/** Settings read at each send (by the workers), applied without a new client. */
+const LIVE_KEYS = new Set(['retry_max']);
+const OTHER_SECTIONS = ['core', 'queue', 'auth', 'feedback', 'log'] as const;
+
+/**
+ * Re-reads the configuration from where the gateway read it at start, and for every app whose provider settings
+ * changed swaps in new APNs/FCM clients; the old ones finish their requests in flight before they close.
+ */
+@Injectable()
+export class ReloadService {
+  private readonly logger = new Logger(ReloadService.name);
+  /** Credential file contents behind each `<app>.<platform>` client in use. */
+  private readonly digests = new Map<string, string>();
+
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CONFIG_SOURCE) private readonly source: ConfigSource,
+    private readonly apns: ApnsService,
+    private readonly fcm: FcmService,
+  ) {
+    for (const [name, app] of Object.entries(config.apps)) {
+      for (const platform of ['ios', 'android'] as const) this.digests.set(`${name}.${platform}`, filesDigest(app[platform]));
+    }
+  }
+
+  private changed(name: string, next: AppConfig, platform: 'ios' | 'android'): boolean {
+    return clientChanged(this.config.apps[name], next, platform) || this.digests.get(`${name}.${platform}`) !== filesDigest(next[platform]);
+  }
+
+  /**
+   * Synchronous from reading to swapping, so no send sees half a reload. A configuration that is invalid, or that
+   * would need a restart to apply, throws a {@link ConfigError} and leaves everything as it was.
+   */
+  reload(): ReloadOutcome {
+    try {
+      return this.apply(loadConfig(this.source));
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
+      this.logger.error(`configuration reload refused, the current clients stay in use: ${problems.join('; ')}`);
+      throw error instanceof ConfigError ? error : new ConfigError(problems);
+    }
+  }
+
+  private apply(next: PushgateConfig): ReloadOutcome {
+    this.refuseStructuralChanges(next);
+    const apns: [string, GatewayApnsClient][] = [];
+    const fcm: [string, FcmClient][] = [];
+    try {
+      for (const [name, app] of Object.entries(next.apps)) {
+        // The embedded simulator's default app has no credentials to reload.
+        if (next.simulator && name === DEFAULT_APP) continue;
+        if (app.ios.enabled && this.changed(name, app, 'ios')) apns.push([name, this.apns.build(app.ios)]);
+        if (app.android.enabled && this.changed(name, app, 'android')) fcm.push([name, this.fcm.build(app.android)]);
+      }
+    } catch (error) {
+      for (const [, client] of [...apns, ...fcm]) void client.close();
+      throw new ConfigError([`cannot build the new clients: ${(error as Error).message}`]);
+    }
+    for (const [name, app] of Object.entries(next.apps)) {
+      Object.assign(this.config.apps[name].ios, app.ios);
+      Object.assign(this.config.apps[name].android, app.android);
+    }
+    for (const [name, app] of Object.entries(next.apps)) {
+      for (const platform of ['ios', 'android'] as const) this.digests.set(`${name}.${platform}`, filesDigest(app[platform]));
+    }
+    for (const [name, client] of apns) this.apns.swap(name, client);
+    for (const [name, client] of fcm) this.fcm.swap(name, client);
+    const outcome = {
+      reloaded: [...apns.map(([name]) => `${name}.ios`), ...fcm.map(([name]) => `${name}.android`)],
+      restart_required: restartOnlyChanges(this.config, next),
+    };
+    this.logger.log(
+      `configuration reloaded: ${outcome.reloaded.length > 0 ? `new clients for ${outcome.reloaded.join(', ')}` : 'no credential changed'}`,
+    );
+    if (outcome.restart_required.length > 0)
+      this.logger.warn(`changed keys that take effect after a restart: ${outcome.restart_required.join(', ')}`);
+    return outcome;
+  }
+
+  private refuseStructuralChanges(next: PushgateConfig): void {
+    const problems: string[] = [];
+    const before = Object.keys(this.config.apps).sort();
+    const after = Object.keys(next.apps).sort();
+    if (!isDeepStrictEqual(before, after)) {
+      problems.push(
+        `apps: the set of apps changed (${before.join(', ') || 'none'} -> ${after.join(', ') || 'none'}); adding or removing an app needs a restart`,
+      );
+    }
+    if (next.simulator !== this.config.simulator)
+      problems.push('switching between the embedded simulator and real credentials needs a restart');
+    for (const name of after.filter((n) => before.includes(n))) {
+      for (const platform of ['ios', 'android'] as const) {
+        if (next.apps[name][platform].enabled !== this.config.apps[name][platform].enabled) {
+          problems.push(`${keyOf(name, platform, 'enabled')}: enabling or disabling a platform needs a restart`);
+        }
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
+}
+
+function keyOf(app: string, platform: 'ios' | 'android', key: string): string {
+  return app === DEFAULT_APP ? `${platform}.${key}` : `apps.${app}.${platform}.${key}`;
+}
+
+/** True when a setting the client is built from changed. */
+function clientChanged(current: AppConfig, next: AppConfig, platform: 'ios' | 'android'): boolean {
+  const a = current[platform] as unknown as Record<string, unknown>;
+  const b = next[platform] as unknown as Record<string, unknown>;
+  return Object.keys(b).some((key) => !LIVE_KEYS.has(key) && a[key] !== b[key]);
+}
+
+const FILE_KEYS = ['pem_cert_path', 'pem_key_path', 'token_auth_key_path', 'service_account_path', 'ca_path'];
+
+/** A digest of the credential files a platform's client reads, so that a file replaced at the same path counts. */
+function filesDigest(settings: object): string {
+  const hash = createHash('sha256');
+  for (const key of FILE_KEYS) {
+    const path = (settings as Record<string, unknown>)[key];
+    if (typeof path !== 'string' || path === '') continue;
+    try {
+      hash.update(readFileSync(path));
+    } catch {
+      hash.update(`unreadable ${path}`);
+    }
+  }
+  return hash.digest('hex');
+}
+
+function restartOnlyChanges(current: PushgateConfig, next: PushgateConfig): string[] {
+  const changed: string[] = [];
+  for (const section of OTHER_SECTIONS) {
+    const a = current[section] as unknown as Record<string, unknown>;
+    const b = next[section] as unknown as Record<string, unknown>;
+    for (const key of Object.keys(b)) if (!isDeepStrictEqual(a[key], b[key])) changed.push(`${section}.${key}`);
+  }
+  for (const [name, app] of Object.entries(next.apps)) {
+    for (const key of ['in_flight_max', 'api_keys'] as const) {
+      if (current.apps[name][key] !== app[key]) changed.push(name === DEFAULT_APP ? key : `apps.${name}.${key}`);
+    }
+  }
+  return changed;
+}

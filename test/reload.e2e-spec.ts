@@ -1,0 +1,246 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { AppModule } from '../src/app.module';
+import { APP_OPTIONS, setupApp } from '../src/app.setup';
+import { CONFIG_SOURCE, loadConfig, pushgateConfig, type ConfigSource } from '../src/config/pushgate.config';
+import { Simulator } from '../src/simulator/simulator';
+import type { SimRecord } from '../src/simulator/simulator.state';
+import { android, eventually, ios, readLog } from './support/gateway';
+import { answering, exited, freePort, mainJs, post, start } from './support/process';
+
+jest.setTimeout(30_000);
+
+const KEY = 'reload-test-key';
+const TOPIC = 'com.example.reload';
+
+/** The `[apps.brand_a]` tables of a config file delivering to `sim`, with token auth for APNs. */
+function appTables(sim: Simulator, dir: string): string {
+  const files = sim.writeCredentials(dir);
+  const { apns } = sim.credentials;
+  return [
+    '[apps.brand_a.ios]',
+    `token_auth_key_path = ${JSON.stringify(files.apnsKey)}`,
+    `token_auth_key_id = "${apns.keyId}"`,
+    `token_auth_team_id = "${apns.teamId}"`,
+    `topic = "${TOPIC}"`,
+    `endpoint = "${new URL(sim.apnsUrl).host}"`,
+    `ca_path = ${JSON.stringify(files.ca)}`,
+    'timeout = 3',
+    '[apps.brand_a.android]',
+    `service_account_path = ${JSON.stringify(files.fcmServiceAccount)}`,
+    `endpoint = "${new URL(sim.fcmUrl).host}"`,
+    `ca_path = ${JSON.stringify(files.ca)}`,
+    'timeout = 3',
+  ].join('\n');
+}
+
+function configFile(appSection: string, extra = ''): string {
+  return `[auth]\napi_keys = "${KEY}"\n[log]\nerror_log = "discard"\n${extra}\n${appSection}\n`;
+}
+
+describe('POST /config/reload: new credentials without a restart', () => {
+  let sim1: Simulator;
+  let sim2: Simulator;
+  let app: INestApplication;
+  let path: string;
+  let accessLog: string;
+  let sim2Tables: string;
+
+  const http = (): ReturnType<typeof request> => request(app.getHttpServer());
+  const reload = (): request.Test => http().post('/config/reload').set('authorization', `Bearer ${KEY}`);
+  const push = (notifications: Record<string, unknown>[]): request.Test =>
+    http().post('/push').set('authorization', `Bearer ${KEY}`).send({ notifications });
+  const tokens = (sim: Simulator, platform: 'ios' | 'android'): string[] =>
+    sim
+      .records()
+      .filter((r: SimRecord) => r.platform === platform)
+      .map((r) => r.token);
+
+  beforeAll(async () => {
+    // Latency keeps requests in flight on the old clients while they are replaced.
+    [sim1, sim2] = await Promise.all([
+      Simulator.start({ topic: TOPIC, fcmProject: 'reload-one', latencyMs: 150 }),
+      Simulator.start({ topic: TOPIC, fcmProject: 'reload-two', latencyMs: 150 }),
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'pushgate-reload-'));
+    path = join(dir, 'pushgate.toml');
+    accessLog = join(dir, 'access.log');
+    sim2Tables = appTables(sim2, mkdtempSync(join(tmpdir(), 'pushgate-reload-2-')));
+    writeFileSync(path, configFile(appTables(sim1, mkdtempSync(join(tmpdir(), 'pushgate-reload-1-')))));
+    // The same file and environment serve the boot and every reload, as in production.
+    const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1' } };
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+      .overrideProvider(pushgateConfig.KEY)
+      .useValue(loadConfig(source))
+      .overrideProvider(CONFIG_SOURCE)
+      .useValue(source)
+      .compile();
+    app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
+    await app.init();
+  });
+  afterAll(async () => {
+    await app.close();
+    await Promise.all([sim1.close(), sim2.close()]);
+  });
+
+  it('needs an API key like every route', async () => {
+    await http().post('/config/reload').expect(401);
+  });
+
+  it('swaps both platforms to new credentials while pushes flow, losing and failing none', async () => {
+    let n = 0;
+    let reloaded = false;
+    const before: string[] = [];
+    const after: string[] = [];
+    let flowing = true;
+    const flow = (async (): Promise<void> => {
+      while (flowing) {
+        const id = String(++n);
+        const wasReloaded = reloaded;
+        await push([ios([`ios-${id}`], { app: 'brand_a' }), android([`android-${id}`], { app: 'brand_a' })]).expect(200);
+        // A push whose request began and ended on one side of the reload belongs to that side.
+        if (!wasReloaded && !reloaded) before.push(id);
+        if (wasReloaded) after.push(id);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+
+    await eventually(() => before.length >= 20, 10_000);
+    const stats = (await http().get('/stat/app').set('authorization', `Bearer ${KEY}`).expect(200)).body as {
+      apps: Record<string, { in_flight: number }>;
+    };
+    expect(stats.apps.brand_a.in_flight).toBeGreaterThan(0);
+
+    writeFileSync(path, configFile(sim2Tables));
+    const answer = await reload().expect(200);
+    reloaded = true;
+    expect(answer.body).toEqual({ message: 'ok', reloaded: ['brand_a.ios', 'brand_a.android'], restart_required: [] });
+
+    await eventually(() => after.length >= 20, 10_000);
+    flowing = false;
+    await flow;
+
+    const total = 2 * n;
+    await eventually(
+      () => readLog(accessLog).filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push').length >= total,
+      10_000,
+    );
+    const log = readLog(accessLog);
+    expect(log.filter((l) => l.type === 'accepted-push')).toHaveLength(total);
+    expect(log.filter((l) => l.type === 'succeeded-push')).toHaveLength(total);
+    expect(log.filter((l) => l.type === 'failed-push')).toHaveLength(0);
+
+    for (const platform of ['ios', 'android'] as const) {
+      const at1 = tokens(sim1, platform);
+      const at2 = tokens(sim2, platform);
+      // Each push reached exactly one simulator, once: nothing was cut and retried.
+      expect(at1.length + at2.length).toBe(n);
+      expect(new Set([...at1, ...at2]).size).toBe(n);
+      expect(at1).toEqual(expect.arrayContaining(before.map((id) => `${platform}-${id}`)));
+      expect(at2).toEqual(expect.arrayContaining(after.map((id) => `${platform}-${id}`)));
+    }
+    const { apns } = sim2.credentials;
+    for (const record of sim2.records()) {
+      expect(record.auth).toEqual(
+        record.platform === 'ios' ? { kind: 'jwt', keyId: apns.keyId, teamId: apns.teamId } : { kind: 'oauth', project: 'reload-two' },
+      );
+    }
+    expect(sim1.records().every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('refuses a bad configuration with every problem, and keeps the clients in use', async () => {
+    writeFileSync(
+      path,
+      configFile(
+        sim2Tables
+          .replace(/token_auth_key_id = "\w+"/, 'token_auth_key_id = "short"')
+          .replace(/ca_path = .*/, 'ca_path = "/nonexistent/ca.pem"'),
+      ),
+    );
+    const answer = await reload().expect(400);
+    const { errors } = answer.body as { errors: string[] };
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('apps.brand_a.ios.token_auth_key_id'),
+        expect.stringContaining('apps.brand_a.ios.ca_path'),
+      ]),
+    );
+
+    writeFileSync(path, configFile(sim2Tables, '[apps.brand_c.android]\nservice_account_path = "/nonexistent.json"'));
+    expect(((await reload().expect(400)).body as { message: string }).message).toMatch(/service_account_path/);
+
+    writeFileSync(path, configFile(sim2Tables.replace(/\[apps\.brand_a\.android\][\s\S]*/, '')));
+    expect(((await reload().expect(400)).body as { message: string }).message).toMatch(/needs a restart/);
+
+    const sent = sim2.records().length;
+    await push([ios(['still-ios'], { app: 'brand_a' }), android(['still-android'], { app: 'brand_a' })]).expect(200);
+    await eventually(() => sim2.records().length === sent + 2, 5000);
+    expect(tokens(sim2, 'ios')).toContain('still-ios');
+    expect(tokens(sim2, 'android')).toContain('still-android');
+  });
+
+  it('reports keys that need a restart and rebuilds nothing when no credential changed', async () => {
+    writeFileSync(path, configFile(sim2Tables, '[core]\nqueues = 100'));
+    const answer = await reload().expect(200);
+    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['core.queues'] });
+  });
+});
+
+// Runs the built gateway (dist/main.js): `npm test` builds it first.
+describe('SIGHUP: reopens the logs and reloads the credentials from the file given at start', () => {
+  it('switches to the new credentials, and refuses a bad file with an error log line', async () => {
+    const [sim1, sim2] = await Promise.all([Simulator.start({ topic: TOPIC }), Simulator.start({ topic: TOPIC })]);
+    const dir = mkdtempSync(join(tmpdir(), 'pushgate-reload-sighup-'));
+    const path = join(dir, 'pushgate.toml');
+    const errorLog = join(dir, 'error.log');
+    const port = await freePort();
+    const file = (sim: Simulator): string =>
+      appTables(sim, mkdtempSync(join(dir, 'creds-')))
+        .replace(/\[apps\.brand_a\.ios\]/, '[ios]')
+        .replace(/\[apps\.brand_a\.android\]/, '[android]');
+    const sim2File = file(sim2);
+    writeFileSync(
+      path,
+      `[core]\nport = ${port}\n[log]\naccess_log = "discard"\nerror_log = ${JSON.stringify(errorLog)}\nlevel = "info"\n${file(sim1)}\n`,
+    );
+    const gateway = start(mainJs, ['-c', path], {});
+    try {
+      await answering(port, gateway);
+      expect((await post(port, '/push', { notifications: [ios(['before-hup'])] })).status).toBe(200);
+      await eventually(() => tokens(sim1).includes('before-hup'), 10_000);
+
+      writeFileSync(
+        path,
+        `[core]\nport = ${port}\n[log]\naccess_log = "discard"\nerror_log = ${JSON.stringify(errorLog)}\nlevel = "info"\n${sim2File}\n`,
+      );
+      gateway.kill('SIGHUP');
+      await eventually(() => readFileSync(errorLog, 'utf8').includes('new clients for default.ios, default.android'), 10_000);
+      expect((await post(port, '/push', { notifications: [ios(['after-hup'])] })).status).toBe(200);
+      await eventually(() => tokens(sim2).includes('after-hup'), 10_000);
+
+      writeFileSync(path, `[core]\nport = ${port}\n[log]\nerror_log = ${JSON.stringify(errorLog)}\n[ios]\ntoken_auth_key_id = "short"\n`);
+      gateway.kill('SIGHUP');
+      await eventually(() => readFileSync(errorLog, 'utf8').includes('configuration reload refused'), 10_000);
+      expect(readFileSync(errorLog, 'utf8')).toMatch(/configuration reload refused[^\n]*token_auth_key_id/);
+      expect((await post(port, '/push', { notifications: [ios(['after-bad-hup'])] })).status).toBe(200);
+      await eventually(() => tokens(sim2).includes('after-bad-hup'), 10_000);
+      expect(tokens(sim1)).toEqual(['before-hup']);
+      expect(gateway.exitCode).toBeNull();
+    } finally {
+      gateway.kill('SIGTERM');
+      await exited(gateway);
+      await Promise.all([sim1.close(), sim2.close()]);
+    }
+
+    function tokens(sim: Simulator): string[] {
+      return sim
+        .records()
+        .filter((r) => r.platform === 'ios')
+        .map((r) => r.token);
+    }
+  });
+});
