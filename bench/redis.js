@@ -10,73 +10,28 @@
 // to the simulator's last answer. Prints pushes/s and the ratios the README quotes; writes
 // bench/results/redis.json.
 
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..');
+const { ROOT, spawnChild, stopChild, killAll, freePort, until } = require('./processes');
 const QUICK = process.argv.includes('--quick');
 const PUSHES = QUICK ? 100_000 : 400_000;
 const PER_REQUEST = { notifications: 100, tokens: 10 };
 const REQUESTS_IN_FLIGHT = 8;
 const CPUS = os.availableParallelism();
 
-const children = new Set();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-bench-redis-'));
 process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
+  killAll();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
 
-function start(name, command, args, env = {}) {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.output = '';
-  const keep = (chunk) => (child.output = (child.output + chunk).slice(-20_000));
-  child.stdout.setEncoding('utf8').on('data', keep);
-  child.stderr.setEncoding('utf8').on('data', keep);
-  child.exited = new Promise((resolve) => child.once('exit', resolve));
-  child.name = name;
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-function baseEnv() {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHGATE_')));
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, check, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve().then(check).catch(() => undefined);
-    if (value) return value;
-    if (child && child.exitCode !== null) throw new Error(`${child.name} exited while waiting for ${what}:\n${child.output}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${child ? `:\n${child.output}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** `spawnChild` with the command first, as the redis-server and node processes are started here. */
+const start = (name, command, args, env = {}) => spawnChild(name, args, env, command);
+const stop = (child) => stopChild(child, 'SIGTERM', 15_000);
 
 async function json(method, url, body) {
   const res = await fetch(url, { method, body });

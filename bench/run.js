@@ -20,9 +20,7 @@
 // Output: one table on stdout, bench/results/latest.json (machine, versions, config, every figure) and
 // bench/results/throughput.png (scenario 1 over time).
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
@@ -30,7 +28,7 @@ const autocannon = require('autocannon');
 const { renderTimeline } = require('./plot');
 const profileSummary = require('./profile');
 
-const ROOT = path.resolve(__dirname, '..');
+const { ROOT, spawnChild, stopChild, killAll, freePort, sleep, until } = require('./processes');
 const RESULTS = path.join(__dirname, 'results');
 const args = new Set(process.argv.slice(2));
 let DIST = path.join(ROOT, 'dist');
@@ -75,84 +73,18 @@ const FIREBASE_SOCKETS = 64;
 
 // ---------------------------------------------------------------------------------------------- processes
 
-const children = new Set();
 let tmpDir;
 
-function killAll() {
-  for (const child of children) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  children.clear();
+function cleanUp() {
+  killAll();
   if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
 }
-process.on('exit', killAll);
+process.on('exit', cleanUp);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     process.stderr.write(`bench: ${signal}, stopping\n`);
     process.exit(130);
   });
-}
-
-/** The harness's environment without PUSHGATE_* settings, which would otherwise leak into the gateway. */
-const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHGATE_')));
-
-function spawnChild(name, argv, env = {}) {
-  const child = spawn(process.execPath, argv, {
-    cwd: ROOT,
-    env: { ...BASE_ENV, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.name = name;
-  child.output = '';
-  const keep = (chunk) => {
-    child.output = (child.output + chunk).slice(-20_000);
-  };
-  child.stdout.setEncoding('utf8').on('data', keep);
-  child.stderr.setEncoding('utf8').on('data', keep);
-  child.exited = new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return child;
-}
-
-async function stopChild(child, signal = 'SIGKILL', timeoutMs = 20_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await child.exited;
-  clearTimeout(timer);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, check, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.output}`);
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${child ? `:\n${child.output}` : ''}`);
-    await sleep(100);
-  }
 }
 
 async function http(method, url, body) {

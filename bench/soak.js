@@ -11,15 +11,16 @@
 // the load it waits for the queue to drain and checks that every accepted push ended. Exit code 1 when a figure
 // keeps growing or a push was lost. Build first: npx nest build.
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const autocannon = require('autocannon');
 
-const ROOT = path.resolve(__dirname, '..');
+const { ROOT, spawnChild: spawnProcess, killAll, freePort, sleep, until } = require('./processes');
+
+/** Children run without the harness's NODE_OPTIONS (a profiler or loader meant for this script). */
+const spawnChild = (name, argv, env = {}) => spawnProcess(name, argv, { NODE_OPTIONS: '', ...env });
 const { values: opts } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
@@ -43,47 +44,6 @@ const LIMITS = {
   handles: { ratio: 1.2, slack: 10 },
   eventLoopP99: { ratio: 1.5, slackMs: 10 },
 };
-
-const children = new Set();
-const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PUSHGATE_')));
-
-function spawnChild(name, argv, env = {}) {
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...BASE_ENV, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.name = name;
-  child.output = '';
-  const keep = (chunk) => {
-    child.output = (child.output + chunk).slice(-20_000);
-  };
-  child.stdout.setEncoding('utf8').on('data', keep);
-  child.stderr.setEncoding('utf8').on('data', keep);
-  child.on('exit', () => children.delete(child));
-  return child;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what, check, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.output}`);
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function getJson(url) {
   const res = await fetch(url);
@@ -250,11 +210,11 @@ async function main() {
 
 main()
   .then((code) => {
-    for (const child of children) child.kill('SIGKILL');
+    killAll();
     process.exit(code);
   })
   .catch((error) => {
     process.stderr.write(`soak: ${error.stack ?? error}\n`);
-    for (const child of children) child.kill('SIGKILL');
+    killAll();
     process.exit(1);
   });
