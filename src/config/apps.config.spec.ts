@@ -1,28 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { appEnvName, ConfigError, DEFAULT_APP, loadConfig } from './pushgate.config';
-
-function file(dir: string, name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { credentialFiles, file, problems } from '../../test/support/config';
+import { appEnvName, DEFAULT_APP, loadConfig } from './pushgate.config';
 
 describe('named apps', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pushgate-apps-config-'));
-  const p8 = file(dir, 'AuthKey.p8', '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n');
-  const account = file(dir, 'sa.json', JSON.stringify({ project_id: 'p', client_email: 'e@p.iam.gserviceaccount.com', private_key: 'k' }));
+  const { dir, p8, account } = credentialFiles('pushgate-apps-config-');
   const tokenAuth = `token_auth_key_path = "${p8}"\ntoken_auth_key_id = "ABCDE12345"\ntoken_auth_team_id = "TEAM123456"\n`;
 
   it('without [apps]: one default app, the embedded simulator when nothing has credentials', () => {

@@ -1,28 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, configPathFrom, envName, loadConfig } from './pushgate.config';
-
-function file(dir: string, name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { credentialFiles, file, problems } from '../../test/support/config';
+import { configPathFrom, envName, loadConfig } from './pushgate.config';
 
 describe('loadConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pushgate-config-'));
-  const p8 = file(dir, 'AuthKey.p8', '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n');
-  const account = file(dir, 'sa.json', JSON.stringify({ project_id: 'p', client_email: 'e@p.iam.gserviceaccount.com', private_key: 'k' }));
+  const { dir, p8, account } = credentialFiles('pushgate-config-');
 
   it('with no file and no environment: Gaurun defaults and the embedded simulator', () => {
     const config = loadConfig();
