@@ -1,21 +1,14 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { ApnsService } from '../../src/apns/apns.service';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, startGateway, type Gateway } from '../support/gateway';
-import { nothingLost, sleep, stats, tokens, trackCrashes } from './faults';
+import { ios, type Gateway } from '../support/gateway';
+import { nothingLost, sleep, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
 
-async function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, simLatencyMs = 0): Promise<void> {
-  const sim = await Simulator.start({ latencyMs: simLatencyMs });
-  const gw = await startGateway(sim, { PUSHGATE_ANDROID_ENABLED: 'false', ...env });
-  try {
-    await run(sim, gw);
-  } finally {
-    await gw.close();
-    await sim.close();
-  }
-  expect(crashes.errors).toEqual([]);
+/** A gateway delivering to iOS only. */
+function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, latencyMs = 0): Promise<void> {
+  return withFreshGateway(crashes, { PUSHGATE_ANDROID_ENABLED: 'false', ...env }, run, { latencyMs });
 }
 
 describe('APNs faults: nothing is lost', () => {

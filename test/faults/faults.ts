@@ -1,5 +1,6 @@
 import { LogService } from '../../src/log/log.service';
-import { eventually, readLog, type Gateway } from '../support/gateway';
+import { Simulator } from '../../src/simulator/simulator';
+import { eventually, readLog, startGateway, type Gateway } from '../support/gateway';
 
 export interface PlatformStats {
   push_success: number;
@@ -71,3 +72,25 @@ export function tokens(prefix: string, n: number): string[] {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `run` against a fresh simulator and gateway (configured by `env`), closes both, and checks that nothing
+ * crashed meanwhile. `before` prepares the simulator before the gateway starts.
+ */
+export async function withGateway(
+  crashes: { errors: unknown[] },
+  env: Record<string, string>,
+  run: (sim: Simulator, gw: Gateway) => Promise<void>,
+  options: { latencyMs?: number; before?: (sim: Simulator) => void } = {},
+): Promise<void> {
+  const sim = await Simulator.start({ latencyMs: options.latencyMs ?? 0 });
+  options.before?.(sim);
+  const gw = await startGateway(sim, env);
+  try {
+    await run(sim, gw);
+  } finally {
+    await gw.close();
+    await sim.close();
+  }
+  expect(crashes.errors).toEqual([]);
+}

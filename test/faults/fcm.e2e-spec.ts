@@ -1,20 +1,12 @@
 import { Simulator } from '../../src/simulator/simulator';
-import { android, eventually, startGateway, type Gateway } from '../support/gateway';
-import { nothingLost, sleep, stats, tokens, trackCrashes } from './faults';
+import { android, eventually, type Gateway } from '../support/gateway';
+import { nothingLost, sleep, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
 
-async function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, before?: (sim: Simulator) => void): Promise<void> {
-  const sim = await Simulator.start();
-  before?.(sim);
-  const gw = await startGateway(sim, { PUSHGATE_IOS_ENABLED: 'false', ...env });
-  try {
-    await run(sim, gw);
-  } finally {
-    await gw.close();
-    await sim.close();
-  }
-  expect(crashes.errors).toEqual([]);
+/** A gateway delivering to Android only. */
+function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gateway) => Promise<void>, before?: (sim: Simulator) => void): Promise<void> {
+  return withFreshGateway(crashes, { PUSHGATE_IOS_ENABLED: 'false', ...env }, run, { before });
 }
 
 describe('FCM faults: nothing is lost', () => {
