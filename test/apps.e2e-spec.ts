@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, readLog, simulatorEnv, startGateway, type Gateway } from './support/gateway';
 
 interface PlatformStats {
   push_success: number;
@@ -17,19 +17,7 @@ interface Stats {
 
 /** A second app, `brand_b`, on its own simulator: another APNs team and topic, another Firebase project. */
 function brandBEnv(sim: Simulator): Record<string, string> {
-  const files = sim.writeCredentials(mkdtempSync(join(tmpdir(), 'pushgate-apps-')));
-  const { apns } = sim.credentials;
-  return {
-    PUSHGATE_APPS_BRAND_B_IOS_TOKEN_AUTH_KEY_PATH: files.apnsKey,
-    PUSHGATE_APPS_BRAND_B_IOS_TOKEN_AUTH_KEY_ID: apns.keyId,
-    PUSHGATE_APPS_BRAND_B_IOS_TOKEN_AUTH_TEAM_ID: apns.teamId,
-    PUSHGATE_APPS_BRAND_B_IOS_TOPIC: apns.topic,
-    PUSHGATE_APPS_BRAND_B_IOS_ENDPOINT: new URL(sim.apnsUrl).host,
-    PUSHGATE_APPS_BRAND_B_IOS_CA_PATH: files.ca,
-    PUSHGATE_APPS_BRAND_B_ANDROID_SERVICE_ACCOUNT_PATH: files.fcmServiceAccount,
-    PUSHGATE_APPS_BRAND_B_ANDROID_ENDPOINT: new URL(sim.fcmUrl).host,
-    PUSHGATE_APPS_BRAND_B_ANDROID_CA_PATH: files.ca,
-  };
+  return simulatorEnv(sim, mkdtempSync(join(tmpdir(), 'pushgate-apps-')), 'token', 'PUSHGATE_APPS_BRAND_B_');
 }
 
 async function stats(gw: Gateway): Promise<Stats> {

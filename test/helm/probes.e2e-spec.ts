@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
+import { freePort } from '../support/process';
 import { one, render } from './chart';
 
 // Runs the built gateway the way the chart's pod would (its config, env and args) and probes it the way the
@@ -44,17 +44,6 @@ function probe(port: number, path: string, timeoutMs: number): Promise<Answer | 
 
 /** The kubelet counts 200-399 as success. */
 const ok = (a: Answer | null): boolean => a !== null && a.status >= 200 && a.status < 400;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.on('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
 
 function isJson(text: string): boolean {
   try {

@@ -18,27 +18,32 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Environment that points the real clients at a running simulator, with token auth for APNs. */
-export function simulatorEnv(sim: Simulator, dir: string, auth: 'token' | 'certificate' = 'token'): Record<string, string> {
+/**
+ * Environment that points the real clients at a running simulator, with token auth for APNs unless told otherwise.
+ * `prefix` selects whose keys they are: `PUSHGATE_` for the default app, `PUSHGATE_APPS_<NAME>_` for a named one.
+ */
+export function simulatorEnv(
+  sim: Simulator,
+  dir: string,
+  auth: 'token' | 'certificate' = 'token',
+  prefix = 'PUSHGATE_',
+): Record<string, string> {
   const files = sim.writeCredentials(dir);
   const apns = sim.credentials.apns;
   const iosAuth: Record<string, string> =
     auth === 'token'
-      ? {
-          PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: files.apnsKey,
-          PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: apns.keyId,
-          PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: apns.teamId,
-        }
-      : { PUSHGATE_IOS_PEM_CERT_PATH: files.apnsCert, PUSHGATE_IOS_PEM_KEY_PATH: files.apnsCertKey };
-  return {
+      ? { IOS_TOKEN_AUTH_KEY_PATH: files.apnsKey, IOS_TOKEN_AUTH_KEY_ID: apns.keyId, IOS_TOKEN_AUTH_TEAM_ID: apns.teamId }
+      : { IOS_PEM_CERT_PATH: files.apnsCert, IOS_PEM_KEY_PATH: files.apnsCertKey };
+  const keys: Record<string, string> = {
     ...iosAuth,
-    PUSHGATE_IOS_TOPIC: apns.topic,
-    PUSHGATE_IOS_ENDPOINT: new URL(sim.apnsUrl).host,
-    PUSHGATE_IOS_CA_PATH: files.ca,
-    PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: files.fcmServiceAccount,
-    PUSHGATE_ANDROID_ENDPOINT: new URL(sim.fcmUrl).host,
-    PUSHGATE_ANDROID_CA_PATH: files.ca,
+    IOS_TOPIC: apns.topic,
+    IOS_ENDPOINT: new URL(sim.apnsUrl).host,
+    IOS_CA_PATH: files.ca,
+    ANDROID_SERVICE_ACCOUNT_PATH: files.fcmServiceAccount,
+    ANDROID_ENDPOINT: new URL(sim.fcmUrl).host,
+    ANDROID_CA_PATH: files.ca,
   };
+  return Object.fromEntries(Object.entries(keys).map(([key, value]) => [prefix + key, value]));
 }
 
 /**
