@@ -80,10 +80,10 @@ export class PushService {
         log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
       }
     }
-    // The accepted-push lines are the recovery journal: on disk before the client hears 200.
-    this.logs.flush();
     this.counters.accepted += count;
     this.workers.wake();
+    // The accepted-push lines are the recovery journal: on disk before the client hears 200.
+    this.logs.writeOut();
     if (!waiter) return new PushAcceptedDto(count, requestId);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
   }

@@ -83,8 +83,8 @@ export class DeadLetterController {
     const result = await this.unavailableAsHttp(() => queue.replay(body.ids, this.config.core.log_full_token, maskToken));
     if (!result.admitted)
       throw new QueueUnavailableException({ message: `queue is full (${queue.size}/${queue.capacity} pushes); retry later` });
-    this.logs.flush();
     this.workers.pump();
+    this.logs.writeOut();
     const replayed = new Set(result.replayed);
     return { message: 'ok', count: replayed.size, replayed: result.replayed, missing: body.ids.filter((id) => !replayed.has(id)) };
   }
