@@ -52,6 +52,7 @@ function fcmClient() {
     sessions: opts.sessions,
     timeoutMs: 5000,
     idleTimeoutMs: 90000,
+    threads: 0,
   });
 }
 
@@ -144,6 +145,7 @@ async function makeSender() {
       sessions: opts.sessions,
       timeoutMs: 5000,
       idleTimeoutMs: 90000,
+      threads: 0,
     });
     const fcm = opts.mode === 'gateway-clients' ? fcmClient() : undefined;
     if (fcm) await fcm.getAccessToken();

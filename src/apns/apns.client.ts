@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ApnsClient, ApnsError, Host, Notification, type SigningToken } from 'apns2';
 import { SENT, type SendResult } from '../transport/send-result';
-import { Http2Transport, TransportError, type Http2Request, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
+import { TransportError, type Http2Request, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
+import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export type ApnsAuth =
   | { kind: 'token'; keyPem: string; keyId: string; teamId: string }
@@ -17,6 +18,8 @@ export interface ApnsClientOptions {
   sessions: number;
   timeoutMs: number;
   idleTimeoutMs: number;
+  /** Transport threads the connections live in; 0 keeps them in the main thread. */
+  threads: number;
 }
 
 /** Apple rejects a provider token refreshed more often than every 20 minutes (TooManyProviderTokenUpdates). */
@@ -32,11 +35,11 @@ interface Apns2Internals {
 
 /**
  * apns2's client with the gateway's transport: apns2 builds the headers and payload, signs and caches the
- * provider JWT and raises its typed errors; {@link Http2Transport} carries the requests over `node:http2`
+ * provider JWT and raises its typed errors; its transport carries the requests over `node:http2`
  * connections, which also allows certificate authentication and a simulator endpoint.
  */
 export class GatewayApnsClient extends ApnsClient {
-  readonly transport: Http2Transport;
+  readonly transport: Transport;
   private readonly logger = new Logger('ApnsClient');
   private nextApnsId?: string;
   private lastToken: SigningToken | null = null;
@@ -65,7 +68,7 @@ export class GatewayApnsClient extends ApnsClient {
       idleTimeoutMs: config.idleTimeoutMs,
       ...(auth.kind === 'certificate' ? { cert: auth.certPem, key: auth.keyPem, passphrase: auth.passphrase } : {}),
     };
-    this.transport = new Http2Transport(transportOptions);
+    this.transport = createTransport(transportOptions, config.threads);
     // apns2 builds the headers; the gateway adds the push's apns-id and, with a certificate, drops authorization.
     const certificate = auth.kind === 'certificate';
     internals.client = {

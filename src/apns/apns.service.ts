@@ -17,13 +17,17 @@ export class ApnsService implements OnApplicationShutdown {
   /** Replaced clients still answering their requests in flight. */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
+  private readonly threads: number;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     @Inject(EMBEDDED_SIMULATOR) embedded: EmbeddedSimulator | null,
   ) {
+    this.threads = config.core.transport_threads;
     for (const [name, app] of Object.entries(config.apps)) {
-      if (app.ios.enabled) this.clients.set(name, new GatewayApnsClient(clientOptions(app.ios, name === DEFAULT_APP ? embedded : null)));
+      if (app.ios.enabled) {
+        this.clients.set(name, new GatewayApnsClient(clientOptions(app.ios, this.threads, name === DEFAULT_APP ? embedded : null)));
+      }
     }
   }
 
@@ -45,7 +49,7 @@ export class ApnsService implements OnApplicationShutdown {
 
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(ios: IosConfig): GatewayApnsClient {
-    return new GatewayApnsClient(clientOptions(ios, null));
+    return new GatewayApnsClient(clientOptions(ios, this.threads, null));
   }
 
   /**
@@ -76,8 +80,9 @@ export class ApnsService implements OnApplicationShutdown {
   }
 }
 
-function clientOptions(ios: IosConfig, embedded: EmbeddedSimulator | null): ApnsClientOptions {
+function clientOptions(ios: IosConfig, threads: number, embedded: EmbeddedSimulator | null): ApnsClientOptions {
   const common = {
+    threads,
     sessions: ios.keepalive_conns,
     timeoutMs: ios.timeout * 1000,
     idleTimeoutMs: ios.keepalive_timeout * 1000,

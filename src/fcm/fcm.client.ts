@@ -6,7 +6,8 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
 import { retryAfterMs, SENT, type SendResult } from '../transport/send-result';
-import { Http2Transport, TransportError } from '../transport/http2.transport';
+import { TransportError } from '../transport/http2.transport';
+import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export const FCM_ORIGIN = 'https://fcm.googleapis.com';
 
@@ -17,6 +18,8 @@ export interface FcmClientOptions {
   sessions: number;
   timeoutMs: number;
   idleTimeoutMs: number;
+  /** Transport threads the connections live in; 0 keeps them in the main thread. */
+  threads: number;
 }
 
 /** The FCM HTTP v1 `android` block, in the wire format of the REST API. */
@@ -61,7 +64,7 @@ class RoutedAgent extends Agent {
  */
 export class FcmClient {
   readonly projectId: string;
-  readonly transport: Http2Transport;
+  readonly transport: Transport;
   private readonly credential: Credential;
   private readonly path: string;
   private readonly logger = new Logger('FcmClient');
@@ -78,14 +81,17 @@ export class FcmClient {
     const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo);
     this.credential = cert(options.serviceAccountPath, agent);
     this.transportTimeoutMs = options.timeoutMs;
-    this.transport = new Http2Transport({
-      origin: FCM_ORIGIN,
-      connectTo: options.connectTo,
-      ca: options.ca,
-      sessions: options.sessions,
-      timeoutMs: options.timeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-    });
+    this.transport = createTransport(
+      {
+        origin: FCM_ORIGIN,
+        connectTo: options.connectTo,
+        ca: options.ca,
+        sessions: options.sessions,
+        timeoutMs: options.timeoutMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+      },
+      options.threads,
+    );
   }
 
   /** Milliseconds until the cached access token expires, or undefined before the first one. */

@@ -16,13 +16,15 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   /** Replaced clients still answering their requests in flight. */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
+  private readonly threads: number;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     @Inject(EMBEDDED_SIMULATOR) embeddedSimulator: EmbeddedSimulator | null,
   ) {
+    this.threads = config.core.transport_threads;
     for (const [name, { android }] of Object.entries(config.apps)) {
-      if (android.enabled) this.clients.set(name, clientOf(android, name === DEFAULT_APP ? embeddedSimulator : null));
+      if (android.enabled) this.clients.set(name, clientOf(android, this.threads, name === DEFAULT_APP ? embeddedSimulator : null));
     }
   }
 
@@ -42,7 +44,7 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(android: AndroidConfig): FcmClient {
-    return clientOf(android, null);
+    return clientOf(android, this.threads, null);
   }
 
   /**
@@ -84,8 +86,9 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 }
 
-function clientOf(android: AndroidConfig, embedded: EmbeddedSimulator | null): FcmClient {
+function clientOf(android: AndroidConfig, threads: number, embedded: EmbeddedSimulator | null): FcmClient {
   return new FcmClient({
+    threads,
     serviceAccountPath: embedded ? embedded.files.fcmServiceAccount : android.service_account_path,
     connectTo: parseEndpoint(embedded ? embedded.simulator.fcmUrl : android.endpoint),
     ca: embedded ? embedded.simulator.ca : android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,

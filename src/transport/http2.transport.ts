@@ -1,11 +1,4 @@
-import {
-  ClientHttp2Session,
-  ClientHttp2Stream,
-  connect,
-  constants,
-  IncomingHttpHeaders,
-  OutgoingHttpHeaders,
-} from 'node:http2';
+import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
 
 export interface Http2TransportOptions {
@@ -65,7 +58,7 @@ interface SessionHealth {
   probing: boolean;
 }
 
-class Reply implements Http2Response {
+export class Reply implements Http2Response {
   constructor(
     readonly statusCode: number,
     readonly headers: IncomingHttpHeaders,
@@ -207,7 +200,10 @@ export class Http2Transport {
     exchange.settled = true;
     this.active[exchange.slot]--;
     if (error) exchange.reject(error);
-    else exchange.resolve(new Reply(exchange.status, exchange.headers, exchange.chunks ? Buffer.concat(exchange.chunks).toString('utf8') : ''));
+    else
+      exchange.resolve(
+        new Reply(exchange.status, exchange.headers, exchange.chunks ? Buffer.concat(exchange.chunks).toString('utf8') : ''),
+      );
   }
 
   /** @internal The transport reason for a stream that ended without an answer. */

@@ -1,0 +1,105 @@
+import { sign } from 'node:crypto';
+import { Simulator } from '../simulator/simulator';
+import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
+import { parseEndpoint } from './send-result';
+import { createTransport, ThreadedTransport, type Transport } from './threaded.transport';
+
+const TOKEN = 'a'.repeat(64);
+
+function providerToken(sim: Simulator): string {
+  const { keyPem, keyId, teamId } = sim.credentials.apns;
+  const head = Buffer.from(JSON.stringify({ alg: 'ES256', kid: keyId })).toString('base64url');
+  const claims = Buffer.from(JSON.stringify({ iss: teamId, iat: Math.floor(Date.now() / 1000) })).toString('base64url');
+  const signature = sign('sha256', Buffer.from(`${head}.${claims}`), { key: keyPem, dsaEncoding: 'ieee-p1363' });
+  return `${head}.${claims}.${signature.toString('base64url')}`;
+}
+
+describe('transport thread', () => {
+  let sim: Simulator;
+  let options: Http2TransportOptions;
+  let bearer: string;
+  const open: Transport[] = [];
+
+  function transport(overrides: Partial<Http2TransportOptions> = {}): Transport {
+    const t = createTransport({ ...options, ...overrides }, 1);
+    open.push(t);
+    return t;
+  }
+
+  function push(authorization = `bearer ${bearer}`): Http2Request {
+    return {
+      method: 'POST',
+      path: `/3/device/${TOKEN}`,
+      headers: { authorization, 'apns-topic': sim.credentials.apns.topic, 'content-type': 'application/json' },
+      body: '{"aps":{"alert":"hi"}}',
+    };
+  }
+
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    options = {
+      origin: 'https://api.sandbox.push.apple.com',
+      connectTo: parseEndpoint(new URL(sim.apnsUrl).host),
+      ca: sim.ca,
+      sessions: 1,
+      timeoutMs: 2000,
+      idleTimeoutMs: 0,
+    };
+    bearer = providerToken(sim);
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+    sim.reset();
+  });
+
+  afterAll(() => sim.close());
+
+  it('is the main thread transport when no threads are configured', () => {
+    const t = createTransport(options, 0);
+    expect(t).toBeInstanceOf(Http2Transport);
+    return t.close();
+  });
+
+  it('carries requests to the provider and answers each of them', async () => {
+    const t = transport();
+    expect(t).toBeInstanceOf(ThreadedTransport);
+    const replies = await Promise.all(Array.from({ length: 200 }, () => t.request(push())));
+    expect(replies.map((r) => r.statusCode)).toEqual(Array(200).fill(200));
+    expect(sim.counts().apns.ok).toBe(200);
+    expect(t.openSessions).toBe(1);
+  });
+
+  it("hands back a refusal's status, headers and body", async () => {
+    const reply = await transport().request(push('bearer not-a-token'));
+    expect(reply.statusCode).toBe(403);
+    expect(reply.headers['content-type']).toContain('application/json');
+    expect(await reply.body.json()).toEqual({ reason: 'InvalidProviderToken' });
+  });
+
+  it('fails requests to an unreachable provider with a retryable transport error', async () => {
+    const closed = await Simulator.start();
+    const port = parseEndpoint(new URL(closed.apnsUrl).host)!.port;
+    await closed.close();
+    const t = transport({ connectTo: { host: '127.0.0.1', port } });
+    await expect(t.request(push())).rejects.toMatchObject({ name: 'TransportError', reason: 'ConnectionError' });
+    expect(t.openSessions).toBe(0);
+  });
+
+  it('fails a request the provider does not answer in time', async () => {
+    sim.latencyMs = 1000;
+    const t = transport({ timeoutMs: 200 });
+    const error = (await t.request(push()).catch((e: unknown) => e)) as TransportError;
+    expect(error).toBeInstanceOf(TransportError);
+    expect(error.reason).toBe('Timeout');
+  });
+
+  it('refuses requests once closed, while other transports of the thread go on', async () => {
+    const first = transport();
+    const second = transport();
+    await first.request(push());
+    await first.close();
+    await expect(first.request(push())).rejects.toMatchObject({ reason: 'ConnectionError' });
+    expect((await second.request(push())).statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,89 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort } from 'node:worker_threads';
+import { Http2Transport, TransportError, type Http2Request } from './http2.transport';
+import type { ThreadReply, ThreadRequest, ThreadCommand } from './threaded.transport';
+
+/**
+ * The connections of one transport thread: every {@link Http2Transport} opened by the main thread lives here,
+ * with its TLS and HTTP/2 work, and answers go back in batches, one message per turn of this thread's loop.
+ */
+const port = parentPort!;
+
+/**
+ * Niceness of this thread on Linux: when the CPU is short, the main thread (accepting requests, which clients wait
+ * on) goes first; delivery catches up from the queue.
+ */
+const NICENESS = 5;
+
+try {
+  // /proc/thread-self names this thread's id, which setpriority(2) takes on Linux.
+  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), NICENESS);
+} catch {
+  // Elsewhere the thread keeps the process's priority.
+}
+
+const transports = new Map<number, Http2Transport>();
+let replies: ThreadReply[] = [];
+let flushing = false;
+
+function flush(): void {
+  flushing = false;
+  const batch = replies;
+  replies = [];
+  const sessions: [number, number][] = [];
+  for (const [id, transport] of transports) sessions.push([id, transport.openSessions]);
+  port.postMessage({ op: 'replies', replies: batch, sessions });
+}
+
+function reply(r: ThreadReply): void {
+  replies.push(r);
+  if (!flushing) {
+    flushing = true;
+    setImmediate(flush);
+  }
+}
+
+function send({ transport: id, seq, path, method, headers, body }: ThreadRequest): void {
+  const transport = transports.get(id);
+  if (!transport) {
+    reply({ seq, error: 'ConnectionError', message: 'transport closed' });
+    return;
+  }
+  const req: Http2Request = { path, method, headers, body };
+  transport.request(req).then(
+    (res) => {
+      if (res.statusCode === 200) return reply({ seq, status: 200 });
+      return res.body.text().then((text) => reply({ seq, status: res.statusCode, headers: res.headers, body: text }));
+    },
+    (error: Error) => reply({ seq, error: error instanceof TransportError ? error.reason : 'Error', message: error.message }),
+  );
+}
+
+port.on('message', (command: ThreadCommand) => {
+  switch (command.op) {
+    case 'open':
+      transports.set(command.transport, new Http2Transport(command.options));
+      break;
+    case 'send':
+      for (const request of command.requests) send(request);
+      break;
+    case 'ping':
+      transports.get(command.transport)?.ping();
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
+      }
+      break;
+    case 'close': {
+      const transport = transports.get(command.transport);
+      transports.delete(command.transport);
+      void (transport?.close(command.graceMs) ?? Promise.resolve()).then(() => {
+        // The last answers go first: the main thread may stop this thread once it hears the transport closed.
+        if (replies.length > 0) flush();
+        port.postMessage({ op: 'closed', transport: command.transport });
+      });
+      break;
+    }
+  }
+});
