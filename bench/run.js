@@ -43,7 +43,9 @@ for (const a of args) {
     continue;
   }
   if (!['--quick', '--profile', '--discard-access-log'].includes(a)) {
-    process.stderr.write(`unknown option ${a}\nusage: npm run bench [-- --quick] [--profile] [--discard-access-log] [--pusher-max=N] [--dist=DIR]\n`);
+    process.stderr.write(
+      `unknown option ${a}\nusage: npm run bench [-- --quick] [--profile] [--discard-access-log] [--pusher-max=N] [--dist=DIR]\n`,
+    );
     process.exit(2);
   }
 }
@@ -59,8 +61,26 @@ const PUSHES_PER_REQUEST = NOTIFICATIONS_PER_REQUEST * TOKENS_PER_NOTIFICATION;
 const MESSAGE = 'pushgate benchmark: hello from the harness';
 
 const SIZE = QUICK
-  ? { e2ePushes: 200_000, bare: 50_000, bareFirebase: 20_000, acceptSeconds: 8, maxRateSeconds: 5, queuedPushes: 1_000_000, slowPushes: 30_000, deadlineMs: 6 * 60_000 }
-  : { e2ePushes: 1_000_000, bare: 300_000, bareFirebase: 60_000, acceptSeconds: 30, maxRateSeconds: 10, queuedPushes: 1_000_000, slowPushes: 150_000, deadlineMs: 25 * 60_000 };
+  ? {
+      e2ePushes: 200_000,
+      bare: 50_000,
+      bareFirebase: 20_000,
+      acceptSeconds: 8,
+      maxRateSeconds: 5,
+      queuedPushes: 1_000_000,
+      slowPushes: 30_000,
+      deadlineMs: 6 * 60_000,
+    }
+  : {
+      e2ePushes: 1_000_000,
+      bare: 300_000,
+      bareFirebase: 60_000,
+      acceptSeconds: 30,
+      maxRateSeconds: 10,
+      queuedPushes: 1_000_000,
+      slowPushes: 150_000,
+      deadlineMs: 25 * 60_000,
+    };
 
 /** The gateway's shipped defaults on this machine, except a queue large enough for the scenarios. */
 const CPUS = os.availableParallelism();
@@ -110,8 +130,20 @@ function procStat(pid) {
 async function startSimulator(credentialsDir) {
   const child = spawnChild('simulator', [
     path.join(DIST, 'simulator/main.js'),
-    '--host', '127.0.0.1', '--apns-port', '0', '--fcm-port', '0', '--control-port', '0',
-    '--latency-ms', '0', '--record-limit', '1000', '--credentials-dir', credentialsDir,
+    '--host',
+    '127.0.0.1',
+    '--apns-port',
+    '0',
+    '--fcm-port',
+    '0',
+    '--control-port',
+    '0',
+    '--latency-ms',
+    '0',
+    '--record-limit',
+    '1000',
+    '--credentials-dir',
+    credentialsDir,
   ]);
   const line = await until('the simulator to start', async () => /credentials .*\n/.test(child.output) && child.output, 60_000, child);
   const field = (re) => {
@@ -149,8 +181,9 @@ async function startSimulator(credentialsDir) {
 
 let gatewaySeq = 0;
 
-async function startGateway(sim, overrides = {}, { profileName } = {}) {
+async function startGateway(sim, overrides = {}, { profileName, inspect } = {}) {
   const port = await freePort();
+  const inspectPort = inspect ? await freePort() : undefined;
   const logDir = path.join(tmpDir, `gateway-${++gatewaySeq}`);
   fs.mkdirSync(logDir);
   const accessLog = path.join(logDir, 'access.log');
@@ -180,6 +213,7 @@ async function startGateway(sim, overrides = {}, { profileName } = {}) {
   };
   const main = path.join(DIST, 'main.js');
   const argv = profileName ? ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, `--cpu-prof-name=${profileName}`, main] : [main];
+  if (inspectPort) argv.unshift(`--inspect=127.0.0.1:${inspectPort}`);
   const child = spawnChild('gateway', argv, env);
   const url = `http://127.0.0.1:${port}`;
   await until('the gateway to listen', () => http('GET', `${url}/stat/app`), 60_000, child);
@@ -196,8 +230,30 @@ async function startGateway(sim, overrides = {}, { profileName } = {}) {
     },
     proc: () => procStat(child.pid),
     setPushers: (max) => http('PUT', `${url}/config/pushers?max=${max}`),
+    collectGarbage: () => collectGarbage(inspectPort),
   };
   return gw;
+}
+
+/**
+ * A full garbage collection in the gateway through its inspector (started with `inspect`), so that memory figures
+ * count what is retained, not garbage that a collection some time later would free.
+ */
+async function collectGarbage(inspectPort) {
+  if (!inspectPort) throw new Error('collectGarbage needs a gateway started with inspect');
+  const [target] = await http('GET', `http://127.0.0.1:${inspectPort}/json/list`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error('cannot reach the gateway inspector'));
+  });
+  await new Promise((resolve) => {
+    ws.onmessage = (message) => {
+      if (JSON.parse(message.data).id === 1) resolve();
+    };
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  ws.close();
 }
 
 function accessLogBytes(gw) {
@@ -343,7 +399,11 @@ async function scenarioLimits(sim) {
     ['http2-ios', SIZE.bare, 'bare node:http2, iOS only'],
     ['apns2', SIZE.bare, 'apns2 as the gateway configures it (GatewayApnsClient), iOS only'],
     ['gateway-clients', SIZE.bare, "the gateway's two clients without HTTP/queue/log, mixed"],
-    ['firebase-admin', SIZE.bareFirebase, `firebase-admin sendEach, HTTP/1.1 legacy transport, ${FIREBASE_SOCKETS} keep-alive sockets, Android only`],
+    [
+      'firebase-admin',
+      SIZE.bareFirebase,
+      `firebase-admin sendEach, HTTP/1.1 legacy transport, ${FIREBASE_SOCKETS} keep-alive sockets, Android only`,
+    ],
   ];
   const out = {};
   for (const [mode, total, label] of modes) {
@@ -404,7 +464,16 @@ async function scenarioEndToEnd(sim) {
     if (!perSecond.has(s)) perSecond.set(s, []);
     perSecond.get(s).push(latency);
   }
-  const p99 = [...perSecond].map(([s, l]) => [s + 0.5, round(percentile(l.sort((a, b) => a - b), 99), 2)]);
+  const p99 = [...perSecond].map(([s, l]) => [
+    s + 0.5,
+    round(
+      percentile(
+        l.sort((a, b) => a - b),
+        99,
+      ),
+      2,
+    ),
+  ]);
 
   return {
     pushes: total,
@@ -471,17 +540,20 @@ async function scenarioAccept(sim, e2e) {
 async function scenarioMemory(sim) {
   // One worker with pusher_max 0 sends one push at a time, and the simulator answers it after a second: the
   // queue only grows while it is filled.
-  const gw = await startGateway(sim, { workers: 1, pusherMax: 0, queues: SIZE.queuedPushes + 100_000 });
+  const gw = await startGateway(sim, { workers: 1, pusherMax: 0, queues: SIZE.queuedPushes + 100_000 }, { inspect: true });
   await warmUp(sim, gw, 3);
   await sim.latency(1000);
   await sleep(1500);
+  await gw.collectGarbage();
   const before = gw.proc();
   const heapBefore = (await gw.runtime()).memory.heap_used;
   const requests = Math.ceil(SIZE.queuedPushes / PUSHES_PER_REQUEST);
   log(`scenario 4: queueing ${requests * PUSHES_PER_REQUEST} pushes with delivery slowed to ~1/s, one request at a time`);
   // One connection: each request's latency is then its own service time, with nothing else on the event loop.
   const r = await load(gw.url, { amount: requests, connections: 1 });
-  await sleep(3000);
+  const unforced = { after: gw.proc(), runtime: await gw.runtime() };
+  await gw.collectGarbage();
+  await sleep(1000);
   const after = gw.proc();
   const runtime = await gw.runtime();
   const app = await gw.app();
@@ -498,6 +570,11 @@ async function scenarioMemory(sim) {
     heapUsedAfterBytes: runtime.memory.heap_used,
     rssBytesPerQueuedPush: round((after.rss - before.rss) / queued, 1),
     heapBytesPerQueuedPush: round((runtime.memory.heap_used - heapBefore) / queued, 1),
+    // The same, measured at once after the last request, before a full collection.
+    beforeCollection: {
+      rssBytesPerQueuedPush: round((unforced.after.rss - before.rss) / queued, 1),
+      heapBytesPerQueuedPush: round((unforced.runtime.memory.heap_used - heapBefore) / queued, 1),
+    },
     fillSeconds: round(r.wallMs / 1000, 2),
     // The same requests as scenario 3, one at a time, with (almost) no delivery competing for the event loop.
     acceptWithoutDelivery: latencyStats(r.responses),
@@ -560,7 +637,13 @@ function table(results) {
     ['1 end to end', `pushes/s, ${n(e2e.pushes)} mixed pushes`, n(e2e.pushesPerSec), '>= 10,000', verdict(e2e.pushesPerSec >= 10_000)],
     ['1 end to end', 'gateway / bare node:http2 (mixed)', pct(ratio), '>= 80%', verdict(ratio >= 0.8)],
     ['1 end to end', 'gateway CPU per push', `${e2e.gatewayCpuUsPerPush} us`, '< 100 us', verdict(e2e.gatewayCpuUsPerPush < 100)],
-    ['1 end to end', 'CPU cores used: gateway / simulator / harness', `${e2e.gatewayCpuCores} / ${e2e.simulatorCpuCores} / ${e2e.harnessCpuCores}`, '', ''],
+    [
+      '1 end to end',
+      'CPU cores used: gateway / simulator / harness',
+      `${e2e.gatewayCpuCores} / ${e2e.simulatorCpuCores} / ${e2e.harnessCpuCores}`,
+      '',
+      '',
+    ],
     ['1 end to end', 'POST /push p50 / p99 / max (burst)', `${e2e.accept.p50Ms} / ${e2e.accept.p99Ms} / ${e2e.accept.maxMs} ms`, '', ''],
     ['1 end to end', 'access log per push', `${e2e.accessLogBytesPerPush} bytes`, '', ''],
   ];
@@ -569,16 +652,65 @@ function table(results) {
     rows.push(['2 limits', r.label, `${n(r.pushesPerSec)}/s${runs}, ${r.clientCpuUsPerPush} us CPU/push`, '', '']);
   }
   rows.push(
-    ['3 accept path', `p50 / p99 / max at ${accept.paced.requestsPerSec} req/s (100 x 10), delivering`, `${accept.paced.p50Ms} / ${accept.paced.p99Ms} / ${accept.paced.maxMs} ms`, 'p99 < 20 ms', verdict(accept.paced.p99Ms < 20)],
+    [
+      '3 accept path',
+      `p50 / p99 / max at ${accept.paced.requestsPerSec} req/s (100 x 10), delivering`,
+      `${accept.paced.p50Ms} / ${accept.paced.p99Ms} / ${accept.paced.maxMs} ms`,
+      'p99 < 20 ms',
+      verdict(accept.paced.p99Ms < 20),
+    ],
     ['3 accept path', 'delivery during the paced phase', `${n(accept.paced.deliveredPerSec)}/s`, '', ''],
-    ['3 accept path', 'highest sustained rate (8 connections)', `${accept.max.requestsPerSec} req/s = ${n(accept.max.pushesAcceptedPerSec)} pushes/s`, '', ''],
+    [
+      '3 accept path',
+      'highest sustained rate (8 connections)',
+      `${accept.max.requestsPerSec} req/s = ${n(accept.max.pushesAcceptedPerSec)} pushes/s`,
+      '',
+      '',
+    ],
     ['3 accept path', 'p99 / delivery during the unthrottled phase', `${accept.max.p99Ms} ms / ${n(accept.max.deliveredPerSec)}/s`, '', ''],
     ['4 memory', 'peak RSS during scenario 1', mb(e2e.peakRssBytes), '', ''],
-    ['4 memory', `RSS with ${n(memory.queued)} pushes queued`, `${mb(memory.rssAfterBytes)} (idle ${mb(memory.rssBeforeBytes)})`, '< 512 MB', verdict(memory.rssAfterBytes < 512 * 1024 * 1024)],
-    ['4 memory', 'RSS / heap per queued push', `${memory.rssBytesPerQueuedPush} / ${memory.heapBytesPerQueuedPush} bytes`, '< 300 bytes', verdict(memory.rssBytesPerQueuedPush < 300)],
-    ['4 memory', 'POST /push p50 / p99 / max while filling (1 connection, no delivery)', `${memory.acceptWithoutDelivery.p50Ms} / ${memory.acceptWithoutDelivery.p99Ms} / ${memory.acceptWithoutDelivery.maxMs} ms`, '', ''],
-    ['5 slow provider', `${slow.latencyMs} ms/push, concurrency ${slow.concurrency}: first request to last push`, `${n(slow.pushesPerSec)} of ${n(slow.theoreticalPerSec)}/s (${pct(slow.ratio)})`, '>= 90%', verdict(slow.ratio >= 0.9)],
-    ['5 slow provider', 'steady state (after the accept burst, to 90%)', `${n(slow.steadyPushesPerSec)} of ${n(slow.theoreticalPerSec)}/s (${pct(slow.steadyRatio)})`, '>= 90%', verdict(slow.steadyRatio >= 0.9)],
+    [
+      '4 memory',
+      `RSS with ${n(memory.queued)} pushes queued, after a full GC`,
+      `${mb(memory.rssAfterBytes)} (idle ${mb(memory.rssBeforeBytes)})`,
+      '< 512 MB',
+      verdict(memory.rssAfterBytes < 512 * 1024 * 1024),
+    ],
+    [
+      '4 memory',
+      'RSS / heap per queued push, after a full GC',
+      `${memory.rssBytesPerQueuedPush} / ${memory.heapBytesPerQueuedPush} bytes`,
+      '< 300 bytes',
+      verdict(memory.rssBytesPerQueuedPush < 300),
+    ],
+    [
+      '4 memory',
+      'RSS / heap per queued push, right after the last request',
+      `${memory.beforeCollection.rssBytesPerQueuedPush} / ${memory.beforeCollection.heapBytesPerQueuedPush} bytes`,
+      '',
+      '',
+    ],
+    [
+      '4 memory',
+      'POST /push p50 / p99 / max while filling (1 connection, no delivery)',
+      `${memory.acceptWithoutDelivery.p50Ms} / ${memory.acceptWithoutDelivery.p99Ms} / ${memory.acceptWithoutDelivery.maxMs} ms`,
+      '',
+      '',
+    ],
+    [
+      '5 slow provider',
+      `${slow.latencyMs} ms/push, concurrency ${slow.concurrency}: first request to last push`,
+      `${n(slow.pushesPerSec)} of ${n(slow.theoreticalPerSec)}/s (${pct(slow.ratio)})`,
+      '>= 90%',
+      verdict(slow.ratio >= 0.9),
+    ],
+    [
+      '5 slow provider',
+      'steady state (after the accept burst, to 90%)',
+      `${n(slow.steadyPushesPerSec)} of ${n(slow.theoreticalPerSec)}/s (${pct(slow.steadyRatio)})`,
+      '>= 90%',
+      verdict(slow.steadyRatio >= 0.9),
+    ],
   );
   const head = ['scenario', 'figure', 'value', 'target', 'met'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -641,7 +773,9 @@ async function main() {
   fs.mkdirSync(RESULTS, { recursive: true });
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-bench-'));
   const started = new Date();
-  log(`${QUICK ? 'quick' : 'full'} run${PROFILE ? ' with a CPU profile of the gateway' : ''}; ${os.cpus().length} CPUs, ${process.version}`);
+  log(
+    `${QUICK ? 'quick' : 'full'} run${PROFILE ? ' with a CPU profile of the gateway' : ''}; ${os.cpus().length} CPUs, ${process.version}`,
+  );
 
   const coresBefore = await effectiveCores();
   const sim = await startSimulator(path.join(tmpDir, 'credentials'));
@@ -676,8 +810,18 @@ async function main() {
     machine: { ...machine(), effectiveCores: { before: coresBefore, after: coresAfter } },
     versions: versions(),
     config: {
-      gateway: { ...GATEWAY, concurrency: CONCURRENCY, accessLog: DISCARD_ACCESS_LOG ? 'discard' : 'file in a temporary directory', logLevel: 'error' },
-      request: { notifications: NOTIFICATIONS_PER_REQUEST, tokensPerNotification: TOKENS_PER_NOTIFICATION, platforms: 'half iOS, half Android', message: MESSAGE },
+      gateway: {
+        ...GATEWAY,
+        concurrency: CONCURRENCY,
+        accessLog: DISCARD_ACCESS_LOG ? 'discard' : 'file in a temporary directory',
+        logLevel: 'error',
+      },
+      request: {
+        notifications: NOTIFICATIONS_PER_REQUEST,
+        tokensPerNotification: TOKENS_PER_NOTIFICATION,
+        platforms: 'half iOS, half Android',
+        message: MESSAGE,
+      },
       load: { tool: 'autocannon', connections: LOAD_CONNECTIONS, keepAlive: true },
       bare: { concurrency: CONCURRENCY, sessions: GATEWAY.keepaliveConns, firebaseAdminSockets: FIREBASE_SOCKETS },
       slow: { ...SLOW, concurrency: SLOW.workers * (SLOW.pusherMax + 1) },
@@ -711,7 +855,9 @@ async function main() {
     `machine: ${results.machine.cpus} x ${results.machine.cpuModel}, ${mb(results.machine.memoryBytes)}, ${results.machine.os}, ${process.version}; ` +
       `CPU actually available (busy loops): ${coresBefore} cores before, ${coresAfter} after\n`,
   );
-  process.stdout.write(`written: bench/results/${name}${PROFILE ? ', bench/results/gateway-e2e.cpuprofile' : ''}${variant ? '' : ', bench/results/throughput.png'}\n`);
+  process.stdout.write(
+    `written: bench/results/${name}${PROFILE ? ', bench/results/gateway-e2e.cpuprofile' : ''}${variant ? '' : ', bench/results/throughput.png'}\n`,
+  );
 }
 
 main().then(
