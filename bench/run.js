@@ -125,6 +125,29 @@ function procStat(pid) {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), cpuUs };
 }
 
+/** CPU time of a process's threads by kind, from /proc: the main thread, the transport thread, V8 and libuv helpers. */
+function threadCpu(pid) {
+  const byKind = { main: 0, transport: 0, helpers: 0 };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const us = (Number(fields[11]) + Number(fields[12])) * 10_000;
+      const kind = tid === String(pid) ? 'main' : comm.startsWith('pushgate-trans') ? 'transport' : 'helpers';
+      byKind[kind] += us;
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return byKind;
+}
+
+/** Cores used by each kind of thread between two {@link threadCpu} readings. */
+function threadCores(from, to, seconds) {
+  return Object.fromEntries(Object.keys(to).map((kind) => [kind, round((to[kind] - (from[kind] ?? 0)) / 1e6 / seconds, 2)]));
+}
+
 // ---------------------------------------------------------------------------------------------- simulator
 
 async function startSimulator(credentialsDir) {
@@ -425,6 +448,7 @@ async function scenarioEndToEnd(sim) {
   const gwCpu0 = await gw.cpuUs();
   const simCpu0 = procStat(sim.child.pid).cpuUs;
   const selfCpu0 = process.cpuUsage();
+  const threads0 = threadCpu(gw.child.pid);
   const t0 = performance.now();
   const samples = [];
   let sampling = true;
@@ -437,8 +461,10 @@ async function scenarioEndToEnd(sim) {
   })();
   const accepted = await load(gw.url, { amount: requests });
   const acceptedAtS = (performance.now() - t0) / 1000;
+  const threadsAccepted = threadCpu(gw.child.pid);
   await sim.waitFor(total, 300_000);
   const elapsedS = (performance.now() - t0) / 1000;
+  const threadsEnd = threadCpu(gw.child.pid);
   sampling = false;
   await sampler;
   samples.push({ t: elapsedS, answered: total, rss: gw.proc().rss, cpuUs: gw.proc().cpuUs });
@@ -485,6 +511,11 @@ async function scenarioEndToEnd(sim) {
     gatewayCpuCores: round(gwCpuUs / 1e6 / elapsedS, 2),
     simulatorCpuCores: round(simCpuUs / 1e6 / elapsedS, 2),
     harnessCpuCores: round((selfCpu.user + selfCpu.system) / 1e6 / elapsedS, 2),
+    // Cores used by the gateway's threads while the requests arrive, and after.
+    gatewayThreadCores: {
+      burst: threadCores(threads0, threadsAccepted, acceptedAtS),
+      after: threadCores(threadsAccepted, threadsEnd, elapsedS - acceptedAtS),
+    },
     peakRssBytes: peakRss,
     accessLogBytesPerPush: round(logBytes / total, 1),
     accept: latencyStats(accepted.responses),
@@ -641,6 +672,13 @@ function table(results) {
       '1 end to end',
       'CPU cores used: gateway / simulator / harness',
       `${e2e.gatewayCpuCores} / ${e2e.simulatorCpuCores} / ${e2e.harnessCpuCores}`,
+      '',
+      '',
+    ],
+    [
+      '1 end to end',
+      'gateway threads, cores during / after the burst: main, transport, V8+libuv helpers',
+      ['burst', 'after'].map((phase) => Object.values(e2e.gatewayThreadCores[phase]).join(' / ')).join('; '),
       '',
       '',
     ],

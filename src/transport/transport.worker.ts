@@ -1,5 +1,3 @@
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { Http2Transport, TransportError, type Http2Request } from './http2.transport';
 import type { ThreadReply, ThreadRequest, ThreadCommand } from './threaded.transport';
@@ -9,19 +7,6 @@ import type { ThreadReply, ThreadRequest, ThreadCommand } from './threaded.trans
  * with its TLS and HTTP/2 work, and answers go back in batches, one message per turn of this thread's loop.
  */
 const port = parentPort!;
-
-/**
- * Niceness of this thread on Linux: when the CPU is short, the main thread (accepting requests, which clients wait
- * on) goes first; delivery catches up from the queue.
- */
-const NICENESS = 5;
-
-try {
-  // /proc/thread-self names this thread's id, which setpriority(2) takes on Linux.
-  setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), NICENESS);
-} catch {
-  // Elsewhere the thread keeps the process's priority.
-}
 
 const transports = new Map<number, Http2Transport>();
 let replies: ThreadReply[] = [];
