@@ -2,9 +2,9 @@ import pino from 'pino';
 import type { NotificationDto } from './push.dto';
 import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './push.queue';
 
-function notification(tokens: string[], prefix = 'n-'): QueuedNotification {
+function notification(tokens: string[], prefix = 'n-', app = 'default'): QueuedNotification {
   const dto = { token: tokens, platform: 1, message: 'm' } as NotificationDto;
-  return { dto, platform: 1, app: 'default', idPrefix: prefix, acceptedAt: 0, access: pino({ enabled: false }) };
+  return { dto, platform: 1, app, idPrefix: prefix, acceptedAt: 0, access: pino({ enabled: false }) };
 }
 
 describe('MemoryPushQueue', () => {
@@ -41,6 +41,22 @@ describe('MemoryPushQueue', () => {
     const queue = new MemoryPushQueue(100_000);
     for (let i = 0; i < 5000; i++) queue.offer([notification([`t${i}`])]);
     for (let i = 0; i < 5000; i++) expect(pushToken(queue.take(1)[0])).toBe(`t${i}`);
+    expect(queue.size).toBe(0);
+  });
+
+  it('serves apps in turn and hands out no more of an app than it has room for', () => {
+    const queue = new MemoryPushQueue(100);
+    queue.offer([notification(['a1', 'a2', 'a3'], 'a-', 'a'), notification(['b1', 'b2'], 'b-', 'b')]);
+    const room = (app: string) => (app === 'a' ? 0 : 1);
+    expect(queue.take(10, room).map(pushToken)).toEqual(['b1']);
+    expect(queue.take(10, room).map(pushToken)).toEqual(['b2']);
+    expect(queue.take(10, room)).toEqual([]);
+    expect(queue.size).toBe(3);
+    const [a1] = queue.take(1);
+    queue.retry(a1);
+    expect(queue.size).toBe(3);
+    expect(queue.take(10, () => 2).map(pushToken)).toEqual(['a1', 'a2']);
+    expect(queue.take(10).map(pushToken)).toEqual(['a3']);
     expect(queue.size).toBe(0);
   });
 });

@@ -44,6 +44,9 @@ export function pushId(push: Push): string {
   return push.notification.idPrefix + push.index;
 }
 
+/** How many more pushes of an app may start now. */
+export type AppRoom = (app: string) => number;
+
 /**
  * Where accepted pushes wait for a worker. The embedded provider keeps them in memory; a shared, durable provider
  * (Redis) can take its place: every operation may complete asynchronously, and a durable queue keeps what a
@@ -58,8 +61,12 @@ export abstract class PushQueue {
   abstract readonly durable: boolean;
   /** Admits every push of these notifications, or none of them when they do not all fit. */
   abstract offer(notifications: QueuedNotification[]): boolean | Promise<boolean>;
-  /** Up to `max` pushes to send now; empty when there are none. */
-  abstract take(max: number): Push[] | Promise<Push[]>;
+  /**
+   * Up to `max` pushes to send now; empty when there are none. With `room`, no more of an app than it has room for:
+   * an app at its limit then leaves the pushes of the others free to go. A queue that cannot choose by app ignores
+   * it, and the workers park what is over.
+   */
+  abstract take(max: number, room?: AppRoom): Push[] | Promise<Push[]>;
   /** Puts a push back for another attempt, ahead of new work; retries are never refused. */
   abstract retry(push: Push): void;
   /** The push ended, succeeded or failed: it leaves the queue for good. */
@@ -73,15 +80,25 @@ interface Job {
   next: number;
 }
 
+/** One app's waiting work: its notifications in order of arrival, and its pushes back for a retry. */
+interface Backlog {
+  readonly app: string;
+  jobs: Job[];
+  head: number;
+  readonly retries: Push[];
+}
+
 /**
  * In-memory queue bounded by `core.queues` pushes. It stores one entry per notification (its token array is
- * the request's own), so a queued push costs little more than its token string.
+ * the request's own), so a queued push costs little more than its token string. Each app has its own line, served
+ * in turn: an app whose provider hangs holds up only its own pushes.
  */
 export class MemoryPushQueue extends PushQueue {
-  private jobs: Job[] = [];
-  private head = 0;
-  private retries: Push[] = [];
+  private readonly backlogs = new Map<string, Backlog>();
+  private readonly order: Backlog[] = [];
+  private turn = 0;
   private pending = 0;
+  private retrying = 0;
 
   readonly durable = false;
 
@@ -90,47 +107,67 @@ export class MemoryPushQueue extends PushQueue {
   }
 
   get size(): number {
-    return this.pending + this.retries.length;
+    return this.pending + this.retrying;
   }
 
   offer(notifications: QueuedNotification[]): boolean {
     let count = 0;
     for (const n of notifications) count += n.dto.token.length;
     if (this.size + count > this.capacity) return false;
-    for (const notification of notifications) this.jobs.push({ notification, next: 0 });
+    for (const notification of notifications) this.backlog(notification.app).jobs.push({ notification, next: 0 });
     this.pending += count;
     return true;
   }
 
-  take(max: number): Push[] {
+  take(max: number, room?: AppRoom): Push[] {
     const pushes: Push[] = [];
-    while (pushes.length < max) {
-      const push = this.next();
-      if (!push) break;
-      pushes.push(push);
+    const apps = this.order.length;
+    for (let i = 0; i < apps && pushes.length < max; i++) {
+      const backlog = this.order[(this.turn + i) % apps];
+      let budget = Math.min(max - pushes.length, room ? room(backlog.app) : Infinity);
+      for (; budget > 0; budget--) {
+        const push = this.next(backlog);
+        if (!push) break;
+        pushes.push(push);
+      }
     }
+    if (apps > 0) this.turn = (this.turn + 1) % apps;
     return pushes;
   }
 
-  private next(): Push | undefined {
-    const retry = this.retries.pop();
-    if (retry) return retry;
-    const job = this.jobs[this.head];
+  private backlog(app: string): Backlog {
+    let backlog = this.backlogs.get(app);
+    if (!backlog) {
+      backlog = { app, jobs: [], head: 0, retries: [] };
+      this.backlogs.set(app, backlog);
+      this.order.push(backlog);
+    }
+    return backlog;
+  }
+
+  private next(backlog: Backlog): Push | undefined {
+    const retry = backlog.retries.pop();
+    if (retry) {
+      this.retrying--;
+      return retry;
+    }
+    const job = backlog.jobs[backlog.head];
     if (!job) return undefined;
     const push: Push = { notification: job.notification, index: job.next++, attempt: 0 };
     this.pending--;
     if (job.next === job.notification.dto.token.length) {
-      this.jobs[this.head++] = undefined as unknown as Job;
-      if (this.head > 1024 && this.head * 2 > this.jobs.length) {
-        this.jobs = this.jobs.slice(this.head);
-        this.head = 0;
+      backlog.jobs[backlog.head++] = undefined as unknown as Job;
+      if (backlog.head > 1024 && backlog.head * 2 > backlog.jobs.length) {
+        backlog.jobs = backlog.jobs.slice(backlog.head);
+        backlog.head = 0;
       }
     }
     return push;
   }
 
   retry(push: Push): void {
-    this.retries.push(push);
+    this.backlog(push.notification.app).retries.push(push);
+    this.retrying++;
   }
 
   settle(): void {
@@ -138,9 +175,10 @@ export class MemoryPushQueue extends PushQueue {
   }
 
   drain(): Push[] {
-    const left = this.retries;
-    this.retries = [];
-    for (let push = this.next(); push; push = this.next()) left.push(push);
+    const left: Push[] = [];
+    for (const backlog of this.order) {
+      for (let push = this.next(backlog); push; push = this.next(backlog)) left.push(push);
+    }
     return left;
   }
 }

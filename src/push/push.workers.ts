@@ -18,7 +18,10 @@ const START_BATCH = 64;
 
 const RETRY_BACKOFF = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 200, maxDelay: 30_000 });
 
-/** One app's share of the senders: a push of an app at its limit is parked while the other apps' pushes go on. */
+/**
+ * One app's share of the senders. The queue hands out no more of an app than it has room for; a queue that cannot
+ * choose (Redis) hands out what comes, and a push of an app at its limit is parked while the other apps' go on.
+ */
 interface AppLane {
   readonly config: AppConfig;
   active: number;
@@ -65,6 +68,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
     if (lane.config.in_flight_max > 0) return lane.config.in_flight_max;
     return this.lanes.size > 1 ? Math.max(1, Math.floor((this.concurrency * 3) / 4)) : Infinity;
   }
+
+  /** How many more sends an app may start now (any number for an app the workers do not know). */
+  private readonly room = (app: string): number => {
+    const lane = this.lanes.get(app);
+    return lane ? Math.max(0, this.inFlightMax(lane) - lane.active) : Infinity;
+  };
 
   /** Sends in flight and pushes parked at the app's limit, by app. */
   appActivity(): Record<string, { in_flight: number; parked: number }> {
@@ -116,7 +125,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const free = Math.min(this.concurrency - this.inFlight.size, START_BATCH);
     // Parked pushes are bounded too: past one concurrency's worth, new work waits in the queue.
     if (free <= 0 || this.parkedCount >= this.concurrency) return;
-    const taken = this.queue.take(free);
+    const taken = this.queue.take(free, this.room);
     if (Array.isArray(taken)) {
       const parked = this.start(taken);
       // Parked pushes left senders free: take on, so that other apps' pushes behind them are not held up.
