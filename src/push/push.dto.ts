@@ -61,7 +61,8 @@ export class NotificationDto {
   readonly message!: string;
 
   @ApiPropertyOptional({
-    description: 'The configured app (`[apps.<name>]`) whose credentials send this notification; absent: the default app (`[ios]` / `[android]`).',
+    description:
+      'The configured app (`[apps.<name>]`) whose credentials send this notification; absent: the default app (`[ios]` / `[android]`).',
     example: 'brand_b',
     maxLength: 64,
   })

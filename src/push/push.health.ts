@@ -18,7 +18,8 @@ export class PushHealthIndicator {
     const indicator = this.health.check(key);
     const details = { usage: this.queue.size, max: this.queue.capacity };
     if (!this.workers.accepting) return indicator.down({ ...details, reason: 'shutting down' });
-    if (this.queue.size >= this.queue.capacity * QUEUE_HIGH_WATER) return indicator.down({ ...details, reason: 'queue above high-water mark' });
+    if (this.queue.size >= this.queue.capacity * QUEUE_HIGH_WATER)
+      return indicator.down({ ...details, reason: 'queue above high-water mark' });
     return indicator.up(details);
   }
 }

@@ -35,7 +35,16 @@ describe('APNs mapping', () => {
 
 describe('FCM mapping', () => {
   it('serialises the message once with a slot for the token', () => {
-    const prepared = toFcmMessage(dto({ platform: 2, extend: [{ key: 'message', val: 'override' }, { key: 'k', val: 'v' }], time_to_live: 0 }));
+    const prepared = toFcmMessage(
+      dto({
+        platform: 2,
+        extend: [
+          { key: 'message', val: 'override' },
+          { key: 'k', val: 'v' },
+        ],
+        time_to_live: 0,
+      }),
+    );
     const body = JSON.parse(prepared.head + JSON.stringify('tok"en') + prepared.tail);
     expect(body).toEqual({ message: { token: 'tok"en', data: { message: 'override', k: 'v' }, android: { ttl: '0s' } } });
   });
