@@ -1,6 +1,6 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
@@ -19,6 +19,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parse as parseToml } from 'smol-toml';
+import { loadConfig } from '../../src/config/pushgate.config';
 import { parse as parseYaml } from 'yaml';
 import { chartDir, find, K8sObject, lint, one, prodValues, render, renderError, RenderOptions } from './chart';
 
@@ -131,8 +132,7 @@ describe('values.yaml', () => {
     };
     walk(values, '');
     expect(undocumented).toEqual([]);
-    const get = (path: string) =>
-      path.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], values);
+    const get = (path: string) => path.split('.').reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], values);
     expect([...params].filter((p) => get(p) === undefined)).toEqual([]);
   });
 });
@@ -191,9 +191,9 @@ describe('probes and ports follow the gateway contract', () => {
     expect(await renderError({ setString: { 'config.core.port': 'unix:/tmp/pushgate.sock' } })).toMatch(
       /config.core.port must be a TCP port/,
     );
-    expect(
-      await renderError({ set: { 'extraEnv[0].name': 'PUSHGATE_CORE_PORT', 'extraEnv[0].value': '9000' } }),
-    ).toMatch(/PUSHGATE_CORE_PORT/);
+    expect(await renderError({ set: { 'extraEnv[0].name': 'PUSHGATE_CORE_PORT', 'extraEnv[0].value': '9000' } })).toMatch(
+      /PUSHGATE_CORE_PORT/,
+    );
   });
 
   it('the helm test pod calls the readiness endpoint through the Service', async () => {
@@ -258,12 +258,9 @@ describe('configuration and credentials', () => {
     const files = items.map((i) => `${mount.mountPath}/${i}`);
 
     const toml = tomlOf(objects);
-    const paths = [
-      toml.ios.token_auth_key_path,
-      toml.ios.pem_cert_path,
-      toml.ios.pem_key_path,
-      toml.android.service_account_path,
-    ].filter((p) => p !== '');
+    const paths = [toml.ios.token_auth_key_path, toml.ios.pem_cert_path, toml.ios.pem_key_path, toml.android.service_account_path].filter(
+      (p) => p !== '',
+    );
     expect(paths.sort()).toEqual(files.sort());
     // The gateway refuses both iOS auth methods at once, and counts a key id or team id as token auth.
     const token = [toml.ios.token_auth_key_path, toml.ios.token_auth_key_id, toml.ios.token_auth_team_id];
@@ -311,6 +308,83 @@ describe('configuration and credentials', () => {
     const toml2 = tomlOf(await render({ valuesFiles: [prodValues], set: { 'credentials.fcm': false } }));
     expect(toml2.android.enabled).toBe(false);
     expect(toml2.android.service_account_path).toBe('');
+  });
+
+  it('gives each named app its own Secret, mounted read-only, and a TOML the gateway loads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushgate-chart-apps-'));
+    try {
+      const valuesFile = join(dir, 'apps.yaml');
+      writeFileSync(
+        valuesFile,
+        [
+          'apps:',
+          '  brand_b:',
+          '    existingSecret: brand-b-credentials',
+          '    in_flight_max: 100',
+          '    ios: {topic: com.example.b, token_auth_key_id: KEYB123456, token_auth_team_id: TEAMB12345, sandbox: false}',
+          '    android: {retry_max: 3}',
+          '  brand_c:',
+          '    existingSecret: brand-c-credentials',
+          '    apnsAuth: certificate',
+          '    fcm: false',
+          '    ios: {topic: com.example.c}',
+        ].join('\n'),
+      );
+      const objects = await render({ valuesFiles: [prodValues, valuesFile], setString: { 'credentials.mountPath': join(dir, 'secrets') } });
+      validateAll(objects);
+      const d = deploymentOf(objects);
+      const c = gatewayContainer(objects);
+      const volumes = d.spec!.template.spec!.volumes!;
+      const items = (secret: string) => volumes.find((v) => v.secret?.secretName === secret)?.secret?.items?.map((i) => i.path);
+      expect(items('brand-b-credentials')).toEqual(['apns-key.p8', 'fcm-service-account.json']);
+      expect(items('brand-c-credentials')).toEqual(['apns-cert.pem', 'apns-cert-key.pem']);
+      for (const secret of ['brand-b-credentials', 'brand-c-credentials']) {
+        const volume = volumes.find((v) => v.secret?.secretName === secret)!;
+        const mount = c.volumeMounts!.find((m) => m.name === volume.name)!;
+        expect(mount.readOnly).toBe(true);
+        expect(mount.mountPath).toBe(join(dir, 'secrets', 'apps', secret === 'brand-b-credentials' ? 'brand_b' : 'brand_c'));
+      }
+      expect(c.env).toContainEqual({
+        name: 'PUSHGATE_APPS_BRAND_C_IOS_PEM_KEY_PASSPHRASE',
+        valueFrom: { secretKeyRef: { name: 'brand-c-credentials', key: 'apns-cert-key-passphrase', optional: true } },
+      });
+
+      // The files the Secrets would hold, where the pod would see them: the gateway accepts the rendered TOML.
+      const account = JSON.stringify({ project_id: 'p', client_email: 'e@example.com', private_key: 'k' });
+      const files: Record<string, string> = {
+        'secrets/apns-key.p8': 'key',
+        'secrets/fcm-service-account.json': account,
+        'secrets/apps/brand_b/apns-key.p8': 'key',
+        'secrets/apps/brand_b/fcm-service-account.json': account,
+        'secrets/apps/brand_c/apns-cert.pem': 'cert',
+        'secrets/apps/brand_c/apns-cert-key.pem': 'key',
+      };
+      for (const [file, content] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
+        writeFileSync(join(dir, file), content);
+      }
+      const tomlPath = join(dir, 'pushgate.toml');
+      writeFileSync(tomlPath, one<{ data: Record<string, string> }>(objects, 'ConfigMap').data['pushgate.toml']);
+      const config = loadConfig({ path: tomlPath, env: {} });
+      expect(Object.keys(config.apps).sort()).toEqual(['brand_b', 'brand_c', 'default']);
+      expect(config.apps.brand_b).toMatchObject({
+        in_flight_max: 100,
+        ios: { topic: 'com.example.b', sandbox: false },
+        android: { retry_max: 3 },
+      });
+      expect(config.apps.brand_c.ios.pem_cert_path).toBe(join(dir, 'secrets/apps/brand_c/apns-cert.pem'));
+      expect(config.apps.brand_c.android.enabled).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses app names the gateway refuses, an app without a Secret, and app API keys in the ConfigMap', async () => {
+    expect(await renderError({ set: { 'apps.Brand.existingSecret': 's' } })).toMatch(/apps.Brand: app names are lower-case/);
+    expect(await renderError({ set: { 'apps.default.existingSecret': 's' } })).toMatch(/not "default"/);
+    expect(await renderError({ set: { 'apps.b.ios.topic': 't' } })).toMatch(/apps.b needs existingSecret/);
+    expect(await renderError({ set: { 'apps.b.existingSecret': 's', 'apps.b.api_keys': 'k' } })).toMatch(/PUSHGATE_APPS_B_API_KEYS/);
+    expect(await renderError({ set: { 'apps.b.existingSecret': 's', 'apps.b.topic': 't' } })).toMatch(/apps.b.topic is not an app setting/);
   });
 
   it('leaves out keys set to null so the gateway default applies', async () => {

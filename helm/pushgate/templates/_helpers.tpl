@@ -143,7 +143,14 @@ True (non-empty) when the gateway gets credentials: without any it runs its embe
 Secret items mounted as files: a list of keys, from credentials.apnsAuth and credentials.fcm.
 */}}
 {{- define "pushgate.secretItems" -}}
-{{- $c := .Values.credentials }}
+{{- include "pushgate.secretItemsOf" (dict "apnsAuth" .Values.credentials.apnsAuth "fcm" .Values.credentials.fcm "keys" .Values.credentials.keys) }}
+{{- end }}
+
+{{/*
+The Secret items one credential set needs, from a dict with apnsAuth, fcm and keys (credentials.keys).
+*/}}
+{{- define "pushgate.secretItemsOf" -}}
+{{- $c := . }}
 {{- $items := list }}
 {{- if eq $c.apnsAuth "token" }}
 {{- $items = append $items $c.keys.apnsKey }}
@@ -155,6 +162,27 @@ Secret items mounted as files: a list of keys, from credentials.apnsAuth and cre
 {{- $items = append $items $c.keys.fcmServiceAccount }}
 {{- end }}
 {{- toJson $items }}
+{{- end }}
+
+{{/*
+The named apps, sorted by name, each with its defaults filled in: apnsAuth token, fcm true, ios and android
+settings, the directory its Secret is mounted at, its volume name and its environment-variable prefix.
+*/}}
+{{- define "pushgate.apps" -}}
+{{- $apps := list }}
+{{- $root := . }}
+{{- range $name := keys (.Values.apps | default dict) | sortAlpha }}
+{{- $a := merge (deepCopy (get $root.Values.apps $name | default dict)) (dict "apnsAuth" "token" "ios" dict "android" dict) }}
+{{- /* merge would take an explicit false for a missing value and put the default back. */}}
+{{- $_ := set $a "fcm" (ternary $a.fcm true (hasKey $a "fcm")) }}
+{{- $_ := set $a "name" $name }}
+{{- $_ := set $a "dir" (printf "%s/apps/%s" (trimSuffix "/" $root.Values.credentials.mountPath) $name) }}
+{{- $_ := set $a "volume" (printf "app-%s" (replace "_" "-" $name)) }}
+{{- $_ := set $a "envPrefix" (printf "PUSHGATE_APPS_%s_" (upper $name)) }}
+{{- $_ := set $a "items" (include "pushgate.secretItemsOf" (dict "apnsAuth" $a.apnsAuth "fcm" $a.fcm "keys" $root.Values.credentials.keys) | fromJsonArray) }}
+{{- $apps = append $apps $a }}
+{{- end }}
+{{- toJson $apps }}
 {{- end }}
 
 {{/*
@@ -193,6 +221,28 @@ Checks that stop a broken release at render time instead of a crash-looping pod.
 {{- if not $item }}
 {{- fail "a credentials.keys entry needed by credentials.apnsAuth / credentials.fcm is empty" }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- $appKeys := list "existingSecret" "apnsAuth" "fcm" "in_flight_max" "ios" "android" }}
+{{- range $name, $app := .Values.apps | default dict }}
+{{- if or (not (regexMatch "^[a-z0-9_]+$" $name)) (eq $name "default") }}
+{{- fail (printf "apps.%s: app names are lower-case letters, digits and underscores, and not \"default\"" $name) }}
+{{- end }}
+{{- range $k, $_ := $app }}
+{{- if eq $k "api_keys" }}
+{{- fail (printf "apps.%s.api_keys would land in a ConfigMap: set PUSHGATE_APPS_%s_API_KEYS through extraEnv from a Secret" $name (upper $name)) }}
+{{- else if not (has $k $appKeys) }}
+{{- fail (printf "apps.%s.%s is not an app setting (expected one of %s)" $name $k (join ", " $appKeys)) }}
+{{- end }}
+{{- end }}
+{{- if not $app.existingSecret }}
+{{- fail (printf "apps.%s needs existingSecret: the Secret holding its APNs/FCM credentials" $name) }}
+{{- end }}
+{{- if not (has ($app.apnsAuth | default "token") (list "token" "certificate" "none")) }}
+{{- fail (printf "apps.%s.apnsAuth must be token, certificate or none, got %q" $name $app.apnsAuth) }}
+{{- end }}
+{{- if and $app.ios $app.ios.pem_key_passphrase }}
+{{- fail (printf "apps.%s.ios.pem_key_passphrase would land in a ConfigMap: put it in the app's Secret under credentials.keys.apnsCertKeyPassphrase" $name) }}
 {{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
@@ -257,12 +307,42 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- range $i, $s := list "core" "ios" "android" "log" }}
 {{- if $i }}{{ "\n" }}{{ end }}
 {{- printf "[%s]\n" $s }}
-{{- $section := get $cfg $s }}
-{{- range $k := keys $section | sortAlpha }}
-{{- $v := get $section $k }}
+{{- include "pushgate.tomlKeys" (get $cfg $s) }}
+{{- end }}
+{{- range $a := include "pushgate.apps" . | fromJsonArray }}
+{{- printf "\n[apps.%s]\n" $a.name }}
+{{- if not (kindIs "invalid" $a.in_flight_max) }}
+{{- printf "in_flight_max = %s\n" (include "pushgate.tomlValue" $a.in_flight_max) }}
+{{- end }}
+{{- if ne $a.apnsAuth "none" }}
+{{- $ios := omit $a.ios "pem_cert_path" "pem_key_path" "token_auth_key_path" "pem_key_passphrase" }}
+{{- if eq $a.apnsAuth "token" }}
+{{- $_ := set $ios "token_auth_key_path" (printf "%s/%s" $a.dir $c.keys.apnsKey) }}
+{{- else }}
+{{- $ios = omit $ios "token_auth_key_id" "token_auth_team_id" }}
+{{- $_ := set $ios "pem_cert_path" (printf "%s/%s" $a.dir $c.keys.apnsCert) }}
+{{- $_ := set $ios "pem_key_path" (printf "%s/%s" $a.dir $c.keys.apnsCertKey) }}
+{{- end }}
+{{- printf "\n[apps.%s.ios]\n" $a.name }}
+{{- include "pushgate.tomlKeys" $ios }}
+{{- end }}
+{{- if $a.fcm }}
+{{- $android := omit $a.android "service_account_path" }}
+{{- $_ := set $android "service_account_path" (printf "%s/%s" $a.dir $c.keys.fcmServiceAccount) }}
+{{- printf "\n[apps.%s.android]\n" $a.name }}
+{{- include "pushgate.tomlKeys" $android }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The keys of one TOML table, sorted; null values are left out so the gateway's default applies.
+*/}}
+{{- define "pushgate.tomlKeys" -}}
+{{- range $k := keys . | sortAlpha }}
+{{- $v := get $ $k }}
 {{- if not (kindIs "invalid" $v) }}
 {{- printf "%s = %s\n" $k (include "pushgate.tomlValue" $v) }}
-{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
