@@ -122,7 +122,11 @@ describe('POST /push reads JSON whatever the Content-Type says, as Gaurun did', 
       const body = JSON.stringify({ notifications: [ios(['form-1'])] });
       await gw.http.post('/push').set('Content-Type', 'application/x-www-form-urlencoded').send(body).expect(200);
       await gw.http.post('/push').set('Content-Type', '').send(body).expect(200);
-      await sim.waitFor(2, 5000);
+      // UTF-8 with a byte order mark, as some Windows clients write it; a message outside ASCII arrives whole.
+      const unicode = JSON.stringify({ notifications: [{ ...ios(['form-2']), message: 'grüße 🚀' }] });
+      await gw.http.post('/push').set('Content-Type', 'application/json').send(`\ufeff${unicode}`).expect(200);
+      await sim.waitFor(3, 5000);
+      expect(sim.records().find((r) => r.token === 'form-2')?.payload).toMatchObject({ aps: { alert: 'grüße 🚀' } });
     } finally {
       await gw.close();
       await sim.close();

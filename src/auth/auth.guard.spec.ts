@@ -21,9 +21,9 @@ describe('parseKeyFile', () => {
 
 describe('jsonDepthExceeds', () => {
   it('counts nesting of arrays and objects outside strings', () => {
-    expect(jsonDepthExceeds('[[[]]]', 3)).toBe(false);
-    expect(jsonDepthExceeds('[[[[]]]]', 3)).toBe(true);
-    expect(jsonDepthExceeds('{"a":{"b":[1]}}', 3)).toBe(false);
-    expect(jsonDepthExceeds('["[[[[", "\\"[[[["]', 1)).toBe(false);
+    expect(jsonDepthExceeds(Buffer.from('[[[]]]'), 3)).toBe(false);
+    expect(jsonDepthExceeds(Buffer.from('[[[[]]]]'), 3)).toBe(true);
+    expect(jsonDepthExceeds(Buffer.from('{"a":{"b":[1]}}'), 3)).toBe(false);
+    expect(jsonDepthExceeds(Buffer.from('["[[[[", "\\"[[[["]'), 1)).toBe(false);
   });
 });
