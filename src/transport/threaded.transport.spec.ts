@@ -102,4 +102,17 @@ describe('transport thread', () => {
     await expect(first.request(push())).rejects.toMatchObject({ reason: 'ConnectionError' });
     expect((await second.request(push())).statusCode).toBe(200);
   });
+
+  it('fails the requests in flight of a thread that dies, and carries on in a new one', async () => {
+    sim.latencyMs = 500;
+    const t = transport();
+    const inFlight = t.request(push());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // What a crash of the thread looks like from the main thread: it exits.
+    await (t as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread.worker.terminate();
+    await expect(inFlight).rejects.toMatchObject({ name: 'TransportError', reason: 'ConnectionError', message: 'transport thread exited' });
+    sim.latencyMs = 0;
+    expect((await t.request(push())).statusCode).toBe(200);
+    expect(t.openSessions).toBe(1);
+  });
 });

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
 import {
   Http2Transport,
   Reply,
@@ -45,6 +46,8 @@ export type ThreadCommand =
 /** @internal Messages from a transport thread. */
 type ThreadEvent = { op: 'replies'; replies: ThreadReply[]; sessions: [number, number][] } | { op: 'closed'; transport: number };
 
+const logger = new Logger('TransportThread');
+
 /** Answers handed to their callers in one turn of the event loop at most. */
 const REPLY_BATCH = 256;
 
@@ -83,7 +86,7 @@ class TransportThread {
     const worker = new Worker(workerScript(), { name: 'pushgate-transport' });
     worker.unref();
     worker.on('message', (event: ThreadEvent) => this.receive(event));
-    worker.on('error', () => undefined);
+    worker.on('error', (error: Error) => logger.error(`transport thread failed: ${error.message}`));
     worker.on('exit', () => this.lost(worker));
     for (const [transport, { options }] of this.open) worker.postMessage({ op: 'open', transport, options } satisfies ThreadCommand);
     this.worker = worker;
@@ -94,10 +97,19 @@ class TransportThread {
   private lost(worker: Worker): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    // Requests not yet posted are failed too: posted to a new thread they would go out after all.
+    this.outbox = [];
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const w of waiting) w.reject(new TransportError('ConnectionError', 'transport thread exited'));
-    for (const entry of this.open.values()) entry.sessions = 0;
+    for (const [transport, entry] of this.open) {
+      entry.sessions = 0;
+      // A transport being closed has nothing left to close.
+      if (entry.closed) {
+        this.open.delete(transport);
+        entry.closed();
+      }
+    }
   }
 
   private post(command: ThreadCommand): void {
