@@ -125,9 +125,11 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
         .expect(200);
     }
     await eventually(() => sim.records().length >= 20, 5000);
-    // Slow answers from here on: what is on the wire when Redis goes away is answered after the snapshot even
-    // when stopping Redis takes a while on a loaded machine (it took over 1.5 s once).
+    // Slow answers from here on: once what went out at the old latency is answered, the pushes on the wire are
+    // answered after Redis is gone and the snapshot taken, however quickly or slowly Redis stops.
     sim.latencyMs = 3000;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { pusher_count: number }).pusher_count > 0, 5000);
     await redis.stop();
     const atStop = sim.records().length;
     const refused = await gw.http.post('/push').send({ notifications: [ios(['restart-refused'])] });
