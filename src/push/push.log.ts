@@ -33,8 +33,11 @@ export function pushLog(n: QueuedNotification): Logger {
   return (n.log ??= notificationLogger(n.access, n.dto));
 }
 
-/** The access-log child for one notification: its platform and every non-empty field, as Gaurun logged them. */
-export function notificationLogger(access: Logger, n: NotificationDto): Logger {
+/**
+ * The access-log child for one notification: its platform and every non-empty field, as Gaurun logged them, then
+ * `last` (fields every line of this child shares, such as its `type`: serialised once instead of on every line).
+ */
+export function notificationLogger(access: Logger, n: NotificationDto, last?: Record<string, unknown>): Logger {
   const bindings: Record<string, unknown> = { platform: n.platform === PLATFORM_IOS ? 'ios' : 'android' };
   for (const field of LOGGED_FIELDS) {
     const value = n[field];
@@ -42,5 +45,5 @@ export function notificationLogger(access: Logger, n: NotificationDto): Logger {
       bindings[field] = value;
     }
   }
-  return access.child(bindings);
+  return access.child(last ? Object.assign(bindings, last) : bindings);
 }

@@ -11,6 +11,9 @@ import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
 import { PushWorkers } from './push.workers';
 
+/** The type of the lines written on acceptance, a binding of their logger. */
+const ACCEPTED = { type: 'accepted-push' };
+
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
 export const QUEUE_FULL_RETRY_AFTER = 1;
 
@@ -74,10 +77,10 @@ export class PushService {
     }
     for (const n of queued) {
       // A child only for these lines: the one used for the outcomes is made when the first push ends.
-      const log = notificationLogger(n.access, n.dto);
+      const log = notificationLogger(n.access, n.dto, ACCEPTED);
       for (let i = 0; i < n.dto.token.length; i++) {
         const token = n.dto.token[i];
-        log.info({ type: 'accepted-push', id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
+        log.info({ id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
       }
     }
     this.counters.accepted += count;
