@@ -85,7 +85,7 @@ export class PushService {
     }
     this.counters.accepted += count;
     this.workers.wake();
-    // The accepted-push lines are the recovery journal: on disk before the client hears 200.
+    // The accepted-push lines are the recovery journal: written out before the client hears 200.
     this.logs.writeOut();
     if (!waiter) return new PushAcceptedDto(count, requestId);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));

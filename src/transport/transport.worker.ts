@@ -21,12 +21,16 @@ function flush(): void {
   port.postMessage({ op: 'replies', replies: batch, sessions });
 }
 
+/** Posts the answers (and the connection counts) at the end of this turn of the loop. */
+function flushSoon(): void {
+  if (flushing) return;
+  flushing = true;
+  setImmediate(flush);
+}
+
 function reply(r: ThreadReply): void {
   replies.push(r);
-  if (!flushing) {
-    flushing = true;
-    setImmediate(flush);
-  }
+  flushSoon();
 }
 
 function send({ transport: id, seq, path, method, headers, body }: ThreadRequest): void {
@@ -55,10 +59,7 @@ port.on('message', (command: ThreadCommand) => {
       break;
     case 'ping':
       transports.get(command.transport)?.ping();
-      if (!flushing) {
-        flushing = true;
-        setImmediate(flush);
-      }
+      flushSoon();
       break;
     case 'close': {
       const transport = transports.get(command.transport);
