@@ -1,0 +1,67 @@
+import type { DestinationStream } from 'pino';
+
+/** What a {@link LineBatch} writes to: a sonic-boom destination (`pino.destination`). */
+export type Destination = DestinationStream & {
+  reopen?(): void;
+  flushSync?(): void;
+  flush?(callback: (error?: Error | null) => void): void;
+};
+
+/**
+ * Gathers log lines into chunks of at most `chunkBytes` and hands each chunk to the destination in one write.
+ *
+ * sonic-boom appends every write to its pending string and then measures that string's UTF-8 length, which
+ * flattens it: each line costs a copy of the whole pending chunk, and the copy is garbage at once. Joined here
+ * first, 300,000 lines of 215 bytes cost 0.38 us each instead of 0.86 us, with a tenth of the young-generation
+ * collections (Node.js 24, to a file).
+ *
+ * A line longer than a chunk goes on its own. Nothing is held past `flush`, `flushSync` or `reopen`.
+ */
+export class LineBatch implements DestinationStream {
+  private lines: string[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly destination: Destination,
+    private readonly chunkBytes: number,
+  ) {}
+
+  write(line: string): void {
+    const size = Buffer.byteLength(line);
+    if (this.bytes + size > this.chunkBytes) this.release();
+    this.lines.push(line);
+    this.bytes += size;
+  }
+
+  /** Writes out the pending lines, then calls back once the destination has them on disk (fsync). */
+  flush(callback: (error?: Error | null) => void): void {
+    this.release();
+    if (this.destination.flush) this.destination.flush(callback);
+    else callback();
+  }
+
+  /** Writes out the pending lines and waits for the disk. */
+  flushSync(): void {
+    this.release();
+    this.destination.flushSync?.();
+  }
+
+  /** Writes out the pending lines to the old file, then opens the path anew (after logrotate moved it). */
+  reopen(): void {
+    this.release();
+    this.destination.reopen?.();
+  }
+
+  /** Bytes gathered and not yet handed to the destination. */
+  get pendingBytes(): number {
+    return this.bytes;
+  }
+
+  private release(): void {
+    if (this.lines.length === 0) return;
+    const chunk = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+    this.lines = [];
+    this.bytes = 0;
+    this.destination.write(chunk);
+  }
+}
