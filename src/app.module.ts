@@ -10,6 +10,7 @@ import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PushRequestTimer } from './metrics/push-request.middleware';
 import { PushModule } from './push/push.module';
 import { RedisModule } from './redis/redis.module';
 import { ReloadModule } from './reload/reload.module';
@@ -37,6 +38,6 @@ import { StatsModule } from './stats/stats.module';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('*path');
+    consumer.apply(PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
   }
 }

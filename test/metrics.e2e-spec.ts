@@ -67,7 +67,10 @@ describe('GET /metrics follows the pushes as they flow', () => {
     expect(before.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
 
     // One send at a time, 300 ms each: the second push waits 0.3 s in the queue, the third 0.6 s.
-    await gw.http.post('/push').send({ notifications: [ios(['metric-token-1', 'metric-token-2', 'metric-token-3'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['metric-token-1', 'metric-token-2', 'metric-token-3'])] })
+      .expect(200);
     let busy = await scrape(gw);
     await eventually(async () => {
       busy = await scrape(gw);
@@ -84,7 +87,10 @@ describe('GET /metrics follows the pushes as they flow', () => {
     let after = await scrape(gw);
     await eventually(async () => {
       after = await scrape(gw);
-      return after.value('pushgate_pushes_total', { platform: 'android', outcome: 'succeeded' }) === 2 && after.value('pushgate_pushes_total', { platform: 'ios', outcome: 'failed' }) === 1;
+      return (
+        after.value('pushgate_pushes_total', { platform: 'android', outcome: 'succeeded' }) === 2 &&
+        after.value('pushgate_pushes_total', { platform: 'ios', outcome: 'failed' }) === 1
+      );
     }, 10_000);
 
     expect(after.value('pushgate_pushes_total', { platform: 'ios', outcome: 'succeeded' })).toBe(3);
@@ -115,6 +121,42 @@ describe('GET /metrics follows the pushes as they flow', () => {
     expect(after.has('nodejs_heap_size_used_bytes')).toBe(true);
     expect(after.text).not.toMatch(/metric-token|sim-BadDeviceToken|sim-flaky1/);
   });
+
+  it('times every answered POST /push by status code, refusals included, and nothing else', async () => {
+    const before = await scrape(gw);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['timed-token'])] })
+      .expect(200);
+    await gw.http
+      .post('/push?wait=false')
+      .send({ notifications: [ios(['timed-token-2'])] })
+      .expect(200);
+    await gw.http.post('/push').set('content-type', 'application/json').send('{"notifications": [').expect(400);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [{ token: ['x'], platform: 3, message: 'm' }] })
+      .expect(400);
+    await gw.http.get('/stat/app').expect(200);
+    const after = await scrape(gw);
+    const count = (code: string) =>
+      after.value('pushgate_push_request_duration_seconds_count', { code }) -
+      before.value('pushgate_push_request_duration_seconds_count', { code });
+    expect(count('200')).toBe(2);
+    expect(count('400')).toBe(2);
+    // Every bucket up to +Inf holds the requests answered within it; a local answer takes well under 10 s.
+    expect(after.find('pushgate_push_request_duration_seconds_bucket', { code: '400', le: '10' })).toBe(
+      after.value('pushgate_push_request_duration_seconds_count', { code: '400' }),
+    );
+    expect(after.find('pushgate_push_request_duration_seconds_bucket', { code: '200', le: '+Inf' })).toBe(
+      after.value('pushgate_push_request_duration_seconds_count', { code: '200' }),
+    );
+    expect(after.value('pushgate_push_request_duration_seconds_sum', { code: '200' })).toBeGreaterThan(
+      before.value('pushgate_push_request_duration_seconds_sum', { code: '200' }),
+    );
+    expect(after.text).toMatch(/pushgate_push_request_duration_seconds_bucket\{le="0\.02",code="200"\}/);
+    expect(after.text).not.toMatch(/pushgate_push_request_duration_seconds_count\{code="(?!200|400)/);
+  });
 });
 
 describe('GET /metrics with APNs certificate authentication', () => {
@@ -122,7 +164,10 @@ describe('GET /metrics with APNs certificate authentication', () => {
     const sim = await Simulator.start();
     const gw = await startGateway(sim, {}, 'certificate');
     try {
-      await gw.http.post('/push').send({ notifications: [ios(['cert-token'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['cert-token'])] })
+        .expect(200);
       await sim.waitFor(1, 5000);
       const s = await scrape(gw);
       const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;

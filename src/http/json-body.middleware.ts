@@ -88,6 +88,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 }
 
-function isPush(req: Request): boolean {
+/** Whether the request is for `POST /push`'s path (with or without a query). */
+export function isPush(req: Request): boolean {
   return req.originalUrl === '/push' || req.originalUrl.startsWith('/push?');
 }

@@ -14,6 +14,8 @@ import { ReasonLabels } from './metrics.labels';
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SEND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DWELL_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
+/** With a bucket at 20 ms, the latency an accept-path objective is usually set at. */
+const PUSH_REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
 
 interface Incrementer {
   inc(): void;
@@ -44,6 +46,7 @@ export class MetricsService implements OnModuleInit {
   private readonly android: PlatformSeries;
   /** Outcome series by app, made at boot for every configured app so the hot path does no label lookup. */
   private readonly byApp = new Map<string, Record<'ios' | 'android', { succeeded: Incrementer; failed: Incrementer }>>();
+  private readonly pushRequestSeconds: Histogram<'code'>;
 
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
@@ -103,6 +106,13 @@ export class MetricsService implements OnModuleInit {
       help: 'Time from acceptance to the start of the last delivery attempt (queue wait plus retry waits), by platform.',
       labelNames: ['platform'] as const,
       buckets: DWELL_BUCKETS,
+      registers,
+    });
+    this.pushRequestSeconds = new Histogram({
+      name: 'pushgate_push_request_duration_seconds',
+      help: 'Time to answer POST /push, from the request reaching the gateway to its answer written, by status code.',
+      labelNames: ['code'] as const,
+      buckets: PUSH_REQUEST_BUCKETS,
       registers,
     });
     const series = (platform: string): PlatformSeries => ({
@@ -194,6 +204,11 @@ export class MetricsService implements OnModuleInit {
   onModuleInit(): void {
     this.events.onSettled((event) => this.settled(event));
     this.events.onRetried((event) => this.retried(event));
+  }
+
+  /** Times one answered `POST /push`. */
+  observePushRequest(status: number, seconds: number): void {
+    this.pushRequestSeconds.labels(String(status)).observe(seconds);
   }
 
   /** The scrape in the Prometheus text format. */
