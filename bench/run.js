@@ -126,6 +126,50 @@ function procStat(pid) {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM'), cpuUs };
 }
 
+/** Time the main thread of a process has run and has waited, runnable, for a CPU (ns), from /proc schedstat. */
+function schedStat(pid) {
+  const [runNs, waitNs] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+  return { runNs, waitNs };
+}
+
+/**
+ * The cumulative buckets of the gateway's own `pushgate_push_request_duration_seconds` histogram for answers with
+ * code 200, as [upper bound in seconds, count].
+ */
+async function pushRequestBuckets(url) {
+  const res = await fetch(`${url}/metrics`);
+  const text = await res.text();
+  const buckets = [];
+  for (const m of text.matchAll(/^pushgate_push_request_duration_seconds_bucket\{le="([^"]+)",code="200"\} (\d+)$/gm)) {
+    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  }
+  return buckets;
+}
+
+/** The difference of two bucket scrapes: its share within `withinS`, and percentiles interpolated in the buckets. */
+function bucketStats(before, after, withinS) {
+  const counts = after.map(([le, c], i) => [le, c - (before[i]?.[1] ?? 0)]);
+  const total = counts.at(-1)?.[1] ?? 0;
+  const quantile = (q) => {
+    const rank = q * total;
+    let lower = 0;
+    let below = 0;
+    for (const [le, c] of counts) {
+      if (c >= rank) return le === Infinity ? lower : lower + ((le - lower) * (rank - below)) / Math.max(1, c - below);
+      lower = le;
+      below = c;
+    }
+    return NaN;
+  };
+  const within = counts.find(([le]) => le === withinS)?.[1] ?? NaN;
+  return {
+    requests: total,
+    shareWithin20Ms: round(within / total, 4),
+    p50Ms: round(quantile(0.5) * 1000, 1),
+    p99Ms: round(quantile(0.99) * 1000, 1),
+  };
+}
+
 /** CPU time of a process's threads by kind, from /proc: the main thread, the transport thread, V8 and libuv helpers. */
 function threadCpu(pid) {
   const byKind = { main: 0, transport: 0, helpers: 0 };
@@ -588,11 +632,21 @@ async function scenarioAccept(sim, e2e) {
 
   const phase = async (run) => {
     const a0 = await sim.answered();
+    const buckets0 = await pushRequestBuckets(gw.url);
+    const sched0 = schedStat(gw.child.pid);
     const t0 = performance.now();
     const r = await run();
     const s = (performance.now() - t0) / 1000;
+    const sched1 = schedStat(gw.child.pid);
     const app = await gw.app();
-    return { r, s, deliveredPerSec: Math.round(((await sim.answered()) - a0) / s), queueAfter: app.queue_usage };
+    return {
+      r,
+      s,
+      deliveredPerSec: Math.round(((await sim.answered()) - a0) / s),
+      queueAfter: app.queue_usage,
+      gateway: bucketStats(buckets0, await pushRequestBuckets(gw.url), 0.02),
+      mainThread: { running: round((sched1.runNs - sched0.runNs) / 1e9 / s, 2), waitingForCpu: round((sched1.waitNs - sched0.waitNs) / 1e9 / s, 2) },
+    };
   };
   const steady = await phase(() => paced(gw.url, { rate, seconds: SIZE.acceptSeconds }));
   log(`scenario 3: unthrottled, 8 connections for ${SIZE.maxRateSeconds} s`);
@@ -610,6 +664,10 @@ async function scenarioAccept(sim, e2e) {
       senderLateMaxMs: steady.r.lateMaxMs,
       deliveredPerSec: steady.deliveredPerSec,
       queueAfter: steady.queueAfter,
+      // The gateway's own clock (its histogram), from its middleware to the answer written.
+      gateway: steady.gateway,
+      // Shares of the phase's wall time: the gateway's main thread running, and runnable but waiting for a CPU.
+      mainThread: steady.mainThread,
     },
     max: {
       connections: 8,
@@ -753,6 +811,20 @@ function table(results) {
       verdict(accept.paced.p99Ms < 20),
     ],
     ['3 accept path', 'delivery during the paced phase', `${n(accept.paced.deliveredPerSec)}/s`, '', ''],
+    [
+      '3 accept path',
+      "the same by the gateway's own histogram: p50 / p99 (interpolated), share within 20 ms",
+      `${accept.paced.gateway.p50Ms} / ${accept.paced.gateway.p99Ms} ms, ${(accept.paced.gateway.shareWithin20Ms * 100).toFixed(1)}%`,
+      '',
+      '',
+    ],
+    [
+      '3 accept path',
+      'gateway main thread during the paced phase: running / runnable but waiting for a CPU',
+      `${accept.paced.mainThread.running} / ${accept.paced.mainThread.waitingForCpu} of the time`,
+      '',
+      '',
+    ],
     [
       '3 accept path',
       `how late the harness sent, p99 / max (its own wait for a CPU, not counted above; niceness ${accept.paced.harnessPriorityRaised ? '-10' : '0'})`,
