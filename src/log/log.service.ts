@@ -5,36 +5,33 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { LineBatch, type Destination } from './line-batch';
 
 /**
- * The largest single write. At PIPE_BUF (4 KB on Linux) a write to a pipe is atomic, so lines stay whole when both
- * logs go to the same stdout.
+ * The largest single write to a pipe (stdout, stderr). At PIPE_BUF (4 KB on Linux) a write to a pipe is atomic, so
+ * lines stay whole when both logs go to the same stdout.
  */
-const MAX_WRITE = 4 * 1024;
-
+const PIPE_WRITE = 4 * 1024;
 /**
- * Access-log lines are gathered into chunks of {@link MAX_WRITE} bytes ({@link LineBatch}) and each chunk is written
- * synchronously in one call, and whatever is pending at least every second: one system call per twenty lines or so,
- * and memory bounded however fast pushes arrive (an asynchronous writer buffers without limit while the disk or pipe
- * is slower than the traffic).
+ * The largest single write to a file: a 1,000-push request's `accepted-push` lines (about 215 KB) in four system
+ * calls instead of fifty-four.
  */
-const ACCESS_LOG_CHUNK = MAX_WRITE;
+const FILE_WRITE = 64 * 1024;
 
 /** A failed fsync (a pipe, a terminal) leaves the lines written: there is nothing more to do about it. */
 function ignore(): void {}
 
 /**
- * sonic-boom writing every line (or chunk) at once. `minLength` 1 rather than 0 only so that `flush(callback)`
- * also fsyncs, on libuv's thread pool.
+ * sonic-boom writing every line (or chunk) at once, and the size of the chunks to gather for it. `minLength` 1
+ * rather than 0 only so that `flush(callback)` also fsyncs, on libuv's thread pool.
  */
-function destination(target: string, minLength: 0 | 1): Destination | undefined {
+function destination(target: string, minLength: 0 | 1): { boom: Destination; chunk: number } | undefined {
   switch (target) {
     case 'discard':
       return undefined;
     case 'stdout':
-      return pino.destination({ dest: 1, sync: true, minLength, maxWrite: MAX_WRITE });
+      return { boom: pino.destination({ dest: 1, sync: true, minLength, maxWrite: PIPE_WRITE }), chunk: PIPE_WRITE };
     case 'stderr':
-      return pino.destination({ dest: 2, sync: true, minLength, maxWrite: MAX_WRITE });
+      return { boom: pino.destination({ dest: 2, sync: true, minLength, maxWrite: PIPE_WRITE }), chunk: PIPE_WRITE };
     default:
-      return pino.destination({ dest: target, mkdir: true, sync: true, minLength, maxWrite: MAX_WRITE });
+      return { boom: pino.destination({ dest: target, mkdir: true, sync: true, minLength, maxWrite: FILE_WRITE }), chunk: FILE_WRITE };
   }
 }
 
@@ -52,8 +49,8 @@ function isoTime(): string {
 }
 
 function logger(target: string, level: string, batched: boolean): { logger: Logger; dest?: Destination } {
-  const boom = destination(target, batched ? 1 : 0);
-  const dest = boom && batched ? new LineBatch(boom, ACCESS_LOG_CHUNK) : boom;
+  const found = destination(target, batched ? 1 : 0);
+  const dest = found && batched ? new LineBatch(found.boom, found.chunk) : found?.boom;
   const options = {
     level: dest ? level : 'silent',
     base: null,
@@ -67,6 +64,11 @@ function logger(target: string, level: string, batched: boolean): { logger: Logg
  * The two logs, as in Gaurun: the access log carries one JSON line per request and per push
  * (`accepted-push`, `succeeded-push`, `failed-push`); the error log carries the application's messages at
  * `log.level`. Both are files, stdout, stderr or discarded, and are reopened on SIGHUP for logrotate.
+ *
+ * Access-log lines are gathered ({@link LineBatch}) into chunks of {@link FILE_WRITE} bytes for a file or
+ * {@link PIPE_WRITE} for a pipe, each written synchronously in one call; what is pending is written after every
+ * accepted request and at least every second. Memory stays bounded however fast pushes arrive, where an asynchronous
+ * writer would buffer without limit while the disk or pipe is slower than the traffic.
  */
 @Injectable()
 export class LogService implements LoggerService, OnApplicationShutdown {
