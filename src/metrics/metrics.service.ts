@@ -24,6 +24,27 @@ interface Observer {
   observe(value: number): void;
 }
 
+/**
+ * Increments kept in a plain number and added to their prom-client series when it is scraped. prom-client hashes
+ * and checks the labels of a labelled series on every `inc`, which per push cost more than the rest of the
+ * bookkeeping; the series it exposes are the same.
+ */
+class Tally implements Incrementer {
+  private pending = 0;
+
+  constructor(private readonly series: { inc(value: number): void }) {}
+
+  inc(): void {
+    this.pending++;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    this.series.inc(this.pending);
+    this.pending = 0;
+  }
+}
+
 interface PlatformSeries {
   readonly succeeded: Incrementer;
   readonly failed: ReasonLabels<Incrementer>;
@@ -59,16 +80,26 @@ export class MetricsService implements OnModuleInit {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
 
+    const tallies: Tally[] = [];
+    const tally = (series: { inc(value: number): void }): Tally => {
+      const t = new Tally(series);
+      tallies.push(t);
+      return t;
+    };
+    const flushTallies = (): void => {
+      for (const t of tallies) t.flush();
+    };
     const appPushes = new Counter({
       name: 'pushgate_app_pushes_total',
       help: 'Pushes that ended, by configured app (default: [ios] / [android]), platform and outcome.',
       labelNames: ['app', 'platform', 'outcome'] as const,
       registers,
+      collect: flushTallies,
     });
     for (const app of Object.keys(config.apps)) {
       const series = (platform: string): { succeeded: Incrementer; failed: Incrementer } => ({
-        succeeded: appPushes.labels(app, platform, 'succeeded'),
-        failed: appPushes.labels(app, platform, 'failed'),
+        succeeded: tally(appPushes.labels(app, platform, 'succeeded')),
+        failed: tally(appPushes.labels(app, platform, 'failed')),
       });
       this.byApp.set(app, { ios: series('ios'), android: series('android') });
     }
@@ -87,6 +118,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Pushes that ended, by platform, outcome (succeeded, failed) and failure reason.',
       labelNames: ['platform', 'outcome', 'reason'] as const,
       registers,
+      collect: flushTallies,
     });
     const retries = new Counter({
       name: 'pushgate_push_retries_total',
@@ -116,7 +148,7 @@ export class MetricsService implements OnModuleInit {
       registers,
     });
     const series = (platform: string): PlatformSeries => ({
-      succeeded: pushes.labels(platform, 'succeeded', ''),
+      succeeded: tally(pushes.labels(platform, 'succeeded', '')),
       failed: new ReasonLabels((reason) => pushes.labels(platform, 'failed', reason)),
       retried: new ReasonLabels((reason) => retries.labels(platform, reason)),
       sendSeconds: sendSeconds.labels(platform),
