@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { ApnsClient, ApnsError, Host, Notification, type SigningToken } from 'apns2';
 import { SENT, type SendResult } from '../transport/send-result';
@@ -141,7 +141,7 @@ export class GatewayApnsClient extends ApnsClient {
  * Apple's answers and a duplicate sent after a crash can be matched to the push.
  */
 export function apnsIdOf(pushId: string): string {
-  const hex = createHash('sha1').update(pushId).digest('hex');
+  const hex = hash('sha1', pushId, 'hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
