@@ -39,9 +39,9 @@ function tokenProblem(tokens: unknown): string | undefined {
 }
 
 /**
- * Every device token a non-empty string of at most {@link TOKEN_MAX_LENGTH} characters, checked in one walk of the
- * list, with the messages of `@IsString`, `@IsNotEmpty` and `@MaxLength` with `each`. Those three walk the list
- * three times and allocate for every token: with 1,000 tokens a request, over a third of its validation.
+ * Every device token a non-empty string of at most {@link TOKEN_MAX_LENGTH} characters, as one validator with plain
+ * loops and the messages of `@IsString`, `@IsNotEmpty` and `@MaxLength` with `each`. Those three run class-validator's
+ * per-value machinery for every token, which allocates: with 1,000 tokens a request, a fifth of its validation.
  */
 function AreDeviceTokens(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
