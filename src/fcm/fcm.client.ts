@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
-import { retryAfterMs, SENT, type SendResult } from '../transport/send-result';
+import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
 import { TransportError } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
