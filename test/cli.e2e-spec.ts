@@ -108,6 +108,9 @@ describe('pushgate send', () => {
     const platform = await run(cliJs, ['send', '-p', 'windows', '-t', 'x', '-m', 'hi'], env);
     expect(platform.code).toBe(2);
     expect(platform.stderr).toMatch(/--platform: expected ios or android/);
+    const payload = await run(cliJs, ['send', '-p', 'ios', '-t', 'x', '-m', 'm'.repeat(4000), '--title', 't'.repeat(200)], env);
+    expect(payload.code).toBe(2);
+    expect(payload.stderr).toMatch(/APNs payload is \d+ bytes, over the 4096-byte limit/);
     expect(sim.records()).toHaveLength(0);
   });
 });

@@ -1,8 +1,9 @@
-import { hash } from 'node:crypto';
+import { hash, X509Certificate } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { ApnsClient, ApnsError, Host, Notification, type SigningToken } from 'apns2';
-import { SENT, type SendResult } from '../transport/send-result';
-import { TransportError, type Http2Request, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
+import { ApnsError, Errors, Host, Priority, type Notification } from 'apns2';
+import { createSigner } from 'fast-jwt';
+import { SENT, type SendResult } from '../provider/provider.result';
+import { TransportError, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export type ApnsAuth =
@@ -24,41 +25,38 @@ export interface ApnsClientOptions {
 
 /** Apple rejects a provider token refreshed more often than every 20 minutes (TooManyProviderTokenUpdates). */
 export const MIN_TOKEN_REFRESH_MS = 20 * 60 * 1000;
+/** A provider token is signed anew after this long, as apns2 does: Apple refuses one older than an hour. */
+const TOKEN_LIFETIME_MS = 55 * 60 * 1000;
+/** apns2's API version in the request path. */
+const API_PATH = '/3/device/';
 
 const RETRYABLE_STATUS = new Set([429, 500, 503]);
 
-interface Apns2Internals {
-  _token: SigningToken | null;
-  _getSigningToken(): string;
-  client: unknown;
+interface ProviderToken {
+  readonly value: string;
+  readonly timestamp: number;
 }
 
 /**
- * apns2's client with the gateway's transport: apns2 builds the headers and payload, signs and caches the
- * provider JWT and raises its typed errors; its transport carries the requests over `node:http2`
- * connections, which also allows certificate authentication and a simulator endpoint.
+ * apns2 for the gateway. apns2's `Notification` builds the payload, push type and priority of a push and its
+ * `ApnsError` carries Apple's answer; the request around them is built here because apns2's `send()` takes no
+ * per-request headers (no `apns-id`) and its transport (`client`) is an undici Pool fixed to port 443 with Node's
+ * default trust. The provider token is signed with fast-jwt, the signer apns2 itself uses, with the same claims.
+ * Requests go over the gateway's own `node:http2` transport, which also allows certificate authentication and a
+ * simulator endpoint.
  */
-export class GatewayApnsClient extends ApnsClient {
+export class GatewayApnsClient {
   readonly transport: Transport;
   private readonly logger = new Logger('ApnsClient');
-  private nextApnsId?: string;
-  private lastToken: SigningToken | null = null;
+  private readonly sign?: (claims: { iss: string; iat: number }) => string;
+  private token?: ProviderToken;
+  /** Set by ExpiredProviderToken: sign a new token as soon as Apple accepts one. */
+  private tokenExpired = false;
+  private readonly notAfter?: number;
 
   constructor(private readonly config: ApnsClientOptions) {
     const { auth } = config;
     const host = config.sandbox ? Host.development : Host.production;
-    super({
-      team: auth.kind === 'token' ? auth.teamId : '',
-      keyId: auth.kind === 'token' ? auth.keyId : '',
-      signingKey: auth.kind === 'token' ? auth.keyPem : '',
-      defaultTopic: config.topic,
-      host,
-      keepAlive: false,
-    });
-    // apns2 emits every error as an event as well as rejecting; rejections are what the gateway handles.
-    this.on('error', () => undefined);
-    const internals = this as unknown as Apns2Internals;
-    void (internals.client as { close(): Promise<void> }).close();
     const transportOptions: Http2TransportOptions = {
       origin: `https://${host}`,
       connectTo: config.connectTo,
@@ -68,51 +66,39 @@ export class GatewayApnsClient extends ApnsClient {
       idleTimeoutMs: config.idleTimeoutMs,
       ...(auth.kind === 'certificate' ? { cert: auth.certPem, key: auth.keyPem, passphrase: auth.passphrase } : {}),
     };
-    this.transport = createTransport(transportOptions, config.threads);
-    // apns2 builds the headers; the gateway adds the push's apns-id and, with a certificate, drops authorization.
-    const certificate = auth.kind === 'certificate';
-    internals.client = {
-      request: (req: Http2Request): Promise<Http2Response> => {
-        if (certificate) delete req.headers.authorization;
-        if (this.nextApnsId !== undefined) req.headers['apns-id'] = this.nextApnsId;
-        return this.transport.request(req);
-      },
-    };
-    if (auth.kind === 'certificate') {
-      // The TLS client certificate authenticates; the transport drops the authorization header.
-      internals._getSigningToken = (): string => '';
-      return;
+    if (auth.kind === 'token') {
+      this.sign = createSigner({ key: auth.keyPem, algorithm: 'ES256', kid: auth.keyId });
+    } else {
+      this.notAfter = certificateNotAfter(auth.certPem, this.logger);
     }
-    const sign = internals._getSigningToken.bind(this);
-    internals._getSigningToken = (): string => {
-      // apns2 drops its token after ExpiredProviderToken; keep it if Apple would refuse a new one this soon.
-      if (internals._token === null && this.lastToken && Date.now() - this.lastToken.timestamp < MIN_TOKEN_REFRESH_MS) {
-        internals._token = this.lastToken;
-      }
-      const value = sign();
-      this.lastToken = internals._token;
-      return value;
-    };
+    this.transport = createTransport(transportOptions, config.threads);
   }
 
   /** Age of the provider token in milliseconds, or undefined before the first request (or with certificates). */
   get tokenAgeMs(): number | undefined {
-    return this.lastToken ? Date.now() - this.lastToken.timestamp : undefined;
+    return this.token ? Date.now() - this.token.timestamp : undefined;
+  }
+
+  /** When the client certificate expires (ms since the epoch); undefined with token authentication. */
+  get certificateNotAfter(): number | undefined {
+    return this.notAfter;
   }
 
   get authKind(): ApnsAuth['kind'] {
     return this.config.auth.kind;
   }
 
-  /** Sends one notification; every outcome becomes a {@link SendResult}. */
+  /** Sends one notification with the given `apns-id`; every outcome becomes a {@link SendResult}. */
   async deliver(notification: Notification, apnsId?: string): Promise<SendResult> {
     try {
-      // apns2's send() reaches the transport synchronously, before its first await.
-      this.nextApnsId = apnsId;
-      const sending = this.send(notification);
-      this.nextApnsId = undefined;
-      await sending;
-      return SENT;
+      const res = await this.transport.request({
+        method: 'POST',
+        path: API_PATH + encodeURIComponent(notification.deviceToken),
+        headers: this.headers(notification, apnsId),
+        body: JSON.stringify(notification.buildApnsOptions()),
+      });
+      if (res.statusCode === 200) return SENT;
+      throw await this.apnsError(res, notification);
     } catch (error) {
       const result = toResult(error);
       if (!result.ok && result.reason === 'ClientError') this.logger.error(`APNs request failed: ${(error as Error).message}`);
@@ -120,19 +106,69 @@ export class GatewayApnsClient extends ApnsClient {
     }
   }
 
-  override ping(): Promise<PromiseSettledResult<void>[]> {
+  /** The headers apns2 sends for a notification, with the push's `apns-id`. */
+  private headers(notification: Notification, apnsId?: string): Record<string, string> {
+    const { options } = notification;
+    const headers: Record<string, string> = {
+      'apns-push-type': notification.pushType,
+      'apns-topic': options.topic ?? this.config.topic,
+    };
+    if (this.sign) headers.authorization = `bearer ${this.providerToken()}`;
+    if (notification.priority !== Priority.immediate) headers['apns-priority'] = notification.priority.toString();
+    const { expiration } = options;
+    if (expiration !== undefined) {
+      headers['apns-expiration'] = (typeof expiration === 'number' ? expiration : expiration.getTime() / 1000).toFixed(0);
+    }
+    if (options.collapseId) headers['apns-collapse-id'] = options.collapseId;
+    if (apnsId !== undefined) headers['apns-id'] = apnsId;
+    return headers;
+  }
+
+  private providerToken(): string {
+    const now = Date.now();
+    const token = this.token;
+    // After ExpiredProviderToken the token is kept while Apple would still refuse a new one (TooManyProviderTokenUpdates).
+    if (this.tokenExpired && token && now - token.timestamp < MIN_TOKEN_REFRESH_MS) this.tokenExpired = false;
+    if (token && !this.tokenExpired && now - token.timestamp < TOKEN_LIFETIME_MS) return token.value;
+    const auth = this.config.auth as Extract<ApnsAuth, { kind: 'token' }>;
+    const value = this.sign!({ iss: auth.teamId, iat: Math.floor(now / 1000) });
+    this.token = { value, timestamp: now };
+    this.tokenExpired = false;
+    return value;
+  }
+
+  /** Apple's answer as apns2 reports it; an unreadable body is apns2's `UnknownError`. */
+  private async apnsError(res: Http2Response, notification: Notification): Promise<ApnsError> {
+    const response = (await res.body.json().catch(() => ({ reason: Errors.unknownError, timestamp: Date.now() }))) as {
+      reason: string;
+      timestamp: number;
+    };
+    const error = new ApnsError({ statusCode: res.statusCode, notification, response });
+    if (error.reason === Errors.expiredProviderToken) this.tokenExpired = true;
+    return error;
+  }
+
+  ping(): void {
     this.transport.ping();
-    return Promise.resolve([]);
   }
 
   /** Closes the connections; requests in flight get `graceMs` (bounded by the timeout) to be answered. */
-  override async close(graceMs?: number): Promise<void> {
+  async close(graceMs?: number): Promise<void> {
     await this.transport.close(graceMs);
   }
 
   /** The request deadline: how long a retired client must stay open for its requests in flight to end. */
   get timeoutMs(): number {
     return this.config.timeoutMs;
+  }
+}
+
+function certificateNotAfter(certPem: string, logger: Logger): number | undefined {
+  try {
+    return new X509Certificate(certPem).validToDate.getTime();
+  } catch (error) {
+    logger.warn(`cannot read the APNs certificate expiry: ${(error as Error).message}`);
+    return undefined;
   }
 }
 
@@ -145,6 +181,10 @@ export function apnsIdOf(pushId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * A failed send as the queue sees it: Apple's reason (`HTTP<status>` without one), retryable for 429, 500, 503 and
+ * an expired provider token; transport failures are retryable; anything else is the gateway's own `ClientError`.
+ */
 export function toResult(error: unknown): SendResult {
   if (error instanceof ApnsError) {
     const reason = error.reason ?? `HTTP${error.statusCode}`;

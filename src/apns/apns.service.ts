@@ -1,13 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { Notification, type NotificationOptions } from 'apns2';
 import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from '../config/pushgate.config';
-import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../simulator/simulator.module';
-import { parseEndpoint, type SendResult } from '../transport/send-result';
-import { apnsIdOf, GatewayApnsClient, type ApnsClientOptions } from './apns.client';
-
-const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
+import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
+import { parseEndpoint } from '../transport/send-result';
+import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
 
 /** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
 @Injectable()
@@ -21,14 +18,10 @@ export class ApnsService implements OnApplicationShutdown {
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
-    @Inject(EMBEDDED_SIMULATOR) embedded: EmbeddedSimulator | null,
+    @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
-    for (const [name, app] of Object.entries(config.apps)) {
-      if (app.ios.enabled) {
-        this.clients.set(name, new GatewayApnsClient(clientOptions(app.ios, this.threads, name === DEFAULT_APP ? embedded : null)));
-      }
-    }
+    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios));
   }
 
   /** The default app's client. */
@@ -40,16 +33,9 @@ export class ApnsService implements OnApplicationShutdown {
     return this.clients.size > 0 && !this.closed;
   }
 
-  /** Sends one push with the app's client; `pushId` gives it a stable `apns-id`. */
-  send(token: string, options: NotificationOptions, pushId?: string, app = DEFAULT_APP): Promise<SendResult> {
-    const client = this.clients.get(app);
-    if (!client) return Promise.resolve(DISABLED);
-    return client.deliver(new Notification(token, options), pushId === undefined ? undefined : apnsIdOf(pushId));
-  }
-
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(ios: IosConfig): GatewayApnsClient {
-    return new GatewayApnsClient(clientOptions(ios, this.threads, null));
+    return new GatewayApnsClient(clientOptions(ios, this.threads));
   }
 
   /**
@@ -70,7 +56,7 @@ export class ApnsService implements OnApplicationShutdown {
   /** Apple recommends pinging idle connections rather than reconnecting. */
   @Interval('apns-ping', 60_000)
   ping(): void {
-    for (const client of this.clients.values()) void client.ping();
+    for (const client of this.clients.values()) client.ping();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -80,26 +66,12 @@ export class ApnsService implements OnApplicationShutdown {
   }
 }
 
-function clientOptions(ios: IosConfig, threads: number, embedded: EmbeddedSimulator | null): ApnsClientOptions {
-  const common = {
+function clientOptions(ios: IosConfig, threads: number): ApnsClientOptions {
+  return {
     threads,
     sessions: ios.keepalive_conns,
     timeoutMs: ios.timeout * 1000,
     idleTimeoutMs: ios.keepalive_timeout * 1000,
-  };
-  if (embedded) {
-    const { credentials, apnsUrl, ca } = embedded.simulator;
-    return {
-      ...common,
-      auth: { kind: 'token', keyPem: credentials.apns.keyPem, keyId: credentials.apns.keyId, teamId: credentials.apns.teamId },
-      topic: ios.topic || credentials.apns.topic,
-      sandbox: ios.sandbox,
-      connectTo: parseEndpoint(apnsUrl),
-      ca,
-    };
-  }
-  return {
-    ...common,
     auth:
       ios.pem_cert_path !== ''
         ? {

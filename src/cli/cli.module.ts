@@ -1,18 +1,21 @@
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { bulkhead, ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
+import { bulkhead } from 'cockatiel';
 import { ApnsModule } from '../apns/apns.module';
-import { ApnsService } from '../apns/apns.service';
+import { ApnsProvider } from '../apns/apns.provider';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
-import { FcmService } from '../fcm/fcm.service';
+import { FcmProvider } from '../fcm/fcm.provider';
 import { LogModule } from '../log/log.module';
 import { LogService } from '../log/log.service';
-import { PLATFORM_IOS, type NotificationDto, type PushResultDto } from '../push/push.dto';
+import { ProviderModule } from '../provider/provider.module';
+import { platformName, ProviderRegistry } from '../provider/provider.registry';
+import { SendRetryPolicy } from '../provider/provider.retry';
+import type { NotificationDto, PushResultDto } from '../push/push.dto';
 import { PushPreparer } from '../push/push.preparer';
 import { SimulatorModule } from '../simulator/simulator.module';
-import type { SendResult } from '../transport/send-result';
+import { UsageError } from './notification';
 
 /** The gateway's configuration, provider clients and payload preparation, without its HTTP server and queue. */
 @Module({
@@ -20,8 +23,10 @@ import type { SendResult } from '../transport/send-result';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [pushgateConfig] }),
     LogModule,
     SimulatorModule,
-    ApnsModule,
-    FcmModule,
+    ProviderModule.register([
+      { module: ApnsModule, provider: ApnsProvider },
+      { module: FcmModule, provider: FcmProvider },
+    ]),
   ],
   providers: [PushPreparer],
 })
@@ -31,8 +36,8 @@ export class CliModule {}
 const DIRECT_CONCURRENCY = 64;
 
 /**
- * Sends notifications straight through the gateway's APNs and FCM clients, retrying retryable failures up to the
- * platform's `retry_max` with the gateway's backoff.
+ * Sends notifications straight through the gateway's push providers, retrying retryable failures by the gateway's
+ * own retry policy (the platform's `retry_max`, the same backoff).
  */
 export class DirectSender {
   private readonly limit = bulkhead(DIRECT_CONCURRENCY, Number.MAX_SAFE_INTEGER);
@@ -50,24 +55,19 @@ export class DirectSender {
     return this.app.get<PushgateConfig>(pushgateConfig.KEY);
   }
 
-  /** One result per token, in order. */
+  /** One result per token, in order; throws a {@link UsageError} for a payload the provider would refuse. */
   async send(dto: NotificationDto): Promise<PushResultDto[]> {
     const prepared = this.app.get(PushPreparer).prepare(dto, 'cli-', Date.now());
-    const apns = this.app.get(ApnsService);
-    const fcm = this.app.get(FcmService);
-    const ios = dto.platform === PLATFORM_IOS;
-    const app = this.config.apps[prepared.app] ?? this.config;
-    const { retry_max } = ios ? app.ios : app.android;
-    const policy = retry(
-      handleWhenResult((r) => !(r as SendResult).ok && (r as SendResult & { ok: false }).retryable),
-      { maxAttempts: retry_max, backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 30_000 }) },
-    );
+    const provider = this.app.get(ProviderRegistry).of(dto.platform);
+    const problems = provider.validate(dto, prepared, '');
+    if (problems.length > 0) throw new UsageError(problems.join('\n'));
+    const retryPolicy = this.app.get(SendRetryPolicy);
+    const platform = platformName(dto.platform);
     return Promise.all(
       dto.token.map(async (token): Promise<PushResultDto> => {
         const result = await this.limit.execute(() =>
-          policy.execute(() => (ios ? apns.send(token, prepared.apns!, undefined, prepared.app) : fcm.send(token, prepared.fcm!, prepared.app))),
+          retryPolicy.execute(dto.platform, prepared.app, () => provider.send(prepared.app, token, prepared)),
         );
-        const platform = ios ? 'ios' : 'android';
         return result.ok
           ? { token, platform, status: 'succeeded', reason: null }
           : { token, platform, status: 'failed', reason: result.reason };

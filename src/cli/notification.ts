@@ -2,10 +2,12 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { PushgateConfig } from '../config/pushgate.config';
 import { validationProblems } from '../http/validation.pipe';
-import { NotificationDto, PLATFORM_IOS } from '../push/push.dto';
-import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions } from '../push/push.payload';
+import { NotificationDto } from '../push/push.dto';
 
-/** A notification checked by the same rules as `POST /push`; throws with every problem named. */
+/**
+ * A notification checked by the same rules as `POST /push` that need no provider (its provider checks its payload
+ * when it is sent); throws with every problem named.
+ */
 export function validNotification(plain: Record<string, unknown>, config: PushgateConfig): NotificationDto {
   const dto = plainToInstance(NotificationDto, plain);
   const problems = validationProblems(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true }));
@@ -13,10 +15,6 @@ export function validNotification(plain: Record<string, unknown>, config: Pushga
     if (dto.token.length > config.core.token_max) problems.push(`token: ${dto.token.length} tokens over limit(${config.core.token_max})`);
     if (dto.message === '' && !config.core.allows_empty_message)
       problems.push('message: empty message (core.allows_empty_message is false)');
-    if (dto.platform === PLATFORM_IOS) {
-      const bytes = apnsPayloadBytes(toApnsOptions(dto, Date.now()));
-      if (bytes > APNS_MAX_PAYLOAD_BYTES) problems.push(`APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
-    }
   }
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
   return dto;

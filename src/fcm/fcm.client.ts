@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
-import { retryAfterMs, SENT, type SendResult } from '../transport/send-result';
+import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
 import { TransportError } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
@@ -150,19 +150,13 @@ export class FcmClient {
         body: message.head + JSON.stringify(token) + message.tail,
       });
       if (res.statusCode === 200) return SENT;
-      const { reason, detail } = await errorCode(res.statusCode, res.body.text());
-      if (reason === 'UNAUTHENTICATED') this.accessToken = undefined;
-      const wait = retryAfterMs(res.headers['retry-after']);
-      if (wait !== undefined && (reason === 'QUOTA_EXCEEDED' || res.statusCode === 429)) {
+      const result = await toResult(res.statusCode, res.headers['retry-after'], res.body.text());
+      if (result.reason === 'UNAUTHENTICATED') this.accessToken = undefined;
+      const wait = result.retryAfterMs;
+      if (wait !== undefined && (result.reason === 'QUOTA_EXCEEDED' || res.statusCode === 429)) {
         this.holdUntil = Math.max(this.holdUntil, Date.now() + wait);
       }
-      return {
-        ok: false,
-        reason,
-        retryable: RETRYABLE.has(reason) || res.statusCode === 429 || res.statusCode >= 500,
-        retryAfterMs: wait,
-        detail,
-      };
+      return result;
     } catch (error) {
       if (error instanceof TransportError) return { ok: false, reason: error.reason, retryable: true };
       this.logger.error(`FCM request failed: ${(error as Error).message}`);
@@ -182,6 +176,25 @@ export class FcmClient {
 }
 
 const MAX_DETAIL_LENGTH = 500;
+
+/**
+ * A refused FCM request as the queue sees it: the reason of {@link errorCode}; retryable for UNAVAILABLE, INTERNAL,
+ * QUOTA_EXCEEDED, UNAUTHENTICATED (the access token is renewed), any 429 and any 5xx; with the Retry-After wait.
+ */
+export async function toResult(
+  status: number,
+  retryAfter: string | string[] | undefined,
+  body: Promise<string>,
+): Promise<Extract<SendResult, { ok: false }>> {
+  const { reason, detail } = await errorCode(status, body);
+  return {
+    ok: false,
+    reason,
+    retryable: RETRYABLE.has(reason) || status === 429 || status >= 500,
+    retryAfterMs: retryAfterMs(retryAfter),
+    detail,
+  };
+}
 
 /**
  * The FCM v1 error code (`UNREGISTERED`), else the Google API status (`UNAVAILABLE`), else `HTTP<status>`; with

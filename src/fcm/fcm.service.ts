@@ -2,11 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { DEFAULT_APP, pushgateConfig, type AndroidConfig, type PushgateConfig } from '../config/pushgate.config';
-import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../simulator/simulator.module';
-import { parseEndpoint, type SendResult } from '../transport/send-result';
-import { FcmClient, type PreparedFcmMessage } from './fcm.client';
-
-const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
+import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
+import { parseEndpoint } from '../transport/send-result';
+import { FcmClient } from './fcm.client';
 
 /** One long-lived FCM client per app with Android enabled, each with its own service account (Firebase project). */
 @Injectable()
@@ -20,12 +18,10 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
-    @Inject(EMBEDDED_SIMULATOR) embeddedSimulator: EmbeddedSimulator | null,
+    @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
-    for (const [name, { android }] of Object.entries(config.apps)) {
-      if (android.enabled) this.clients.set(name, clientOf(android, this.threads, name === DEFAULT_APP ? embeddedSimulator : null));
-    }
+    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android));
   }
 
   /** The default app's client. */
@@ -37,14 +33,9 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
     return this.clients.size > 0 && !this.closed;
   }
 
-  send(token: string, message: PreparedFcmMessage, app = DEFAULT_APP): Promise<SendResult> {
-    const client = this.clients.get(app);
-    return client ? client.deliver(token, message) : Promise.resolve(DISABLED);
-  }
-
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(android: AndroidConfig): FcmClient {
-    return clientOf(android, this.threads, null);
+    return clientOf(android, this.threads);
   }
 
   /**
@@ -86,12 +77,12 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 }
 
-function clientOf(android: AndroidConfig, threads: number, embedded: EmbeddedSimulator | null): FcmClient {
+function clientOf(android: AndroidConfig, threads: number): FcmClient {
   return new FcmClient({
     threads,
-    serviceAccountPath: embedded ? embedded.files.fcmServiceAccount : android.service_account_path,
-    connectTo: parseEndpoint(embedded ? embedded.simulator.fcmUrl : android.endpoint),
-    ca: embedded ? embedded.simulator.ca : android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,
+    serviceAccountPath: android.service_account_path,
+    connectTo: parseEndpoint(android.endpoint),
+    ca: android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,
     sessions: android.keepalive_conns,
     timeoutMs: android.timeout * 1000,
     idleTimeoutMs: android.keepalive_timeout * 1000,

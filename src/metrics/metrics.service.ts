@@ -1,6 +1,4 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApnsService } from '../apns/apns.service';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
@@ -62,7 +60,6 @@ interface PlatformSeries {
 @Injectable()
 export class MetricsService implements OnModuleInit {
   readonly registry = new Registry();
-  private readonly logger = new Logger(MetricsService.name);
   private readonly ios: PlatformSeries;
   private readonly android: PlatformSeries;
   /** Outcome series by app, made at boot for every configured app so the hot path does no label lookup. */
@@ -207,30 +204,27 @@ export class MetricsService implements OnModuleInit {
       },
     });
 
-    const client = apns.client;
-    if (client?.authKind === 'token') {
-      new Gauge({
-        name: 'pushgate_apns_provider_token_age_seconds',
-        help: 'Age of the APNs provider token (JWT) in use; absent before the first request.',
-        registers,
-        collect() {
-          const ageMs = client.tokenAgeMs;
-          if (ageMs === undefined) this.remove();
-          else this.set(ageMs / 1000);
-        },
-      });
-    }
-    const notAfter = client?.authKind === 'certificate' ? this.certificateNotAfter() : undefined;
-    if (notAfter !== undefined) {
-      new Gauge({
-        name: 'pushgate_apns_certificate_days_left',
-        help: 'Days until the APNs client certificate (ios.pem_cert_path) expires; negative once it has.',
-        registers,
-        collect() {
-          this.set((notAfter - Date.now()) / DAY_MS);
-        },
-      });
-    }
+    // The default app's client as it is when scraped: a reload replaces it.
+    new Gauge({
+      name: 'pushgate_apns_provider_token_age_seconds',
+      help: 'Age of the APNs provider token (JWT) in use; absent before the first request.',
+      registers,
+      collect() {
+        const ageMs = apns.client?.tokenAgeMs;
+        if (ageMs === undefined) this.remove();
+        else this.set(ageMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_apns_certificate_days_left',
+      help: 'Days until the APNs client certificate (ios.pem_cert_path) expires; negative once it has.',
+      registers,
+      collect() {
+        const notAfter = apns.client?.certificateNotAfter;
+        if (notAfter === undefined) this.remove();
+        else this.set((notAfter - Date.now()) / DAY_MS);
+      },
+    });
   }
 
   onModuleInit(): void {
@@ -267,15 +261,5 @@ export class MetricsService implements OnModuleInit {
 
   private retried({ platform, reason }: RetriedPush): void {
     this.of(platform).retried.get(reason).inc();
-  }
-
-  private certificateNotAfter(): number | undefined {
-    const path = this.config.ios.pem_cert_path;
-    try {
-      return new X509Certificate(readFileSync(path)).validToDate.getTime();
-    } catch (error) {
-      this.logger.warn(`cannot read the APNs certificate expiry from ${path}: ${(error as Error).message}`);
-      return undefined;
-    }
   }
 }

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApnsModule } from '../apns/apns.module';
+import { ApnsProvider } from '../apns/apns.provider';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
+import { FcmProvider } from '../fcm/fcm.provider';
+import { ProviderModule } from '../provider/provider.module';
 import { RedisPushQueue } from '../redis/redis.queue';
 import { PushController } from './push.controller';
 import { PushCounters } from './push.counters';
@@ -14,8 +17,13 @@ import { PushResults } from './push.results';
 import { PushService } from './push.service';
 import { PushWorkers } from './push.workers';
 
+const providers = ProviderModule.register([
+  { module: ApnsModule, provider: ApnsProvider },
+  { module: FcmModule, provider: FcmProvider },
+]);
+
 @Module({
-  imports: [ApnsModule, FcmModule, TerminusModule],
+  imports: [providers, TerminusModule],
   controllers: [PushController],
   providers: [
     {
@@ -32,6 +40,6 @@ import { PushWorkers } from './push.workers';
     PushWorkers,
     PushHealthIndicator,
   ],
-  exports: [PushQueue, PushCounters, PushEvents, PushPreparer, PushWorkers, PushHealthIndicator, ApnsModule, FcmModule],
+  exports: [PushQueue, PushCounters, PushEvents, PushPreparer, PushWorkers, PushHealthIndicator, providers],
 })
 export class PushModule {}

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
+import { ProviderRegistry } from '../provider/provider.registry';
 import { PushCounters } from './push.counters';
-import { PLATFORM_IOS, PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
+import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
 import { maskToken, notificationLogger } from './push.log';
 import { PushPreparer } from './push.preparer';
-import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes } from './push.payload';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
 import { PushWorkers } from './push.workers';
@@ -36,6 +36,7 @@ export class PushService {
     private readonly preparer: PushPreparer,
     private readonly logs: LogService,
     private readonly results: PushResults,
+    private readonly providers: ProviderRegistry,
   ) {}
 
   /**
@@ -93,25 +94,15 @@ export class PushService {
 
   private prepare(n: NotificationDto, index: number, now: number, requestId: string, problems: string[]): QueuedNotification {
     const path = `notifications[${index}]`;
-    const { core, ios, android } = this.config;
+    const { core } = this.config;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
     if (n.message === '' && !core.allows_empty_message)
       problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
-    const app = this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined;
-    if (!app) {
+    if (!(this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined)) {
       problems.push(n.app === undefined ? `${path}.app: required: no default app is configured` : `${path}.app: unknown app "${n.app}"`);
-    } else if (n.app === undefined) {
-      if (n.platform === PLATFORM_IOS && !ios.enabled) problems.push(`${path}.platform: iOS is disabled (ios.enabled = false)`);
-      if (n.platform !== PLATFORM_IOS && !android.enabled) problems.push(`${path}.platform: Android is disabled (android.enabled = false)`);
-    } else if (!(n.platform === PLATFORM_IOS ? app.ios : app.android).enabled) {
-      problems.push(`${path}.platform: app "${n.app}" has no ${n.platform === PLATFORM_IOS ? 'iOS' : 'Android'} credentials`);
     }
     const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now, requestId);
-    if (queued.apns) {
-      const bytes = apnsPayloadBytes(queued.apns);
-      if (bytes > APNS_MAX_PAYLOAD_BYTES)
-        problems.push(`${path}: APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`);
-    }
+    problems.push(...this.providers.validate(n, queued, path));
     return queued;
   }
 }

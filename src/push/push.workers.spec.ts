@@ -1,8 +1,8 @@
 import pino from 'pino';
-import type { ApnsService } from '../apns/apns.service';
 import { CONFIG_DEFAULTS, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
-import type { FcmService } from '../fcm/fcm.service';
-import { SENT, type SendResult } from '../transport/send-result';
+import type { ProviderRegistry } from '../provider/provider.registry';
+import { SENT, type SendResult } from '../provider/provider.result';
+import { SendRetryPolicy } from '../provider/provider.retry';
 import { PushCounters } from './push.counters';
 import type { NotificationDto } from './push.dto';
 import { PushEvents, type SettledPush } from './push.events';
@@ -44,10 +44,11 @@ function setup(apps: Record<string, AppConfig>, unselective = false) {
   events.onSettled((e) => settled.push(e));
   const hanging: { token: string; release: (result: SendResult) => void }[] = [];
   const fcm = {
-    send: (token: string) =>
+    send: (_app: string, token: string) =>
       token.startsWith('hang') ? new Promise<SendResult>((release) => hanging.push({ token, release })) : Promise.resolve(SENT),
-  } as unknown as FcmService;
-  const workers = new PushWorkers(config, queue, new PushCounters(), events, {} as ApnsService, fcm);
+  };
+  const providers = { of: () => fcm } as unknown as ProviderRegistry;
+  const workers = new PushWorkers(config, queue, new PushCounters(), events, providers, new SendRetryPolicy(config));
   const offer = (n: QueuedNotification) => {
     queue.offer([n]);
     workers.pump();

@@ -1,22 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ExponentialBackoff, halfJitterGenerator } from 'cockatiel';
-import { ApnsService } from '../apns/apns.service';
 import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
-import { FcmService } from '../fcm/fcm.service';
-import type { SendResult } from '../transport/send-result';
+import { ProviderRegistry } from '../provider/provider.registry';
+import type { SendResult } from '../provider/provider.result';
+import { SendRetryPolicy } from '../provider/provider.retry';
 import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
-import { PLATFORM_IOS } from './push.dto';
 import { maskToken, pushLog } from './push.log';
 import { pushId, PushQueue, pushToken, type Push } from './push.queue';
 
-// Half jitter keeps every wait between half and all of the exponential step (100-200 ms, 200-400 ms, ...), so a
-// retry never follows its failure at once.
 /** Sends started in one turn of the event loop at most. */
 const START_BATCH = 64;
-
-const RETRY_BACKOFF = new ExponentialBackoff({ generator: halfJitterGenerator, initialDelay: 200, maxDelay: 30_000 });
 
 /**
  * One app's share of the senders. The queue hands out no more of an app than it has room for; a queue that cannot
@@ -52,8 +46,8 @@ export class PushWorkers implements BeforeApplicationShutdown {
     private readonly queue: PushQueue,
     private readonly counters: PushCounters,
     private readonly events: PushEvents,
-    private readonly apns: ApnsService,
-    private readonly fcm: FcmService,
+    private readonly providers: ProviderRegistry,
+    private readonly retryPolicy: SendRetryPolicy,
   ) {
     this.pusherMax = config.core.pusher_max;
     this.logFullToken = config.core.log_full_token;
@@ -192,10 +186,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     const started = performance.now();
     const token = pushToken(push);
     const { notification } = push;
-    const result =
-      notification.platform === PLATFORM_IOS
-        ? await this.apns.send(token, notification.apns!, pushId(push), notification.app)
-        : await this.fcm.send(token, notification.fcm!, notification.app);
+    const result = await this.providers.of(notification.platform).send(notification.app, token, notification, pushId(push));
     if (!this.inFlight.delete(push)) return;
     const lane = this.lanes.get(notification.app);
     if (lane) lane.active--;
@@ -213,13 +204,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
       this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
       return;
     }
-    const appConfig = this.lanes.get(app)?.config ?? this.config;
-    const retryMax = platform === PLATFORM_IOS ? appConfig.ios.retry_max : appConfig.android.retry_max;
-    if (result.retryable && push.attempt < retryMax) {
+    const backoff = this.retryPolicy.next(platform, app, result, push.attempt, push.backoff);
+    if (backoff) {
       push.attempt++;
-      push.backoff = (push.backoff ?? RETRY_BACKOFF).next({ attempt: push.attempt });
+      push.backoff = backoff;
       this.counters.retried(platform, app);
-      const delay = Math.max(push.backoff.duration, result.retryAfterMs ?? 0);
+      const delay = backoff.duration;
       this.events.emitRetried({ push, platform, reason: result.reason, delayMs: delay });
       this.waitingRetry.set(
         push,

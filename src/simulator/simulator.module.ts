@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { configuredSettings, PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { Simulator } from './simulator';
+import { simulatedSettings } from './simulator.settings';
 
 /** The embedded APNs/FCM simulator, or null when real credentials are configured. */
 export const EMBEDDED_SIMULATOR = Symbol('EMBEDDED_SIMULATOR');
@@ -22,6 +24,10 @@ class SimulatorLifecycle implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Resolves the settings the provider clients are built from: the configured ones, or, without credentials, those
+ * of an embedded simulator started here. The clients never know which.
+ */
 @Global()
 @Module({
   providers: [
@@ -40,8 +46,14 @@ class SimulatorLifecycle implements OnApplicationShutdown {
         return { simulator, files };
       },
     },
+    {
+      provide: PROVIDER_SETTINGS,
+      inject: [pushgateConfig.KEY, EMBEDDED_SIMULATOR],
+      useFactory: (config: PushgateConfig, embedded: EmbeddedSimulator | null): ProviderSettings =>
+        embedded ? simulatedSettings(config, embedded.simulator, embedded.files) : configuredSettings(config),
+    },
     SimulatorLifecycle,
   ],
-  exports: [EMBEDDED_SIMULATOR],
+  exports: [EMBEDDED_SIMULATOR, PROVIDER_SETTINGS],
 })
 export class SimulatorModule {}

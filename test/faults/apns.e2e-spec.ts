@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { ApnsService } from '../../src/apns/apns.service';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, type Gateway } from '../support/gateway';
+import { eventually, ios, type Gateway } from '../support/gateway';
 import { nothingLost, sleep, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
@@ -15,8 +15,8 @@ describe('APNs faults: nothing is lost', () => {
   it('GOAWAY with streams in flight: the refused streams are retried on a new connection', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' }, async (sim, gw) => {
       await gw.http.post('/push').send({ notifications: [ios(tokens('goaway', 60))] }).expect(200);
-      await sleep(100);
-      expect(sim.goaway('apns')).toBeGreaterThan(0);
+      // GOAWAY on the connections as soon as there are any: their streams are in flight for 300 ms.
+      await eventually(() => sim.goaway('apns') > 0, 5000, 5);
       sim.latencyMs = 0;
       const s = await nothingLost(gw);
       expect(s.ios).toEqual(expect.objectContaining({ push_success: 60, errors: {} }));

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import type { PushProvider } from '../provider/push.provider';
+import type { SendResult } from '../provider/provider.result';
+import { PLATFORM_ANDROID, type NotificationDto } from '../push/push.dto';
+import type { PreparedFcmMessage } from './fcm.client';
+import { toFcmMessage } from './fcm.payload';
+import { FcmService } from './fcm.service';
+
+/** What an Android notification keeps for its pushes: its FCM message, serialised once around the token. */
+export interface FcmPrepared {
+  readonly fcm?: PreparedFcmMessage;
+}
+
+const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
+
+/** FCM HTTP v1 behind the provider contract: the message serialised once, one send through the app's client. */
+@Injectable()
+export class FcmProvider implements PushProvider<FcmPrepared> {
+  readonly platform = PLATFORM_ANDROID;
+  readonly name = 'android';
+  readonly title = 'Android';
+
+  constructor(private readonly fcm: FcmService) {}
+
+  prepare(notification: NotificationDto): FcmPrepared {
+    return { fcm: toFcmMessage(notification) };
+  }
+
+  /** FCM checks a message's content itself, when it is sent. */
+  validate(): string[] {
+    return [];
+  }
+
+  send(app: string, token: string, prepared: FcmPrepared): Promise<SendResult> {
+    const client = this.fcm.clients.get(app);
+    return client && prepared.fcm ? client.deliver(token, prepared.fcm) : Promise.resolve(DISABLED);
+  }
+}

@@ -1,0 +1,53 @@
+import { CONFIG_DEFAULTS, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
+import { SENT } from './provider.result';
+import { platformName, ProviderRegistry } from './provider.registry';
+import type { PushProvider } from './push.provider';
+
+function provider(platform: typeof PLATFORM_IOS | typeof PLATFORM_ANDROID, problems: string[] = []): PushProvider {
+  return {
+    platform,
+    name: platformName(platform),
+    title: platform === PLATFORM_IOS ? 'iOS' : 'Android',
+    prepare: () => ({}),
+    validate: () => problems,
+    send: () => Promise.resolve(SENT),
+  };
+}
+
+function registry(defaultIos: boolean, namedAndroid: boolean): ProviderRegistry {
+  const app = (ios: boolean, android: boolean): AppConfig => ({
+    ios: { ...CONFIG_DEFAULTS.ios, enabled: ios },
+    android: { ...CONFIG_DEFAULTS.android, enabled: android },
+    in_flight_max: 0,
+    api_keys: '',
+  });
+  const config = { ...CONFIG_DEFAULTS, apps: { default: app(defaultIos, true), named: app(true, namedAndroid) } } as unknown as PushgateConfig;
+  return new ProviderRegistry(config, [provider(PLATFORM_IOS, ['notifications[0]: too big']), provider(PLATFORM_ANDROID)]);
+}
+
+const dto = (platform: number, app?: string): NotificationDto => ({ token: ['t'], platform, message: 'm', app }) as NotificationDto;
+
+describe('ProviderRegistry', () => {
+  it('finds the provider of a platform', () => {
+    const r = registry(true, true);
+    expect(r.of(PLATFORM_IOS).name).toBe('ios');
+    expect(r.of(PLATFORM_ANDROID).name).toBe('android');
+  });
+
+  it("names a disabled platform of the default app, or a named app without the platform's credentials, then the provider's problems", () => {
+    const r = registry(false, false);
+    expect(r.validate(dto(PLATFORM_IOS), {}, 'notifications[0]')).toEqual([
+      'notifications[0].platform: iOS is disabled (ios.enabled = false)',
+      'notifications[0]: too big',
+    ]);
+    expect(r.validate(dto(PLATFORM_ANDROID, 'named'), {}, 'notifications[2]')).toEqual([
+      'notifications[2].platform: app "named" has no Android credentials',
+    ]);
+    expect(registry(true, true).validate(dto(PLATFORM_ANDROID, 'named'), {}, 'notifications[0]')).toEqual([]);
+  });
+
+  it('leaves an unknown app to the caller, which names it', () => {
+    expect(registry(true, true).validate(dto(PLATFORM_ANDROID, 'nobody'), {}, 'notifications[0]')).toEqual([]);
+  });
+});

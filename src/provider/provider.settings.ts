@@ -1,0 +1,14 @@
+import type { AndroidConfig, IosConfig, PushgateConfig } from '../config/pushgate.config';
+
+/**
+ * Per app, the settings its APNs and FCM clients are built from: the configured ones, or, for the default app of a
+ * gateway without credentials, the embedded simulator's endpoints, CA and credential files in their place.
+ */
+export const PROVIDER_SETTINGS = Symbol('PROVIDER_SETTINGS');
+
+export type ProviderSettings = Readonly<Record<string, { readonly ios: IosConfig; readonly android: AndroidConfig }>>;
+
+/** The configured settings as they are. */
+export function configuredSettings(config: PushgateConfig): ProviderSettings {
+  return config.apps;
+}

@@ -1,0 +1,36 @@
+import type { NotificationDto, Platform } from '../push/push.dto';
+import type { SendResult } from './provider.result';
+
+/** A platform's section in an app's configuration, and its name in logs, metrics and results. */
+export type PlatformName = 'ios' | 'android';
+
+/**
+ * One push service (APNs, FCM) as the gateway uses it: what it checks before a notification is admitted, the
+ * payload it builds once per notification, and one send per token, whose every outcome is a {@link SendResult}.
+ * `Prepared` is the part of a queued notification that the provider fills in `prepare` and reads back in `send`.
+ */
+export interface PushProvider<Prepared extends object = object> {
+  readonly platform: Platform;
+  readonly name: PlatformName;
+  /** The platform as messages name it: `iOS`, `Android`. */
+  readonly title: string;
+
+  /** The provider payload of a notification, built once at acceptance and shared by its tokens and attempts. */
+  prepare(notification: NotificationDto, acceptedAt: number): Prepared;
+
+  /** Problems with what `prepare` built, each naming the field at `path` (`notifications[0]`; empty for the CLI). */
+  validate(notification: NotificationDto, prepared: Prepared, path: string): string[];
+
+  /** Sends one push with the app's client; `pushId` names it to the provider the same on every attempt. */
+  send(app: string, token: string, prepared: Prepared, pushId?: string): Promise<SendResult>;
+}
+
+/** `path.field`, or `field` alone where there is no enclosing path. */
+export function fieldPath(path: string, field: string): string {
+  return path === '' ? field : `${path}.${field}`;
+}
+
+/** A problem with the notification at `path` as a whole. */
+export function notificationProblem(path: string, problem: string): string {
+  return path === '' ? problem : `${path}: ${problem}`;
+}
