@@ -3,6 +3,7 @@ import { ApnsService } from '../src/apns/apns.service';
 import { FcmService } from '../src/fcm/fcm.service';
 import { PushCounters } from '../src/push/push.counters';
 import { android, ios, readLog, startGateway } from './support/gateway';
+import { waitFor } from './support/wait';
 
 describe('graceful shutdown', () => {
   it('drains the queue before the provider clients close, and every push ends succeeded', async () => {
@@ -46,7 +47,7 @@ describe('graceful shutdown', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect(counters.ios.errors).toEqual({ Shutdown: 4 });
       expect(counters.finished).toBe(4);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor(() => readLog(gw.accessLog).filter((l) => l.type === 'failed-push').length >= 4, { what: 'the failed pushes logged' });
       const log = readLog(gw.accessLog);
       const failed = log.filter((l) => l.type === 'failed-push');
       expect(failed).toHaveLength(4);
@@ -65,10 +66,8 @@ describe('graceful shutdown', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const closing = gw.close();
-      await new Promise((resolve) => setTimeout(resolve, 200));
       const port = (server.address() as { port: number }).port;
-      const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
-      expect(ready.status).toBe(503);
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 503, { what: 'readiness down' });
       const live = await fetch(`http://127.0.0.1:${port}/health/live`);
       expect(live.status).toBe(200);
       const push = await fetch(`http://127.0.0.1:${port}/push`, { method: 'POST', body: JSON.stringify({ notifications: [ios(['late'])] }) });

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '../../test/support/wait';
 import type { InvalidTokenDto } from './feedback.dto';
 import { FeedbackWebhook, type FeedbackWebhookOptions } from './feedback.webhook';
 
@@ -35,14 +36,6 @@ function tokens(body: string): string[] {
 
 const dead = (token: string): InvalidTokenDto => ({ token, platform: 'android', app: 'default', reason: 'UNREGISTERED', timestamp: new Date().toISOString() });
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('invalid-token webhook sender', () => {
   let server: Server | undefined;
   let webhook: FeedbackWebhook | undefined;
@@ -69,7 +62,7 @@ describe('invalid-token webhook sender', () => {
     server = r.server;
     const hook = start(r.url);
     for (const t of ['a', 'b', 'c']) hook.add(dead(t));
-    await until(() => counts.delivered === 3);
+    await waitFor(() => counts.delivered === 3, { intervalMs: 10 });
     expect(r.received.map((x) => tokens(x.body))).toEqual([['a', 'b'], ['c']]);
     for (const { headers, body } of r.received) {
       const timestamp = headers['x-pushgate-timestamp'] as string;
@@ -86,9 +79,9 @@ describe('invalid-token webhook sender', () => {
     server = r.server;
     const hook = start(r.url, { batchSize: 1 });
     hook.add(dead('a'));
-    await until(() => r.received.length === 1);
+    await waitFor(() => r.received.length === 1, { intervalMs: 10 });
     hook.add(dead('b'));
-    await until(() => counts.delivered === 2);
+    await waitFor(() => counts.delivered === 2, { intervalMs: 10 });
     expect(r.received.map((x) => [x.status, ...tokens(x.body)])).toEqual([
       [503, 'a'],
       [500, 'a'],
@@ -105,7 +98,7 @@ describe('invalid-token webhook sender', () => {
     for (const t of ['a', 'b', 'b', 'c', 'd', 'e']) hook.add(dead(t));
     expect(hook.backlog).toBe(3);
     expect(counts.dropped).toBe(2);
-    await until(() => counts.delivered === 3);
+    await waitFor(() => counts.delivered === 3, { intervalMs: 10 });
     expect(r.received.map((x) => tokens(x.body))).toEqual([['c', 'd', 'e']]);
   });
 

@@ -27,6 +27,8 @@ export const APNS_REASON_STATUS: Readonly<Record<string, number>> = {
   Forbidden: 403,
   InvalidProviderToken: 403,
   MissingProviderToken: 403,
+  UnrelatedKeyIdInToken: 403,
+  BadEnvironmentKeyIdInToken: 403,
   BadPath: 404,
   MethodNotAllowed: 405,
   ExpiredToken: 410,
@@ -52,6 +54,7 @@ const PUSH_TYPES = new Set([
   'widgets',
 ]);
 const PATH_PREFIX = '/3/device/';
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PAYLOAD = 4096;
 const MAX_VOIP_PAYLOAD = 5120;
 const MAX_BODY_KEPT = 8192;
@@ -265,6 +268,8 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       record.auth = identity.auth;
       if (!topic) return 'MissingTopic';
     }
+    const apnsId = header(headers, 'apns-id');
+    if (apnsId !== undefined && !CANONICAL_UUID.test(apnsId)) return 'BadMessageId';
     const pushType = header(headers, 'apns-push-type');
     if (pushType !== undefined && !PUSH_TYPES.has(pushType)) return 'InvalidPushType';
     const priority = header(headers, 'apns-priority');

@@ -15,6 +15,7 @@ const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const MAX_BODY_KEPT = 64 * 1024;
 const ACCESS_TOKENS_LIMIT = 10_000;
 const TTL_PATTERN = /^\d+(\.\d{1,9})?s$/;
+const MAX_TTL_SECONDS = 2_419_200;
 
 interface FcmError {
   status: number;
@@ -126,7 +127,7 @@ export function validateSendBody(body: unknown): string | undefined {
       return `Invalid value at 'message.android.priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidMessagePriority), ${JSON.stringify(priority)}`;
     }
     const ttl = android.ttl;
-    if (ttl !== undefined && !(typeof ttl === 'string' && TTL_PATTERN.test(ttl))) {
+    if (ttl !== undefined && !(typeof ttl === 'string' && TTL_PATTERN.test(ttl) && parseFloat(ttl) <= MAX_TTL_SECONDS)) {
       return `Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), ${JSON.stringify(ttl)}`;
     }
     const androidDataError = validateData(android.data, 'message.android.data');
@@ -143,6 +144,7 @@ function validateData(data: unknown, field: string): string | undefined {
   if (!isObject(data)) return `Invalid value at '${field}' (Map<string, string>)`;
   let i = 0;
   for (const key in data) {
+    if (key === 'from' || key === 'gcm' || key.startsWith('google')) return `Invalid data payload key: ${key}`;
     if (typeof data[key] !== 'string') return `Invalid value at '${field}[${i}].value' (TYPE_STRING), ${JSON.stringify(data[key])}`;
     i++;
   }

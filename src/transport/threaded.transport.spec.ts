@@ -1,4 +1,5 @@
 import { sign } from 'node:crypto';
+import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
 import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
 import { parseEndpoint } from './send-result';
@@ -26,10 +27,10 @@ describe('transport thread', () => {
     return t;
   }
 
-  function push(authorization = `bearer ${bearer}`): Http2Request {
+  function push(authorization = `bearer ${bearer}`, token = TOKEN): Http2Request {
     return {
       method: 'POST',
-      path: `/3/device/${TOKEN}`,
+      path: `/3/device/${token}`,
       headers: { authorization, 'apns-topic': sim.credentials.apns.topic, 'content-type': 'application/json' },
       body: '{"aps":{"alert":"hi"}}',
     };
@@ -104,14 +105,13 @@ describe('transport thread', () => {
   });
 
   it('fails the requests in flight of a thread that dies, and carries on in a new one', async () => {
-    sim.latencyMs = 500;
     const t = transport();
-    const inFlight = t.request(push());
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The simulator never answers this token, and records it as soon as it arrives.
+    const inFlight = t.request(push(undefined, 'sim-hang-thread'));
+    await waitFor(() => sim.records().some((r) => r.token === 'sim-hang-thread'), { what: 'the request at the provider' });
     // What a crash of the thread looks like from the main thread: it exits.
     await (t as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread.worker.terminate();
     await expect(inFlight).rejects.toMatchObject({ name: 'TransportError', reason: 'ConnectionError', message: 'transport thread exited' });
-    sim.latencyMs = 0;
     expect((await t.request(push())).statusCode).toBe(200);
     expect(t.openSessions).toBe(1);
   });

@@ -1,8 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { ApnsService } from '../../src/apns/apns.service';
 import { Simulator } from '../../src/simulator/simulator';
-import { eventually, ios, type Gateway } from '../support/gateway';
-import { nothingLost, sleep, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
+import { ios, type Gateway } from '../support/gateway';
+import { waitFor } from '../support/wait';
+import { captureSessions, nothingLost, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
 
@@ -13,15 +14,22 @@ function withGateway(env: Record<string, string>, run: (sim: Simulator, gw: Gate
 
 describe('APNs faults: nothing is lost', () => {
   it('GOAWAY with streams in flight: the refused streams are retried on a new connection', async () => {
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' }, async (sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(tokens('goaway', 60))] }).expect(200);
-      // GOAWAY on the connections as soon as there are any: their streams are in flight for 300 ms.
-      await eventually(() => sim.goaway('apns') > 0, 5000, 5);
-      sim.latencyMs = 0;
-      const s = await nothingLost(gw);
-      expect(s.ios).toEqual(expect.objectContaining({ push_success: 60, errors: {} }));
-      expect(s.ios.retries).toBeGreaterThan(0);
-    }, 300);
+    await withGateway(
+      { PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' },
+      async (sim, gw) => {
+        await gw.http.post('/push').send({ notifications: [ios(tokens('goaway', 60))] }).expect(200);
+        // The simulator holds its answers back, so the sends in flight once it holds a connection are all refused.
+        await waitFor(async () => (await stats(gw)).pusher_count > 0 && sim.goaway('apns') > 0, {
+          timeoutMs: 10_000,
+          what: 'a GOAWAY on a connection carrying sends',
+        });
+        sim.latencyMs = 0;
+        const s = await nothingLost(gw);
+        expect(s.ios).toEqual(expect.objectContaining({ push_success: 60, errors: {} }));
+        expect(s.ios.retries).toBeGreaterThan(0);
+      },
+      1000,
+    );
   });
 
   it('a connection that goes silent: requests hit the deadline, the PING probe fails, the connection is replaced', async () => {
@@ -38,15 +46,30 @@ describe('APNs faults: nothing is lost', () => {
   });
 
   it('one stream that never answers times out alone: the connection answers PING and is kept', async () => {
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (_sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(['sim-hang-1', 'ok-1'])] }).expect(200);
-      const s = await nothingLost(gw);
-      expect(s.ios.errors).toEqual({ Timeout: 1 });
-      await sleep(2500);
-      expect(gw.app.get(ApnsService).client!.transport.openSessions).toBe(1);
-      await gw.http.post('/push').send({ notifications: [ios(['ok-2'])] }).expect(200);
-      expect((await nothingLost(gw)).ios.push_success).toBe(2);
-    });
+    const captured = captureSessions();
+    try {
+      await withGateway(
+        { PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
+        async (_sim, gw) => {
+          await gw.http.post('/push').send({ notifications: [ios(['sim-hang-1', 'ok-1'])] }).expect(200);
+          const s = await nothingLost(gw);
+          expect(s.ios.errors).toEqual({ Timeout: 1 });
+          expect(captured.sessions).toHaveLength(1);
+          const [connection] = captured.sessions;
+          // The timeout sends a PING probe; once it is answered the connection is known to be alive.
+          await waitFor(() => connection.pingsSent > 0 && connection.pingsAnswered === connection.pingsSent, {
+            what: 'the PING probe answered',
+          });
+          expect(connection.session.destroyed).toBe(false);
+          expect(gw.app.get(ApnsService).client!.transport.openSessions).toBe(1);
+          await gw.http.post('/push').send({ notifications: [ios(['ok-2'])] }).expect(200);
+          expect((await nothingLost(gw)).ios.push_success).toBe(2);
+          expect(captured.sessions).toHaveLength(1);
+        },
+      );
+    } finally {
+      captured.restore();
+    }
   });
 
   it('a connection that answers 500 to everything is recycled after a few', async () => {
@@ -63,37 +86,62 @@ describe('APNs faults: nothing is lost', () => {
   });
 
   it('SETTINGS_MAX_CONCURRENT_STREAMS dropped to 1 and raised again', async () => {
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
-      await nothingLost(gw);
-      sim.setMaxConcurrentStreams('apns', 1);
-      await sleep(100);
-      let started = Date.now();
-      await gw.http.post('/push').send({ notifications: [ios(tokens('one-stream', 20))] }).expect(200);
-      let s = await nothingLost(gw);
-      expect(s.ios.push_success).toBe(21);
-      // One stream at a time at 50 ms each.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(20 * 50 - 100);
-      sim.setMaxConcurrentStreams('apns', 1000);
-      await sleep(100);
-      started = Date.now();
-      await gw.http.post('/push').send({ notifications: [ios(tokens('many-streams', 20))] }).expect(200);
-      s = await nothingLost(gw);
-      expect(s.ios.push_success).toBe(41);
-      expect(Date.now() - started).toBeLessThan(20 * 50 - 100);
-    }, 50);
+    const captured = captureSessions();
+    const settled = (max: number): Promise<void> =>
+      waitFor(() => captured.sessions.every(({ session }) => session.destroyed || session.remoteSettings.maxConcurrentStreams === max), {
+        what: `the gateway's connections seeing SETTINGS_MAX_CONCURRENT_STREAMS ${max}`,
+      });
+    /** Time between consecutive arrivals at the simulator of the pushes whose tokens start with `prefix`. */
+    const gaps = (sim: Simulator, prefix: string): number[] => {
+      const at = sim
+        .records()
+        .filter((r) => r.token.startsWith(prefix))
+        .map((r) => r.at)
+        .sort((a, b) => a - b);
+      return at.slice(1).map((t, i) => t - at[i]);
+    };
+    try {
+      await withGateway(
+        { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
+        async (sim, gw) => {
+          await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+          await nothingLost(gw);
+          expect(captured.sessions).toHaveLength(1);
+          sim.setMaxConcurrentStreams('apns', 1);
+          await settled(1);
+          await gw.http.post('/push').send({ notifications: [ios(tokens('one-stream', 20))] }).expect(200);
+          let s = await nothingLost(gw);
+          expect(s.ios.push_success).toBe(21);
+          // One stream at a time: each push reaches the simulator only once the one before was answered, 50 ms later.
+          expect(gaps(sim, 'one-stream-')).toHaveLength(19);
+          expect(Math.min(...gaps(sim, 'one-stream-'))).toBeGreaterThanOrEqual(45);
+          sim.setMaxConcurrentStreams('apns', 1000);
+          await settled(1000);
+          await gw.http.post('/push').send({ notifications: [ios(tokens('many-streams', 20))] }).expect(200);
+          s = await nothingLost(gw);
+          expect(s.ios.push_success).toBe(41);
+          // Streams side by side again: pushes arrive while those before them still wait for their answers.
+          expect(Math.min(...gaps(sim, 'many-streams-'))).toBeLessThan(45);
+        },
+        50,
+      );
+    } finally {
+      captured.restore();
+    }
   });
 
-  it('429 for one token while the others succeed at once', async () => {
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1' }, async (sim, gw) => {
-      const started = Date.now();
+  it('429 for one token while the others succeed at once, without waiting for its retries', async () => {
+    // Five retries, each after a growing backoff, keep the throttled token busy for seconds.
+    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '5' }, async (sim, gw) => {
       await gw.http.post('/push').send({ notifications: [ios(['sim-TooManyRequests-x', ...tokens('fine', 20)])] }).expect(200);
       const s = await nothingLost(gw);
-      expect(s.ios).toEqual(expect.objectContaining({ push_success: 20, push_error: 1, retries: 1, errors: { TooManyRequests: 1 } }));
+      expect(s.ios).toEqual(expect.objectContaining({ push_success: 20, push_error: 1, retries: 5, errors: { TooManyRequests: 1 } }));
       const fine = sim.records().filter((r) => r.token.startsWith('fine-'));
       expect(fine.length).toBe(20);
-      expect(Math.max(...fine.map((r) => r.at)) - started).toBeLessThan(1000);
-      expect(sim.records().filter((r) => r.token === 'sim-TooManyRequests-x').length).toBe(2);
+      const throttled = sim.records().filter((r) => r.token === 'sim-TooManyRequests-x');
+      expect(throttled.length).toBe(6);
+      // Held behind the throttled token, the others would reach APNs after its last attempt at the earliest.
+      expect(Math.max(...fine.map((r) => r.at))).toBeLessThan(throttled[throttled.length - 1].at);
     });
   });
 
@@ -101,8 +149,7 @@ describe('APNs faults: nothing is lost', () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '6' }, async (sim, gw) => {
       sim.failTls('apns', true);
       await gw.http.post('/push').send({ notifications: [ios(tokens('tls', 10))] }).expect(200);
-      await sleep(700);
-      expect((await stats(gw)).ios.retries).toBeGreaterThan(0);
+      await waitFor(async () => (await stats(gw)).ios.retries > 0, { what: 'a retry after a failed handshake' });
       expect(sim.counts().apns.total).toBe(0);
       sim.failTls('apns', false);
       const s = await nothingLost(gw);
@@ -115,17 +162,23 @@ describe('APNs faults: nothing is lost', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: `127.0.0.1:${port}` }, async (_sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(tokens('nowhere', 10))] }).expect(200);
-      const s = await nothingLost(gw);
-      expect(s.ios.push_error).toBe(10);
-      expect(s.ios.errors).toEqual({ ConnectionError: 10 });
-    });
+    await withGateway(
+      { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: `127.0.0.1:${port}` },
+      async (_sim, gw) => {
+        await gw.http.post('/push').send({ notifications: [ios(tokens('nowhere', 10))] }).expect(200);
+        const s = await nothingLost(gw);
+        expect(s.ios.push_error).toBe(10);
+        expect(s.ios.errors).toEqual({ ConnectionError: 10 });
+      },
+    );
     // A black-holed address: the connection never completes, so the deadline and the probe must end it.
-    await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: '192.0.2.1:443' }, async (_sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(tokens('blackhole', 5))] }).expect(200);
-      const s = await nothingLost(gw);
-      expect(s.ios.push_error).toBe(5);
-    });
+    await withGateway(
+      { PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: '192.0.2.1:443' },
+      async (_sim, gw) => {
+        await gw.http.post('/push').send({ notifications: [ios(tokens('blackhole', 5))] }).expect(200);
+        const s = await nothingLost(gw);
+        expect(s.ios.push_error).toBe(5);
+      },
+    );
   });
 });

@@ -8,6 +8,7 @@ import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
 import { loadConfig, pushgateConfig, type PushgateConfig } from '../../src/config/pushgate.config';
 import { Simulator } from '../../src/simulator/simulator';
+import { waitFor } from './wait';
 
 export interface Gateway {
   app: INestApplication;
@@ -50,7 +51,11 @@ export function simulatorEnv(
  * The real AppModule, configured through the same loader as production (environment keys), delivering through
  * the real apns2 and firebase-admin based clients to the given simulator.
  */
-export async function startGateway(sim: Simulator, env: Record<string, string> = {}, auth: 'token' | 'certificate' = 'token'): Promise<Gateway> {
+export async function startGateway(
+  sim: Simulator,
+  env: Record<string, string> = {},
+  auth: 'token' | 'certificate' = 'token',
+): Promise<Gateway> {
   const dir = mkdtempSync(join(tmpdir(), 'pushgate-e2e-'));
   const accessLog = join(dir, 'access.log');
   const config = loadConfig({
@@ -87,13 +92,9 @@ export function readLog(path: string): Record<string, unknown>[] {
   }
 }
 
-/** Polls until `check` holds or the timeout passes. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, pollMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
+/** `waitFor` with positional arguments, as the e2e specs call it. */
+export function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, pollMs = 20): Promise<void> {
+  return waitFor(check, { timeoutMs, intervalMs: pollMs });
 }
 
 export function ios(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { waitFor } from './wait';
 
 export const root = resolve(__dirname, '..', '..');
 /** Node 24 from the `node` package: the runtime the built gateway and CLI need. */
@@ -55,18 +56,18 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once the gateway on this port answers its liveness probe. */
-export async function answering(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health/live`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('gateway did not start in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function answering(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  return waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/health/live`)).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    },
+    { timeoutMs, intervalMs: 100, what: 'the gateway answering its liveness probe' },
+  );
 }
 
 export function post(port: number, path: string, body: unknown): Promise<Response> {
