@@ -22,15 +22,15 @@ export interface Size {
 export const SIZES: Record<'quick' | 'full', Size> = {
   // Small enough for a smoke run of every scenario against both servers in a minute or two.
   quick: {
-    e2ePushes: 20_000,
-    bare: 10_000,
-    bareFirebase: 2_000,
-    acceptSeconds: 3,
+    e2ePushes: 10_000,
+    bare: 5_000,
+    bareFirebase: 1_000,
+    acceptSeconds: 2,
     maxRateSeconds: 2,
-    queuedPushes: 100_000,
-    slowPushes: 10_000,
-    manyConnectionsSeconds: 3,
-    burstRequests: 12,
+    queuedPushes: 50_000,
+    slowPushes: 5_000,
+    manyConnectionsSeconds: 2,
+    burstRequests: 8,
     repeat: false,
     deadlineMs: 10 * 60_000,
   },
