@@ -1,6 +1,6 @@
 // pushgate benchmark harness.
 //
-//   npm run bench                 full run against the simulator and mockpush (about fifteen minutes)
+//   npm run bench                 full run against the simulator, then against mockpush
 //   npm run bench -- --quick      every scenario at a small size (a smoke run of a minute or two);
 //                                 BENCH_QUICK=1 in the environment does the same
 //   npm run bench -- --profile    also write a V8 CPU profile of the gateway during scenario 1 against the simulator

@@ -18,7 +18,7 @@ interface MockpushStats {
   delivered: number;
 }
 
-/** Builds mockpush; undefined with the reason when it cannot be (no Go toolchain, no source). */
+/** Builds mockpush, or says why it cannot be (no Go toolchain, no source). */
 export function buildMockpush(source: string): { binary: string } | { skipped: string } {
   if (spawnSync('go', ['version']).status !== 0) return { skipped: '`go` is not on PATH' };
   if (!fs.existsSync(path.join(source, 'main.go'))) return { skipped: `no mockpush source in ${source}` };
