@@ -45,7 +45,7 @@ export const SIZES: Record<'quick' | 'full', Size> = {
     manyConnectionsSeconds: 20,
     burstRequests: 100,
     repeat: true,
-    deadlineMs: 50 * 60_000,
+    deadlineMs: 120 * 60_000,
   },
 };
 
