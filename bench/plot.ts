@@ -106,24 +106,31 @@ const OTHER_COLORS = [
   ['#17becf', '#bcbd22'],
 ];
 
-/** Writes `file` (PNG) and the SVG beside it: `main` with its limit and target, `others` drawn beside it. */
+/** Writes `file` (PNG) and the SVG beside it: `main` with its limit and target, `others` (and their limits) beside it. */
 export function renderTimeline(
   file: string,
   main: { label: string; timeline: Timeline },
-  others: { label: string; timeline: Timeline }[],
+  others: { label: string; timeline: Timeline; http2Limit?: number }[],
   refs: { http2Limit: number; p99Target: number },
   subtitle: string,
 ): void {
   const all = [main, ...others].map((s) => s.timeline);
   const xMax = Math.max(1, ...all.flatMap((t) => [...t.delivered.map((p) => p[0]), ...t.p99.map((p) => p[0])]));
-  const tpMax = niceMax(Math.max(refs.http2Limit * 1.1, ...all.flatMap((t) => t.delivered.map((p) => p[1]))));
+  const limits = [refs.http2Limit, ...others.map((o) => o.http2Limit ?? 0)];
+  const tpMax = niceMax(Math.max(...limits.map((l) => l * 1.1), ...all.flatMap((t) => t.delivered.map((p) => p[1]))));
   const latMax = niceMax(Math.max(refs.p99Target * 1.5, ...all.flatMap((t) => t.p99.map((p) => p[1]))));
   const delivered: Series[] = [{ label: `delivered (${main.label})`, color: '#1f77b4', points: main.timeline.delivered }];
   const p99: Series[] = [{ label: `p99 (${main.label})`, color: '#2ca02c', points: main.timeline.p99, dots: true }];
+  const limitRefs: Ref[] = [
+    { value: refs.http2Limit, label: `bare node:http2 limit (${main.label}) ${fmt(refs.http2Limit)}/s`, color: '#d62728' },
+    { value: refs.http2Limit * 0.8, label: '80% of it (target)', color: '#ff9f40' },
+  ];
   others.forEach((o, i) => {
     const [c1, c2] = OTHER_COLORS[i % OTHER_COLORS.length];
     delivered.push({ label: `delivered (${o.label})`, color: c1, points: o.timeline.delivered });
     p99.push({ label: `p99 (${o.label})`, color: c2, points: o.timeline.p99, dots: true });
+    if (o.http2Limit)
+      limitRefs.push({ value: o.http2Limit, label: `bare node:http2 limit (${o.label}) ${fmt(o.http2Limit)}/s`, color: c1 });
   });
   const band = { from: 0, to: main.timeline.acceptedInS, label: `requests being accepted (${main.label})` };
   const y1 = M.top + 20;
@@ -133,19 +140,7 @@ export function renderTimeline(
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${M.left}" y="22" font-size="16" font-weight="bold">pushgate end-to-end (scenario 1)</text>`,
     `<text x="${M.left}" y="40" font-size="11" fill="#555">${esc(subtitle)}</text>`,
-    panel(
-      y1,
-      'Pushes delivered per second (server counts)',
-      xMax,
-      tpMax,
-      'pushes/s',
-      delivered,
-      [
-        { value: refs.http2Limit, label: `bare node:http2 limit (${main.label}) ${fmt(refs.http2Limit)}/s`, color: '#d62728' },
-        { value: refs.http2Limit * 0.8, label: '80% of it (target)', color: '#ff9f40' },
-      ],
-      band,
-    ),
+    panel(y1, 'Pushes delivered per second (server counts)', xMax, tpMax, 'pushes/s', delivered, limitRefs, band),
     panel(
       y2,
       'POST /push latency, p99 per second (100 notifications x 10 tokens)',

@@ -176,7 +176,10 @@ async function main(bench: Bench, argv: readonly string[]): Promise<void> {
   const plot = variant ? `${variant}-throughput.png` : 'throughput.png';
   fs.writeFileSync(path.join(bench.results, name), `${JSON.stringify(results, null, 2)}\n`);
   {
-    const others = 'skipped' in all.mockpush ? [] : [{ label: 'mockpush', timeline: all.mockpush.e2e.timeline }];
+    const others =
+      'skipped' in all.mockpush
+        ? []
+        : [{ label: 'mockpush', timeline: all.mockpush.e2e.timeline, http2Limit: all.mockpush.limits['http2-mixed'].pushesPerSec }];
     renderTimeline(
       path.join(bench.results, plot),
       { label: 'simulator', timeline: sim.e2e.timeline },
