@@ -1,7 +1,6 @@
-'use strict';
 // The Redis queue backend, end to end:
 //
-//   npx node bench/redis.js [--quick]     (after npm run build)
+//   npx node bench/redis.ts [--quick]     (after npm run build)
 //
 // Starts what a deployment runs: a redis-server (append-only file, fsync every second), the APNs/FCM simulator
 // (dist/simulator/main.js) and gateway processes (dist/main.js). Then, for one gateway on the in-memory queue,
@@ -10,12 +9,16 @@
 // to the simulator's last answer. Prints pushes/s and the ratios the README quotes; writes
 // bench/results/redis.json.
 
-const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RESULTS } from './lib/bench.ts';
+import { type BenchChild, ROOT, freePort, killAll, spawnChild, stopChild, until } from './lib/processes.ts';
+import { procStat } from './lib/proc.ts';
+import type { Provider } from './lib/provider.ts';
+import { startSimulator } from './lib/simulator.ts';
 
-const { ROOT, spawnChild, stopChild, killAll, freePort, until } = require('./processes');
 const QUICK = process.argv.includes('--quick');
 const PUSHES = QUICK ? 100_000 : 400_000;
 const PER_REQUEST = { notifications: 100, tokens: 10 };
@@ -30,61 +33,43 @@ process.on('exit', () => {
 process.on('SIGINT', () => process.exit(130));
 
 /** `spawnChild` with the command first, as the redis-server and node processes are started here. */
-const start = (name, command, args, env = {}) => spawnChild(name, args, env, command);
-const stop = (child) => stopChild(child, 'SIGTERM', 15_000);
-
-async function json(method, url, body) {
-  const res = await fetch(url, { method, body });
-  return { status: res.status, body: await res.json() };
-}
+const start = (name: string, command: string, args: string[], env: Record<string, string> = {}): BenchChild =>
+  spawnChild(name, args, env, command);
+const stop = (child: BenchChild): Promise<void> => stopChild(child, 'SIGTERM', 15_000);
 
 async function startRedis() {
   if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server not found (apt-get install -y redis-server)');
   const port = await freePort();
   const dir = path.join(tmp, 'redis');
   fs.mkdirSync(dir);
-  const child = start('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec']);
+  const child = start('redis-server', 'redis-server', [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+    ...['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec'],
+  ]);
   await until('redis-server', () => child.output.includes('Ready to accept connections'), 10_000, child);
   return { child, url: `redis://127.0.0.1:${port}` };
 }
 
-async function startSimulator() {
-  const dir = path.join(tmp, 'sim');
-  const child = start('simulator', process.execPath, [
-    'dist/simulator/main.js', '--host', '127.0.0.1', '--apns-port', '0', '--fcm-port', '0', '--control-port', '0', '--record-limit', '1000', '--credentials-dir', dir,
-  ]);
-  const out = await until('the simulator', () => /credentials .*\n/.test(child.output) && child.output, 60_000, child);
-  const field = (re) => re.exec(out)[1];
-  const info = JSON.parse(fs.readFileSync(field(/apnsInfo=(\S+)/), 'utf8'));
-  const control = field(/control=(\S+)/);
+function providerEnv(sim: Provider): Record<string, string> {
   return {
-    child,
-    control,
-    env: {
-      PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: field(/apnsKey=(\S+)/),
-      PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: info.keyId,
-      PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: info.teamId,
-      PUSHGATE_IOS_TOPIC: info.topic,
-      PUSHGATE_IOS_ENDPOINT: new URL(field(/apns=(\S+)/)).host,
-      PUSHGATE_IOS_CA_PATH: field(/ca=(\S+)/),
-      PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: field(/fcmServiceAccount=(\S+)/),
-      PUSHGATE_ANDROID_ENDPOINT: new URL(field(/fcm=(\S+)/)).host,
-      PUSHGATE_ANDROID_CA_PATH: field(/ca=(\S+)/),
-    },
-    answered: async () => {
-      const { body } = await json('GET', `${control}/counts`);
-      return body.apns.total + body.fcm.total;
-    },
-    reset: () => json('POST', `${control}/reset`),
+    PUSHGATE_IOS_TOKEN_AUTH_KEY_PATH: sim.files.apnsKey,
+    PUSHGATE_IOS_TOKEN_AUTH_KEY_ID: sim.keyId,
+    PUSHGATE_IOS_TOKEN_AUTH_TEAM_ID: sim.teamId,
+    PUSHGATE_IOS_TOPIC: sim.topic,
+    PUSHGATE_IOS_ENDPOINT: `${sim.apns.host}:${sim.apns.port}`,
+    PUSHGATE_IOS_CA_PATH: sim.files.ca,
+    PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: sim.files.fcmServiceAccount,
+    PUSHGATE_ANDROID_ENDPOINT: `${sim.fcm.host}:${sim.fcm.port}`,
+    PUSHGATE_ANDROID_CA_PATH: sim.files.ca,
   };
 }
 
-async function startGateway(sim, env, index) {
+async function startGateway(sim: Provider, env: Record<string, string>, index: number) {
   const port = await freePort();
   const logDir = path.join(tmp, `gw-${Date.now()}-${index}`);
   fs.mkdirSync(logDir);
   const child = start(`gateway ${index}`, process.execPath, ['dist/main.js'], {
-    ...sim.env,
+    ...providerEnv(sim),
     PUSHGATE_CORE_PORT: String(port),
     PUSHGATE_CORE_QUEUES: '2000000',
     PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '0',
@@ -98,7 +83,7 @@ async function startGateway(sim, env, index) {
   return { child, url };
 }
 
-function bodies() {
+function bodies(): string[] {
   const list = [];
   for (let r = 0; r < 16; r++) {
     const notifications = [];
@@ -111,8 +96,16 @@ function bodies() {
   return list;
 }
 
-async function scenario(label, sim, env, replicas) {
-  const gateways = [];
+function cpuUs(child: BenchChild): number {
+  try {
+    return procStat(child.pid ?? 0).cpuUs;
+  } catch {
+    return 0;
+  }
+}
+
+async function scenario(label: string, sim: Provider, env: Record<string, string>, replicas: number) {
+  const gateways: Awaited<ReturnType<typeof startGateway>>[] = [];
   for (let i = 0; i < replicas; i++) gateways.push(await startGateway(sim, env, i));
   await sim.reset();
   const payloads = bodies();
@@ -121,8 +114,8 @@ async function scenario(label, sim, env, replicas) {
   let next = 0;
   let refused = 0;
   const started = performance.now();
-  const cpu0 = gateways.map((g) => cpuTicks(g.child.pid));
-  const poster = async () => {
+  const cpu0 = gateways.map((g) => cpuUs(g.child));
+  const poster = async (): Promise<void> => {
     for (;;) {
       const i = next++;
       if (i * perRequest >= total) return;
@@ -140,8 +133,7 @@ async function scenario(label, sim, env, replicas) {
   const acceptedS = (performance.now() - started) / 1000;
   await until(`${total} answers`, async () => (await sim.answered()) >= total, 10 * 60_000);
   const seconds = (performance.now() - started) / 1000;
-  // /proc ticks are 1/100 s on Linux.
-  const cpuSeconds = gateways.reduce((sum, g, i) => sum + cpuTicks(g.child.pid) - cpu0[i], 0) / 100;
+  const cpuSeconds = gateways.reduce((sum, g, i) => sum + cpuUs(g.child) - cpu0[i], 0) / 1e6;
   for (const gw of gateways) await stop(gw.child);
   const result = {
     label,
@@ -160,42 +152,54 @@ async function scenario(label, sim, env, replicas) {
   return result;
 }
 
-function cpuTicks(pid) {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-function round(x) {
+function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-async function main() {
+async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist/main.js'))) throw new Error('dist/main.js missing: npm run build first');
   console.log(`pushgate Redis queue benchmark: ${PUSHES} pushes per scenario, ${CPUS} CPUs, node ${process.version}`);
   const redis = await startRedis();
-  const sim = await startSimulator();
+  const sim = await startSimulator(path.join(ROOT, 'dist'), path.join(tmp, 'sim'));
   const memory = await scenario('memory, 1 gateway', sim, {}, 1);
-  const redisEnv = (prefix) => ({ PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: redis.url, PUSHGATE_QUEUE_REDIS_PREFIX: prefix });
+  const redisEnv = (prefix: string): Record<string, string> => ({
+    PUSHGATE_QUEUE_BACKEND: 'redis',
+    PUSHGATE_QUEUE_REDIS_URL: redis.url,
+    PUSHGATE_QUEUE_REDIS_PREFIX: prefix,
+  });
   const one = await scenario('redis, 1 gateway', sim, redisEnv('bench1'), 1);
   const three = await scenario('redis, 3 gateways', sim, redisEnv('bench3'), 3);
-  const ratios = { redisOneVsMemory: round(one.pushesPerSec / memory.pushesPerSec), redisThreeVsOne: round(three.pushesPerSec / one.pushesPerSec) };
-  console.log(`redis 1 gateway / memory: ${ratios.redisOneVsMemory} (target >= 0.5); redis 3 gateways / 1: ${ratios.redisThreeVsOne} (target > 1)`);
-  const out = path.join(__dirname, 'results', 'redis.json');
+  const ratios = {
+    redisOneVsMemory: round(one.pushesPerSec / memory.pushesPerSec),
+    redisThreeVsOne: round(three.pushesPerSec / one.pushesPerSec),
+  };
+  console.log(
+    `redis 1 gateway / memory: ${ratios.redisOneVsMemory} (target >= 0.5); redis 3 gateways / 1: ${ratios.redisThreeVsOne} (target > 1)`,
+  );
+  const out = path.join(RESULTS, 'redis.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const redisVersion = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim();
   fs.writeFileSync(
     out,
-    JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: CPUS, node: process.version, redis: redisVersion, scenarios: [memory, one, three], ratios }, null, 1) + '\n',
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        quick: QUICK,
+        cpus: CPUS,
+        node: process.version,
+        redis: redisVersion,
+        scenarios: [memory, one, three],
+        ratios,
+      },
+      null,
+      1,
+    ) + '\n',
   );
-  await stop(sim.child);
+  await sim.stop();
   await stop(redis.child);
 }
 
-main().catch((error) => {
-  console.error(error.stack ?? String(error));
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.stack : String(error));
   process.exit(1);
 });

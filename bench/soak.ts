@@ -1,26 +1,25 @@
-'use strict';
 // Bounded soak: a steady load for N minutes against a gateway whose providers misbehave a little, to show
 // that memory, handles and event-loop delay reach a plateau instead of growing.
 //
-//   npx node bench/soak.js [--minutes 10] [--rate 20] [--tokens 50] [--error-rate 0.02] [--timeout-rate 0.01]
+//   npx node bench/soak.ts [--minutes 10] [--rate 20] [--tokens 50] [--error-rate 0.02] [--timeout-rate 0.01]
 //                          [--sample-seconds 5] [--access-log] [--dist DIR]
 //
 // Runs the simulator (dist/simulator/main.js, answering --error-rate of the requests with a retryable error and
 // never answering --timeout-rate of them) and the gateway (dist/main.js) as separate processes, sends --rate
 // requests per second of --tokens pushes each with autocannon, and samples the gateway's /stat/runtime. After
 // the load it waits for the queue to drain and checks that every accepted push ended. Exit code 1 when a figure
-// keeps growing or a push was lost. Build first: npx nest build.
+// keeps growing or a push was lost. Build first: npm run build.
 
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { parseArgs } = require('node:util');
-const autocannon = require('autocannon');
-
-const { ROOT, spawnChild: spawnProcess, killAll, freePort, sleep, until } = require('./processes');
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { ROOT, freePort, killAll, requestJson, spawnChild as spawnProcess, until, type BenchChild } from './lib/processes.ts';
 
 /** Children run without the harness's NODE_OPTIONS (a profiler or loader meant for this script). */
-const spawnChild = (name, argv, env = {}) => spawnProcess(name, argv, { NODE_OPTIONS: '', ...env });
+const spawnChild = (name: string, argv: string[], env: Record<string, string> = {}): BenchChild =>
+  spawnProcess(name, argv, { NODE_OPTIONS: '', ...env });
 const { values: opts } = parseArgs({
   options: {
     minutes: { type: 'string', default: '10' },
@@ -45,26 +44,55 @@ const LIMITS = {
   eventLoopP99: { ratio: 1.5, slackMs: 10 },
 };
 
-async function getJson(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
-  return res.json();
+interface PlatformStats {
+  push_success: number;
+  push_error: number;
+  retries: number;
+  errors: Record<string, number>;
+}
+interface AppStats {
+  accepted: number;
+  queue_usage: number;
+  pusher_count: number;
+  retrying: number;
+  ios: PlatformStats;
+  android: PlatformStats;
+}
+interface RuntimeStats {
+  memory: { rss: number; heap_used: number };
+  active_resources: number;
+  event_loop_delay: { p99_ms: number };
+}
+interface Sample {
+  t: number;
+  rss: number;
+  heapUsed: number;
+  handles: number;
+  p99: number;
+  queue: number;
+  inFlight: number;
+  retrying: number;
 }
 
-async function startSimulator(dir) {
+const getJson = <T>(url: string): Promise<T> => requestJson<T>('GET', url);
+
+async function startSimulator(dir: string) {
   const child = spawnChild('simulator', [
     path.join(DIST, 'simulator/main.js'),
-    '--apns-port', '0', '--fcm-port', '0', '--control-port', '0', '--record-limit', '0',
-    '--error-rate', opts['error-rate'], '--timeout-rate', opts['timeout-rate'], '--credentials-dir', dir,
+    ...['--apns-port', '0', '--fcm-port', '0', '--control-port', '0', '--record-limit', '0'],
+    ...['--error-rate', opts['error-rate'], '--timeout-rate', opts['timeout-rate'], '--credentials-dir', dir],
   ]);
-  const out = await until('the simulator', async () => /credentials .*\n/.test(child.output) && child.output, 60_000, child);
-  const field = (re) => re.exec(out)[1];
-  const info = JSON.parse(fs.readFileSync(field(/apnsInfo=(\S+)/), 'utf8'));
+  const out = await until('the simulator', () => (/credentials .*\n/.test(child.output) ? child.output : undefined), 60_000, child);
+  const field = (re: RegExp): string => {
+    const m = re.exec(out);
+    if (!m) throw new Error(`unexpected simulator output:\n${out}`);
+    return m[1];
+  };
+  const info = JSON.parse(fs.readFileSync(field(/apnsInfo=(\S+)/), 'utf8')) as { keyId: string; teamId: string; topic: string };
   return {
     child,
     apns: new URL(field(/apns=(\S+)/)).host,
     fcm: new URL(field(/fcm=(\S+)/)).host,
-    control: field(/control=(\S+)/),
     ca: field(/ ca=(\S+)/),
     apnsKey: field(/apnsKey=(\S+)/),
     fcmServiceAccount: field(/fcmServiceAccount=(\S+)/),
@@ -72,7 +100,7 @@ async function startSimulator(dir) {
   };
 }
 
-async function startGateway(sim, dir) {
+async function startGateway(sim: Awaited<ReturnType<typeof startSimulator>>, dir: string) {
   const port = await freePort();
   const child = spawnChild('gateway', [path.join(DIST, 'main.js')], {
     PUSHGATE_CORE_PORT: String(port),
@@ -98,9 +126,9 @@ async function startGateway(sim, dir) {
   return { child, url };
 }
 
-function body(seq) {
+function body(seq: number): string {
   const half = Math.ceil(TOKENS / 2);
-  const token = (platform, i) => (platform === 1 ? `${seq}-${i}`.padEnd(64, 'a') : `soak-${seq}-${i}:APA91b`);
+  const token = (platform: number, i: number): string => (platform === 1 ? `${seq}-${i}`.padEnd(64, 'a') : `soak-${seq}-${i}:APA91b`);
   return JSON.stringify({
     notifications: [
       { platform: 1, message: 'soak', token: Array.from({ length: half }, (_, i) => token(1, i)) },
@@ -110,15 +138,23 @@ function body(seq) {
 }
 
 const MB = 1024 * 1024;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const max = (xs) => Math.max(...xs);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const max = (xs: number[]): number => Math.max(...xs);
 
 /** Compares the second half of the samples after warm-up with the first half. */
-function plateau(samples) {
+function plateau(samples: Sample[]) {
   const steady = samples.slice(Math.floor(samples.length / 5));
   const a = steady.slice(0, Math.floor(steady.length / 2));
   const b = steady.slice(Math.floor(steady.length / 2));
-  const check = (name, pick, agg, ratio, slack, unit, scale = 1) => {
+  const check = (
+    name: string,
+    pick: (s: Sample) => number,
+    agg: (xs: number[]) => number,
+    ratio: number,
+    slack: number,
+    unit: string,
+    scale = 1,
+  ) => {
     const first = agg(a.map(pick));
     const second = agg(b.map(pick));
     const limit = first * ratio + slack;
@@ -132,8 +168,10 @@ function plateau(samples) {
   ];
 }
 
-async function main() {
-  if (!fs.existsSync(path.join(DIST, 'main.js'))) throw new Error(`${DIST}/main.js not found: build first (npx nest build)`);
+const ended = (app: AppStats): number => app.ios.push_success + app.ios.push_error + app.android.push_success + app.android.push_error;
+
+async function main(): Promise<number> {
+  if (!fs.existsSync(path.join(DIST, 'main.js'))) throw new Error(`${DIST}/main.js not found: build first (npm run build)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-soak-'));
   const sim = await startSimulator(dir);
   const gw = await startGateway(sim, dir);
@@ -143,12 +181,12 @@ async function main() {
       `provider errors ${opts['error-rate']}, timeouts ${opts['timeout-rate']}, sample every ${SAMPLE_MS / 1000} s\n`,
   );
 
-  const samples = [];
+  const samples: Sample[] = [];
   const started = Date.now();
   const sampler = setInterval(() => {
-    Promise.all([getJson(`${gw.url}/stat/runtime`), getJson(`${gw.url}/stat/app`)])
+    Promise.all([getJson<RuntimeStats>(`${gw.url}/stat/runtime`), getJson<AppStats>(`${gw.url}/stat/app`)])
       .then(([rt, app]) => {
-        const s = {
+        const s: Sample = {
           t: Math.round((Date.now() - started) / 1000),
           rss: rt.memory.rss,
           heapUsed: rt.memory.heap_used,
@@ -164,7 +202,7 @@ async function main() {
             `handles ${String(s.handles).padStart(4)}  loop p99 ${s.p99.toFixed(1).padStart(6)} ms  queue ${s.queue}  in flight ${s.inFlight}  retrying ${s.retrying}\n`,
         );
       })
-      .catch((error) => process.stdout.write(`sample failed: ${error.message}\n`));
+      .catch((error: unknown) => process.stdout.write(`sample failed: ${error instanceof Error ? error.message : String(error)}\n`));
   }, SAMPLE_MS);
 
   let seq = 0;
@@ -181,28 +219,31 @@ async function main() {
   const app = await until(
     'the queue to drain',
     async () => {
-      const s = await getJson(`${gw.url}/stat/app`);
-      const ended = s.ios.push_success + s.ios.push_error + s.android.push_success + s.android.push_error;
-      return ended === s.accepted && s.queue_usage === 0 && s.retrying === 0 ? s : undefined;
+      const s = await getJson<AppStats>(`${gw.url}/stat/app`);
+      return ended(s) === s.accepted && s.queue_usage === 0 && s.retrying === 0 ? s : undefined;
     },
     60_000,
     gw.child,
-  ).catch(() => getJson(`${gw.url}/stat/app`));
-  const ended = app.ios.push_success + app.ios.push_error + app.android.push_success + app.android.push_error;
+  ).catch(() => getJson<AppStats>(`${gw.url}/stat/app`));
   const non2xx = result.non2xx;
   const checks = plateau(samples);
 
-  process.stdout.write(`\nrequests ${result.requests.total} (non-2xx ${non2xx}, errors ${result.errors}), accepted ${app.accepted} pushes, ended ${ended} ` +
-    `(succeeded ${app.ios.push_success + app.android.push_success}, failed ${app.ios.push_error + app.android.push_error}), ` +
-    `retries ${app.ios.retries + app.android.retries}\n`);
+  process.stdout.write(
+    `\nrequests ${result.requests.total} (non-2xx ${non2xx}, errors ${result.errors}), accepted ${app.accepted} pushes, ended ${ended(app)} ` +
+      `(succeeded ${app.ios.push_success + app.android.push_success}, failed ${app.ios.push_error + app.android.push_error}), ` +
+      `retries ${app.ios.retries + app.android.retries}\n`,
+  );
   process.stdout.write(`failures by reason: ios ${JSON.stringify(app.ios.errors)} android ${JSON.stringify(app.android.errors)}\n\n`);
   for (const c of checks) {
-    process.stdout.write(`${c.ok ? 'plateau' : 'GROWING'}  ${c.name.padEnd(24)} first half ${c.first.toFixed(1)} ${c.unit}, second half ${c.second.toFixed(1)} ${c.unit} (limit ${c.limit.toFixed(1)})\n`);
+    process.stdout.write(
+      `${c.ok ? 'plateau' : 'GROWING'}  ${c.name.padEnd(24)} first half ${c.first.toFixed(1)} ${c.unit}, second half ${c.second.toFixed(1)} ${c.unit} (limit ${c.limit.toFixed(1)})\n`,
+    );
   }
-  const lost = app.accepted - ended;
-  process.stdout.write(`${lost === 0 ? 'ok' : 'LOST'}  accepted = succeeded + failed${lost === 0 ? '' : ` (${lost} pushes unaccounted for)`}\n`);
-  const enough = samples.length >= 10;
-  if (!enough) process.stdout.write(`note: only ${samples.length} samples; run longer for a meaningful plateau check\n`);
+  const lost = app.accepted - ended(app);
+  process.stdout.write(
+    `${lost === 0 ? 'ok' : 'LOST'}  accepted = succeeded + failed${lost === 0 ? '' : ` (${lost} pushes unaccounted for)`}\n`,
+  );
+  if (samples.length < 10) process.stdout.write(`note: only ${samples.length} samples; run longer for a meaningful plateau check\n`);
   fs.writeFileSync(path.join(dir, 'soak.json'), JSON.stringify({ opts, samples, checks, app }, null, 2));
   process.stdout.write(`samples: ${path.join(dir, 'soak.json')}\n`);
   return checks.every((c) => c.ok) && lost === 0 && result.errors === 0 && non2xx === 0 ? 0 : 1;
@@ -213,8 +254,8 @@ main()
     killAll();
     process.exit(code);
   })
-  .catch((error) => {
-    process.stderr.write(`soak: ${error.stack ?? error}\n`);
+  .catch((error: unknown) => {
+    process.stderr.write(`soak: ${error instanceof Error ? error.stack : String(error)}\n`);
     killAll();
     process.exit(1);
   });

@@ -1,14 +1,34 @@
-'use strict';
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by function and by where the code lives.
-// Standalone: npx node bench/profile.js bench/results/gateway-e2e.cpuprofile [top]
+// Standalone: npx node bench/profile.ts bench/results/gateway-e2e.cpuprofile [top]
 
-const fs = require('node:fs');
-const path = require('node:path');
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './lib/processes.ts';
 
-const ROOT = path.resolve(__dirname, '..');
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: CallFrame }[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileSummary {
+  file: string;
+  wallMs: number;
+  busyMs: number;
+  functions: { name: string; selfMs: number; percentOfBusy: number }[];
+  areas: { name: string; selfMs: number; percentOfBusy: number }[];
+}
 
 /** Groups a script URL into a package or a layer: node_modules/<pkg>, dist/<dir>, node internals. */
-function area(url, functionName) {
+function area(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const file = url.replace(/^file:\/\//, '');
   const nm = file.lastIndexOf('node_modules/');
@@ -22,8 +42,7 @@ function area(url, functionName) {
   return file;
 }
 
-function where(callFrame) {
-  const { url, lineNumber } = callFrame;
+function where({ url, lineNumber }: CallFrame): string {
   if (!url) return '';
   const file = url.replace(/^file:\/\//, '');
   const nm = file.lastIndexOf('node_modules/');
@@ -31,21 +50,26 @@ function where(callFrame) {
   return `${shown}:${lineNumber + 1}`;
 }
 
-function summarise(file, top = 25) {
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+export function summarise(file: string, top = 25): ProfileSummary {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map();
+  const frame = (id: number): CallFrame => {
+    const node = byId.get(id);
+    if (!node) throw new Error(`${file}: sample of unknown node ${id}`);
+    return node.callFrame;
+  };
+  const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const totalUs = profile.endTime - profile.startTime;
-  const idleUs = [...selfUs].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
+  const idleUs = [...selfUs].filter(([id]) => frame(id).functionName === '(idle)').reduce((a, [, us]) => a + us, 0);
   const busyUs = totalUs - idleUs;
-  const fns = new Map();
-  const areas = new Map();
+  const fns = new Map<string, number>();
+  const areas = new Map<string, number>();
   for (const [id, us] of selfUs) {
-    const { callFrame } = byId.get(id);
+    const callFrame = frame(id);
     if (callFrame.functionName === '(idle)') continue;
     const name = callFrame.functionName || '(anonymous)';
     const key = `${name} ${where(callFrame)}`;
@@ -53,15 +77,21 @@ function summarise(file, top = 25) {
     const a = area(callFrame.url, name);
     areas.set(a, (areas.get(a) ?? 0) + us);
   }
-  const rank = (m) =>
+  const rank = (m: Map<string, number>): ProfileSummary['functions'] =>
     [...m]
       .sort((x, y) => y[1] - x[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: Math.round(us / 1000), percentOfBusy: Math.round((1000 * us) / busyUs) / 10 }));
-  return { file: path.relative(ROOT, file), wallMs: Math.round(totalUs / 1000), busyMs: Math.round(busyUs / 1000), functions: rank(fns), areas: rank(areas) };
+  return {
+    file: path.relative(ROOT, file),
+    wallMs: Math.round(totalUs / 1000),
+    busyMs: Math.round(busyUs / 1000),
+    functions: rank(fns),
+    areas: rank(areas),
+  };
 }
 
-function format(summary) {
+export function format(summary: ProfileSummary): string {
   const lines = [`${summary.file}: ${summary.busyMs} ms busy of ${summary.wallMs} ms on the main thread (self time)`];
   lines.push('  by area:');
   for (const a of summary.areas.slice(0, 15)) lines.push(`    ${String(a.percentOfBusy).padStart(5)}%  ${a.name}`);
@@ -70,12 +100,10 @@ function format(summary) {
   return lines.join('\n');
 }
 
-module.exports = { summarise, format };
-
-if (require.main === module) {
+if (import.meta.filename === process.argv[1]) {
   const [file, top] = process.argv.slice(2);
   if (!file) {
-    process.stderr.write('usage: npx node bench/profile.js <file.cpuprofile> [top]\n');
+    process.stderr.write('usage: npx node bench/profile.ts <file.cpuprofile> [top]\n');
     process.exit(2);
   }
   process.stdout.write(`${format(summarise(file, Number(top) || 25))}\n`);
