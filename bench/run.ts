@@ -12,7 +12,7 @@
 //                                 the gateway discards its access log instead of writing it to a file: shows
 //                                 what per-push logging costs (results go to bench/results/discard-access-log.json)
 //   npm run bench -- --mockpush-src=DIR
-//                                 where mockpush's Go source is (also MOCKPUSH_SRC; default /work/shared/mockpush)
+//                                 where mockpush's Go source is (also MOCKPUSH_SRC; default ../shared/mockpush beside the checkout)
 //
 // Two push servers, one after the other: the project's APNs/FCM simulator (dist/simulator/main.js) and, when the
 // Go toolchain is on PATH, mockpush (a Go HTTP/2 server answering like APNs and FCM v1, bench/lib/mockpush.ts).

@@ -83,7 +83,7 @@ export const USAGE =
 export function parseBench(argv: readonly string[], env: NodeJS.ProcessEnv, tmpDir: string): Bench | undefined {
   let dist = path.join(ROOT, 'dist');
   let pusherMax = 255;
-  let mockpushSource = env.MOCKPUSH_SRC ?? '/work/shared/mockpush';
+  let mockpushSource = env.MOCKPUSH_SRC ?? path.join(ROOT, '..', 'shared', 'mockpush');
   const flags = new Set<string>();
   for (const a of argv) {
     if (a.startsWith('--dist=')) dist = path.resolve(a.slice('--dist='.length));

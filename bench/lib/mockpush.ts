@@ -1,7 +1,7 @@
 // mockpush, a Go HTTP/2 server answering like APNs and FCM v1 (with an OAuth token endpoint), as a second
 // benchmark provider: the same scenarios against a server that is not ours and costs little CPU per answer.
 //
-// Its source is not in this repository (--mockpush-src=DIR or MOCKPUSH_SRC, default /work/shared/mockpush); it is
+// Its source is not in this repository (--mockpush-src=DIR or MOCKPUSH_SRC, default ../shared/mockpush beside the checkout); it is
 // built here with the local Go toolchain, offline, into bench/.mockpush/. Every instance creates its own CA at
 // start, and its answer latency is a start flag: a different latency is a different instance.
 
