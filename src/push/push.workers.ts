@@ -5,11 +5,9 @@ import { ApnsService } from '../apns/apns.service';
 import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmService } from '../fcm/fcm.service';
 import type { SendResult } from '../transport/send-result';
-import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
 import { PLATFORM_IOS } from './push.dto';
-import { maskToken, pushLog } from './push.log';
-import { pushId, PushQueue, pushToken, type Push } from './push.queue';
+import { pushId, PushQueue, pushToken, type Push, type PushOutcome } from './push.queue';
 
 // Half jitter keeps every wait between half and all of the exponential step (100-200 ms, 200-400 ms, ...), so a
 // retry never follows its failure at once.
@@ -31,7 +29,8 @@ interface AppLane {
 /**
  * Takes pushes from the queue and sends them with bounded concurrency (`core.workers` x (`core.pusher_max` + 1),
  * adjustable at run time), retries retryable failures with exponential backoff and jitter, and settles every
- * push as succeeded or failed, counted and logged.
+ * push as succeeded or failed: one settled event, from which the queue, the journal, the counters and the other
+ * records follow.
  */
 @Injectable()
 export class PushWorkers implements BeforeApplicationShutdown {
@@ -45,19 +44,17 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private taking = false;
   private woken = false;
   private stopped = false;
-  private readonly logFullToken: boolean;
 
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
     private readonly queue: PushQueue,
-    private readonly counters: PushCounters,
     private readonly events: PushEvents,
     private readonly apns: ApnsService,
     private readonly fcm: FcmService,
   ) {
     this.pusherMax = config.core.pusher_max;
-    this.logFullToken = config.core.log_full_token;
     for (const [name, app] of Object.entries(config.apps)) this.lanes.set(name, { config: app, active: 0, parked: [] });
+    events.onSettled(({ push, outcome }) => queue.settle(push, outcome));
   }
 
   /**
@@ -206,11 +203,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private settle(push: Push, result: SendResult, ptime: number): void {
     const { platform, app } = push.notification;
     if (result.ok) {
-      this.counters.succeeded(platform, app);
-      const id = pushId(push);
-      pushLog(push.notification).info({ type: 'succeeded-push', id, token: this.token(push), ptime });
-      this.queue.settle(push);
-      this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
+      this.ended(push, result, ptime);
       return;
     }
     const appConfig = this.lanes.get(app)?.config ?? this.config;
@@ -218,7 +211,6 @@ export class PushWorkers implements BeforeApplicationShutdown {
     if (result.retryable && push.attempt < retryMax) {
       push.attempt++;
       push.backoff = (push.backoff ?? RETRY_BACKOFF).next({ attempt: push.attempt });
-      this.counters.retried(platform, app);
       const delay = Math.max(push.backoff.duration, result.retryAfterMs ?? 0);
       this.events.emitRetried({ push, platform, reason: result.reason, delayMs: delay });
       this.waitingRetry.set(
@@ -235,17 +227,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   private fail(push: Push, reason: string, ptime: number, detail?: string): void {
-    const { platform, app } = push.notification;
-    this.counters.failed(platform, reason, app);
-    const id = pushId(push);
-    pushLog(push.notification).info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
-    this.queue.settle(push);
-    this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason, detail }, ptime });
+    this.ended(push, { ok: false, reason, detail }, ptime);
   }
 
-  private token(push: Push): string {
-    const token = pushToken(push);
-    return this.logFullToken ? token : maskToken(token);
+  /** The one place a push ends: its settled event, emitted once. */
+  private ended(push: Push, outcome: PushOutcome, ptime: number): void {
+    this.events.emitSettled({ push, id: pushId(push), platform: push.notification.platform, token: pushToken(push), outcome, ptime });
   }
 
   /**

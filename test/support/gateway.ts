@@ -61,7 +61,7 @@ export async function startGateway(sim: Simulator, env: Record<string, string> =
       ...env,
     },
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
     .overrideProvider(pushgateConfig.KEY)
     .useValue(config)
     .compile();
