@@ -49,19 +49,19 @@ export class PushCounters {
     return platform === PLATFORM_IOS ? counters.ios : counters.android;
   }
 
-  succeeded(platform: Platform, app = DEFAULT_APP): void {
+  private succeeded(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).push_success++;
     this.ofApp(platform, app).push_success++;
   }
 
-  failed(platform: Platform, reason: string, app = DEFAULT_APP): void {
+  private failed(platform: Platform, reason: string, app = DEFAULT_APP): void {
     for (const counters of [this.of(platform), this.ofApp(platform, app)]) {
       counters.push_error++;
       counters.errors[reason] = (counters.errors[reason] ?? 0) + 1;
     }
   }
 
-  retried(platform: Platform, app = DEFAULT_APP): void {
+  private retried(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).retries++;
     this.ofApp(platform, app).retries++;
   }
