@@ -1,10 +1,11 @@
-import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { ConfigModule, registerAs } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
-import { pushgateConfig } from './config/pushgate.config';
+import { bootConfigSource, loadConfig, type PushgateConfig } from './config/pushgate.config';
 import { FeedbackModule } from './feedback/feedback.module';
+import { HealthModule } from './health/health.module';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { createValidationPipe } from './http/validation.pipe';
@@ -12,31 +13,48 @@ import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { PushRequestTimer } from './metrics/push-request.middleware';
 import { PushModule } from './push/push.module';
+import { MemoryPushQueue } from './push/push.queue';
 import { RedisModule } from './redis/redis.module';
+import { RedisPushQueue } from './redis/redis.queue';
 import { ReloadModule } from './reload/reload.module';
 import { SimulatorModule } from './simulator/simulator.module';
 import { StatsModule } from './stats/stats.module';
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [pushgateConfig] }),
-    ScheduleModule.forRoot(),
-    LogModule,
-    AuthModule,
-    SimulatorModule,
-    PushModule,
-    RedisModule,
-    StatsModule,
-    MetricsModule,
-    FeedbackModule,
-    ReloadModule,
-  ],
-  providers: [
-    { provide: APP_PIPE, useFactory: createValidationPipe },
-    { provide: APP_FILTER, useClass: HttpExceptionFilter },
-  ],
-})
+/** The parts that depend on `queue.backend`: the queue, and what only the Redis queue offers. */
+function queueBackend(config: PushgateConfig): (DynamicModule | typeof RedisModule)[] {
+  if (config.queue.backend === 'redis') return [PushModule.forRoot({ queue: RedisPushQueue }), RedisModule];
+  return [PushModule.forRoot({ queue: MemoryPushQueue })];
+}
+
+/**
+ * The gateway, composed for one configuration (read once, and provided as `pushgateConfig`): the configuration
+ * chooses the queue backend here, and nowhere else.
+ */
+@Module({})
 export class AppModule implements NestModule {
+  static forRoot(config: PushgateConfig = loadConfig(bootConfigSource())): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [registerAs('pushgate', () => config)] }),
+        ScheduleModule.forRoot(),
+        LogModule,
+        AuthModule,
+        SimulatorModule,
+        ...queueBackend(config),
+        HealthModule,
+        StatsModule,
+        MetricsModule,
+        FeedbackModule,
+        ReloadModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
   }

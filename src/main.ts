@@ -10,7 +10,7 @@ import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
 
 async function bootstrap(): Promise<void> {
-  const app = setupApp(await NestFactory.create(AppModule, APP_OPTIONS));
+  const app = setupApp(await NestFactory.create(AppModule.forRoot(), APP_OPTIONS));
   const config = app.get<PushgateConfig>(pushgateConfig.KEY);
   const logger = new Logger('Main');
   if (config.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${config.unknown_keys.join(', ')}`);

@@ -10,6 +10,7 @@ interface PlatformStats {
   errors: Record<string, number>;
 }
 interface Stats {
+  queue_usage: number;
   ios: PlatformStats;
   android: PlatformStats;
   apps: Record<string, { ios: PlatformStats; android: PlatformStats; in_flight: number; parked: number }>;

@@ -73,9 +73,10 @@ describe('POST /config/reload: new credentials without a restart', () => {
     writeFileSync(path, configFile(appTables(sim1, mkdtempSync(join(tmpdir(), 'pushgate-reload-1-')))));
     // The same file and environment serve the boot and every reload, as in production.
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1' } };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    const config = loadConfig(source);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
       .overrideProvider(pushgateConfig.KEY)
-      .useValue(loadConfig(source))
+      .useValue(config)
       .overrideProvider(CONFIG_SOURCE)
       .useValue(source)
       .compile();

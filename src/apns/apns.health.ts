@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Readiness, type ReadinessIndicator } from '../health/readiness';
 import { ApnsService } from './apns.service';
 
 /** Ready when every app's APNs client is configured and open; never depends on reaching Apple. */
 @Injectable()
-export class ApnsHealthIndicator {
+@Readiness()
+export class ApnsHealthIndicator implements ReadinessIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly apns: ApnsService,

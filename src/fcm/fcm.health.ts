@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Readiness, type ReadinessIndicator } from '../health/readiness';
 import { FcmService } from './fcm.service';
 
 /** Ready when every app's FCM client is configured and open; never depends on reaching Google. */
 @Injectable()
-export class FcmHealthIndicator {
+@Readiness()
+export class FcmHealthIndicator implements ReadinessIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly fcm: FcmService,

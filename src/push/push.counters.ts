@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_APP } from '../config/pushgate.config';
 import { PLATFORM_IOS, type Platform } from './push.dto';
+import { PushEvents } from './push.events';
 
 export interface PlatformCounters {
   push_success: number;
@@ -20,13 +21,24 @@ export interface AppCounters {
   android: PlatformCounters;
 }
 
-/** Counters since start, by platform, and by app and platform: what `/stat/app` reports. */
+/**
+ * Counters since start, by platform, and by app and platform: what `/stat/app` reports. Outcomes and retries are
+ * counted from the push events; acceptance by the accepting service.
+ */
 @Injectable()
 export class PushCounters {
   accepted = 0;
   readonly ios = platformCounters();
   readonly android = platformCounters();
   readonly apps: Record<string, AppCounters> = {};
+
+  constructor(events: PushEvents) {
+    events.onSettled(({ platform, outcome, push }) => {
+      if (outcome.ok) this.succeeded(platform, push.notification.app);
+      else this.failed(platform, outcome.reason, push.notification.app);
+    });
+    events.onRetried(({ platform, push }) => this.retried(platform, push.notification.app));
+  }
 
   of(platform: Platform): PlatformCounters {
     return platform === PLATFORM_IOS ? this.ios : this.android;
@@ -37,19 +49,19 @@ export class PushCounters {
     return platform === PLATFORM_IOS ? counters.ios : counters.android;
   }
 
-  succeeded(platform: Platform, app = DEFAULT_APP): void {
+  private succeeded(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).push_success++;
     this.ofApp(platform, app).push_success++;
   }
 
-  failed(platform: Platform, reason: string, app = DEFAULT_APP): void {
+  private failed(platform: Platform, reason: string, app = DEFAULT_APP): void {
     for (const counters of [this.of(platform), this.ofApp(platform, app)]) {
       counters.push_error++;
       counters.errors[reason] = (counters.errors[reason] ?? 0) + 1;
     }
   }
 
-  retried(platform: Platform, app = DEFAULT_APP): void {
+  private retried(platform: Platform, app = DEFAULT_APP): void {
     this.of(platform).retries++;
     this.ofApp(platform, app).retries++;
   }

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Platform } from './push.dto';
-import type { Push } from './push.queue';
+import type { Push, PushOutcome } from './push.queue';
 
-/** How one push ended. */
-export type PushOutcome = { ok: true } | { ok: false; reason: string; detail?: string };
+export type { PushOutcome } from './push.queue';
 
 export interface SettledPush {
   readonly push: Push;
@@ -26,8 +25,10 @@ export interface RetriedPush {
 type Listener<T> = (event: T) => void;
 
 /**
- * What happens to pushes, for the features that observe them (counters, metrics, feedback, per-request results)
- * without the workers knowing about each of them. Listeners run synchronously on the hot path: keep them cheap.
+ * What happens to pushes. The workers emit one `settled` event per push when it ends, and every record of it follows
+ * from that event alone: the journal's line, the counters, the metrics, the per-request results, the invalid-token
+ * feedback and the queue's acknowledgement. Listeners run synchronously on the hot path: keep them cheap, and keep
+ * their failures to themselves.
  */
 @Injectable()
 export class PushEvents {

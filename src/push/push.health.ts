@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { Readiness, type ReadinessIndicator } from '../health/readiness';
 import { PushQueue } from './push.queue';
 import { PushWorkers } from './push.workers';
 
@@ -7,7 +8,8 @@ import { PushWorkers } from './push.workers';
 export const QUEUE_HIGH_WATER = 0.9;
 
 @Injectable()
-export class PushHealthIndicator {
+@Readiness()
+export class PushHealthIndicator implements ReadinessIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly queue: PushQueue,

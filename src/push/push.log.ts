@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { PLATFORM_IOS, type NotificationDto } from './push.dto';
-import type { QueuedNotification } from './push.queue';
 
 /** Masks a device token for logs: enough to correlate, not enough to push to it. */
 export function maskToken(token: string): string {
@@ -27,11 +26,6 @@ export const LOGGED_FIELDS = [
   'priority',
   'extend',
 ] as const;
-
-/** The access-log child of a notification whose pushes are being sent, made once. */
-export function pushLog(n: QueuedNotification): Logger {
-  return (n.log ??= notificationLogger(n.access, n.dto));
-}
 
 /**
  * The access-log child for one notification: its platform and every non-empty field, as Gaurun logged them, then

@@ -1,18 +1,17 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApnsModule } from '../apns/apns.module';
 import { ApnsProvider } from '../apns/apns.provider';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
 import { FcmProvider } from '../fcm/fcm.provider';
 import { ProviderModule } from '../provider/provider.module';
-import { RedisPushQueue } from '../redis/redis.queue';
 import { PushController } from './push.controller';
 import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
-import { PushPreparer } from './push.preparer';
 import { PushHealthIndicator } from './push.health';
-import { MemoryPushQueue, PushQueue } from './push.queue';
+import { PushJournal } from './push.journal';
+import { PushPreparer } from './push.preparer';
+import { PushQueue } from './push.queue';
 import { PushResults } from './push.results';
 import { PushService } from './push.service';
 import { PushWorkers } from './push.workers';
@@ -22,24 +21,32 @@ const providers = ProviderModule.register([
   { module: FcmModule, provider: FcmProvider },
 ]);
 
+export interface PushModuleOptions {
+  /**
+   * The queue backend: a class that fulfils {@link PushQueue}, provided under that token and under its own class
+   * (for what only that backend offers, composed alongside it).
+   */
+  readonly queue: Type<PushQueue>;
+}
+
+/**
+ * Accepting, queueing, sending and recording pushes. Configured once where the application is composed, with the
+ * queue backend, and global like any such root module: the features that observe pushes (stats, metrics, feedback,
+ * a backend's own endpoints) use its exports without naming the backend.
+ */
 @Module({
   imports: [providers, TerminusModule],
   controllers: [PushController],
-  providers: [
-    {
-      provide: PushQueue,
-      inject: [pushgateConfig.KEY, PushPreparer, PushEvents],
-      useFactory: (config: PushgateConfig, preparer: PushPreparer, events: PushEvents): PushQueue =>
-        config.queue.backend === 'redis' ? new RedisPushQueue(config, preparer, events) : new MemoryPushQueue(config.core.queues),
-    },
-    PushCounters,
-    PushEvents,
-    PushPreparer,
-    PushResults,
-    PushService,
-    PushWorkers,
-    PushHealthIndicator,
-  ],
-  exports: [PushQueue, PushCounters, PushEvents, PushPreparer, PushWorkers, PushHealthIndicator, providers],
+  providers: [PushCounters, PushEvents, PushJournal, PushPreparer, PushResults, PushService, PushWorkers, PushHealthIndicator],
+  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushWorkers, providers],
 })
-export class PushModule {}
+export class PushModule {
+  static forRoot({ queue }: PushModuleOptions): DynamicModule {
+    return {
+      module: PushModule,
+      global: true,
+      providers: [queue, { provide: PushQueue, useExisting: queue }],
+      exports: [queue, PushQueue],
+    };
+  }
+}

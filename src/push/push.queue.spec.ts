@@ -1,15 +1,20 @@
-import pino from 'pino';
+import { loadConfig } from '../config/pushgate.config';
 import type { NotificationDto } from './push.dto';
 import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './push.queue';
 
 function notification(tokens: string[], prefix = 'n-', app = 'default'): QueuedNotification {
   const dto = { token: tokens, platform: 1, message: 'm' } as NotificationDto;
-  return { dto, platform: 1, app, idPrefix: prefix, acceptedAt: 0, access: pino({ enabled: false }) };
+  return { dto, platform: 1, app, idPrefix: prefix, acceptedAt: 0 };
+}
+
+/** The queue as the gateway builds it, for `core.queues` = capacity. */
+function memoryQueue(capacity: number): MemoryPushQueue {
+  return new MemoryPushQueue(loadConfig({ env: { PUSHGATE_CORE_QUEUES: String(capacity) } }));
 }
 
 describe('MemoryPushQueue', () => {
   it('admits all pushes of a request or none, counting tokens against the capacity', () => {
-    const queue = new MemoryPushQueue(5);
+    const queue = memoryQueue(5);
     expect(queue.offer([notification(['a', 'b']), notification(['c', 'd'])])).toBe(true);
     expect(queue.size).toBe(4);
     expect(queue.offer([notification(['e']), notification(['f'])])).toBe(false);
@@ -19,7 +24,7 @@ describe('MemoryPushQueue', () => {
   });
 
   it('hands out one push per token in order, retries first, and drains what is left', () => {
-    const queue = new MemoryPushQueue(10);
+    const queue = memoryQueue(10);
     queue.offer([notification(['a', 'b'], 'x-'), notification(['c'], 'y-')]);
     const first = queue.take(1)[0];
     expect([pushToken(first), pushId(first), first.attempt]).toEqual(['a', 'x-0', 0]);
@@ -38,14 +43,14 @@ describe('MemoryPushQueue', () => {
   });
 
   it('keeps working across many notifications (compaction of consumed entries)', () => {
-    const queue = new MemoryPushQueue(100_000);
+    const queue = memoryQueue(100_000);
     for (let i = 0; i < 5000; i++) queue.offer([notification([`t${i}`])]);
     for (let i = 0; i < 5000; i++) expect(pushToken(queue.take(1)[0])).toBe(`t${i}`);
     expect(queue.size).toBe(0);
   });
 
   it('serves apps in turn and hands out no more of an app than it has room for', () => {
-    const queue = new MemoryPushQueue(100);
+    const queue = memoryQueue(100);
     queue.offer([notification(['a1', 'a2', 'a3'], 'a-', 'a'), notification(['b1', 'b2'], 'b-', 'b')]);
     const room = (app: string) => (app === 'a' ? 0 : 1);
     expect(queue.take(10, room).map(pushToken)).toEqual(['b1']);

@@ -1,6 +1,7 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { NotificationOptions } from 'apns2';
 import type { IBackoff } from 'cockatiel';
-import type { Logger } from 'pino';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import type { PreparedFcmMessage } from '../fcm/fcm.client';
 import type { NotificationDto, Platform } from './push.dto';
 
@@ -18,14 +19,10 @@ export interface QueuedNotification {
   readonly acceptedAt: number;
   /** The accepting request's id, for per-request results (`GET /push/{id}`). */
   readonly requestId?: string;
-  /** The access log. */
-  readonly access: Logger;
-  /**
-   * The access-log child carrying the notification's fields, made when its first push ends (see `pushLog`) so that
-   * a notification still waiting in the queue costs no logger.
-   */
-  log?: Logger;
 }
+
+/** How one push ended: the outcome every record of it follows from (see `PushEvents`). */
+export type PushOutcome = { ok: true } | { ok: false; reason: string; detail?: string };
 
 /** One token of one notification: the unit that is sent, retried and counted. */
 export interface Push {
@@ -48,9 +45,9 @@ export function pushId(push: Push): string {
 export type AppRoom = (app: string) => number;
 
 /**
- * Where accepted pushes wait for a worker. The embedded provider keeps them in memory; a shared, durable provider
- * (Redis) can take its place: every operation may complete asynchronously, and a durable queue keeps what a
- * stopping gateway hands back.
+ * Where accepted pushes wait for a worker: the contract every queue backend fulfils. The backend is chosen where the
+ * application is composed (`PushModule.forRoot({ queue })`): in memory by default, or a shared, durable one (Redis).
+ * Every operation may complete asynchronously, and a durable queue keeps what a stopping gateway hands back.
  */
 export abstract class PushQueue {
   /** How many pushes the queue holds at most. */
@@ -69,8 +66,8 @@ export abstract class PushQueue {
   abstract take(max: number, room?: AppRoom): Push[] | Promise<Push[]>;
   /** Puts a push back for another attempt, ahead of new work; retries are never refused. */
   abstract retry(push: Push): void;
-  /** The push ended, succeeded or failed: it leaves the queue for good. */
-  abstract settle(push: Push): void;
+  /** The push ended with this outcome: it leaves the queue for good. Called once per push, on the hot path. */
+  abstract settle(push: Push, outcome: PushOutcome): void;
   /** Removes and returns everything this process still holds locally. */
   abstract drain(): Push[];
 }
@@ -93,6 +90,7 @@ interface Backlog {
  * the request's own), so a queued push costs little more than its token string. Each app has its own line, served
  * in turn: an app whose provider hangs holds up only its own pushes.
  */
+@Injectable()
 export class MemoryPushQueue extends PushQueue {
   private readonly backlogs = new Map<string, Backlog>();
   private readonly order: Backlog[] = [];
@@ -101,9 +99,11 @@ export class MemoryPushQueue extends PushQueue {
   private retrying = 0;
 
   readonly durable = false;
+  readonly capacity: number;
 
-  constructor(readonly capacity: number) {
+  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
     super();
+    this.capacity = config.core.queues;
   }
 
   get size(): number {

@@ -1,5 +1,4 @@
 import { Test } from '@nestjs/testing';
-import pino from 'pino';
 import { PLATFORM_IOS } from './push.dto';
 import { PushEvents } from './push.events';
 import type { Push, QueuedNotification } from './push.queue';
@@ -21,7 +20,6 @@ function settle(events: PushEvents, requestId: string, index: number, reason?: s
     idPrefix: `${requestId}-n-`,
     acceptedAt: 0,
     requestId,
-    access: pino({ enabled: false }),
   };
   const push: Push = { notification, index, attempt: 0 };
   events.emitSettled({

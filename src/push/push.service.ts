@@ -1,18 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
-import { LogService } from '../log/log.service';
 import { ProviderRegistry } from '../provider/provider.registry';
 import { PushCounters } from './push.counters';
 import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
-import { maskToken, notificationLogger } from './push.log';
+import { PushJournal } from './push.journal';
 import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
 import { PushWorkers } from './push.workers';
-
-/** The type of the lines written on acceptance, a binding of their logger. */
-const ACCEPTED = { type: 'accepted-push' };
 
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
 export const QUEUE_FULL_RETRY_AFTER = 1;
@@ -34,7 +30,7 @@ export class PushService {
     private readonly workers: PushWorkers,
     private readonly counters: PushCounters,
     private readonly preparer: PushPreparer,
-    private readonly logs: LogService,
+    private readonly journal: PushJournal,
     private readonly results: PushResults,
     private readonly providers: ProviderRegistry,
   ) {}
@@ -76,18 +72,10 @@ export class PushService {
     if (!offered) {
       throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     }
-    for (const n of queued) {
-      // A child only for these lines: the one used for the outcomes is made when the first push ends.
-      const log = notificationLogger(n.access, n.dto, ACCEPTED);
-      for (let i = 0; i < n.dto.token.length; i++) {
-        const token = n.dto.token[i];
-        log.info({ id: n.idPrefix + i, token: this.config.core.log_full_token ? token : maskToken(token) });
-      }
-    }
+    // The recovery journal: written out before the client hears 200.
+    this.journal.accepted(queued);
     this.counters.accepted += count;
     this.workers.wake();
-    // The accepted-push lines are the recovery journal: written out before the client hears 200.
-    this.logs.writeOut();
     if (!waiter) return new PushAcceptedDto(count, requestId);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
   }

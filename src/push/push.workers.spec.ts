@@ -1,12 +1,12 @@
-import pino from 'pino';
-import { CONFIG_DEFAULTS, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
-import type { ProviderRegistry } from '../provider/provider.registry';
+import { Test } from '@nestjs/testing';
+import { CONFIG_DEFAULTS, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { ProviderRegistry } from '../provider/provider.registry';
 import { SENT, type SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
 import { PushCounters } from './push.counters';
 import type { NotificationDto } from './push.dto';
-import { PushEvents, type SettledPush } from './push.events';
-import { MemoryPushQueue, type Push, type QueuedNotification } from './push.queue';
+import { PushEvents, type RetriedPush, type SettledPush } from './push.events';
+import { MemoryPushQueue, PushQueue, type Push, type PushOutcome, type QueuedNotification } from './push.queue';
 import { PushWorkers } from './push.workers';
 
 const PLATFORM_ANDROID = 2;
@@ -17,43 +17,11 @@ function app(inFlightMax = 0): AppConfig {
 
 function notification(appName: string, tokens: string[]): QueuedNotification {
   const dto = { token: tokens, platform: PLATFORM_ANDROID, message: 'm', app: appName } as NotificationDto;
-  return {
-    dto,
-    platform: PLATFORM_ANDROID,
-    app: appName,
-    fcm: { head: '', tail: '' },
-    idPrefix: `${appName}-`,
-    acceptedAt: 0,
-    access: pino({ enabled: false }),
-  };
+  return { dto, platform: PLATFORM_ANDROID, app: appName, fcm: { head: '', tail: '' }, idPrefix: `${appName}-`, acceptedAt: 0 };
 }
 
 function tokens(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-}
-
-/**
- * Workers over an in-memory queue (or one that cannot choose by app) and a stand-in FCM whose sends to tokens starting with `hang` stay unanswered
- * until released; concurrency 1 x (3 + 1) = 4.
- */
-function setup(apps: Record<string, AppConfig>, unselective = false) {
-  const config = { ...CONFIG_DEFAULTS, core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 }, apps } as unknown as PushgateConfig;
-  const queue = unselective ? new UnselectiveQueue(1000) : new MemoryPushQueue(1000);
-  const events = new PushEvents();
-  const settled: SettledPush[] = [];
-  events.onSettled((e) => settled.push(e));
-  const hanging: { token: string; release: (result: SendResult) => void }[] = [];
-  const fcm = {
-    send: (_app: string, token: string) =>
-      token.startsWith('hang') ? new Promise<SendResult>((release) => hanging.push({ token, release })) : Promise.resolve(SENT),
-  };
-  const providers = { of: () => fcm } as unknown as ProviderRegistry;
-  const workers = new PushWorkers(config, queue, new PushCounters(), events, providers, new SendRetryPolicy(config));
-  const offer = (n: QueuedNotification) => {
-    queue.offer([n]);
-    workers.pump();
-  };
-  return { workers, queue, settled, hanging, offer };
 }
 
 /** A queue that hands out pushes in order whatever their app, as the Redis queue does. */
@@ -61,6 +29,44 @@ class UnselectiveQueue extends MemoryPushQueue {
   override take(max: number): Push[] {
     return super.take(max);
   }
+}
+
+/** What the stand-in FCM answers for a token: by its prefix. */
+function answer(token: string, hanging: { token: string; release: (result: SendResult) => void }[]): Promise<SendResult> {
+  if (token.startsWith('hang')) return new Promise<SendResult>((release) => hanging.push({ token, release }));
+  if (token.startsWith('bad')) return Promise.resolve({ ok: false, reason: 'BadToken', retryable: false });
+  return Promise.resolve(SENT);
+}
+
+/**
+ * Workers built by Nest over an in-memory queue (or one that cannot choose by app), the real events and counters, and
+ * a stand-in FCM whose sends to tokens starting with `hang` stay unanswered until released and to tokens starting
+ * with `bad` fail for good; concurrency 1 x (3 + 1) = 4.
+ */
+async function setup(apps: Record<string, AppConfig>, unselective = false) {
+  const config = { ...CONFIG_DEFAULTS, core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 }, apps } as unknown as PushgateConfig;
+  const hanging: { token: string; release: (result: SendResult) => void }[] = [];
+  const moduleRef = await Test.createTestingModule({
+    providers: [
+      PushWorkers,
+      PushEvents,
+      PushCounters,
+      { provide: pushgateConfig.KEY, useValue: config },
+      { provide: PushQueue, useClass: unselective ? UnselectiveQueue : MemoryPushQueue },
+      SendRetryPolicy,
+      { provide: ProviderRegistry, useValue: { of: () => ({ send: (_app: string, token: string) => answer(token, hanging) }) } },
+    ],
+  }).compile();
+  const workers = moduleRef.get(PushWorkers);
+  const queue = moduleRef.get(PushQueue);
+  const events = moduleRef.get(PushEvents);
+  const settled: SettledPush[] = [];
+  events.onSettled((e) => settled.push(e));
+  const offer = (n: QueuedNotification) => {
+    void queue.offer([n]);
+    workers.pump();
+  };
+  return { workers, queue, events, counters: moduleRef.get(PushCounters), settled, hanging, offer };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -71,7 +77,7 @@ async function turns(count: number): Promise<void> {
 
 describe('PushWorkers app lanes', () => {
   it('keeps three quarters of the senders for a hanging app, so another app still gets through', async () => {
-    const { workers, queue, settled, hanging, offer } = setup({ slow: app(), fast: app() });
+    const { workers, queue, settled, hanging, offer } = await setup({ slow: app(), fast: app() });
     offer(notification('slow', tokens('hang', 10)));
     await turns(3);
     expect(hanging).toHaveLength(3);
@@ -88,7 +94,7 @@ describe('PushWorkers app lanes', () => {
   });
 
   it("parks what a queue that cannot choose by app hands out over an app's limit", async () => {
-    const { workers, hanging, offer } = setup({ slow: app(), fast: app() }, true);
+    const { workers, hanging, offer } = await setup({ slow: app(), fast: app() }, true);
     offer(notification('slow', tokens('hang', 5)));
     await turns(3);
     expect(hanging).toHaveLength(3);
@@ -100,7 +106,7 @@ describe('PushWorkers app lanes', () => {
   });
 
   it('holds an app to its in_flight_max and starts its parked pushes oldest first as sends end', async () => {
-    const { workers, hanging, settled, offer } = setup({ default: app(2), other: app() });
+    const { workers, hanging, settled, offer } = await setup({ default: app(2), other: app() });
     offer(notification('default', tokens('hang', 5)));
     await turns(3);
     expect(hanging.map((h) => h.token)).toEqual(['hang0', 'hang1']);
@@ -114,11 +120,60 @@ describe('PushWorkers app lanes', () => {
   });
 
   it('lets a single app use every sender', async () => {
-    const { workers, hanging, offer } = setup({ default: app() });
+    const { workers, hanging, offer } = await setup({ default: app() });
     offer(notification('default', tokens('hang', 6)));
     await turns(3);
     expect(hanging).toHaveLength(4);
     expect(workers.active).toBe(workers.concurrency);
     expect(workers.parked).toBe(0);
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('PushWorkers outcomes', () => {
+  it('ends each push with one settled event, which the queue and the counters follow', async () => {
+    const { queue, counters, settled, offer } = await setup({ default: app() });
+    const acknowledged: [string, PushOutcome][] = [];
+    const settle = queue.settle.bind(queue);
+    queue.settle = (push, outcome) => {
+      acknowledged.push([push.notification.idPrefix + push.index, outcome]);
+      settle(push, outcome);
+    };
+    offer(notification('default', ['ok0', 'bad1', 'ok2']));
+    await waitFor(() => settled.length === 3);
+    await turns(3);
+    expect(settled).toHaveLength(3);
+    expect(settled.map((s) => [s.id, s.token, s.outcome.ok])).toEqual([
+      ['default-0', 'ok0', true],
+      ['default-1', 'bad1', false],
+      ['default-2', 'ok2', true],
+    ]);
+    expect(acknowledged).toEqual(settled.map((s) => [s.id, s.outcome]));
+    expect(acknowledged[1][1]).toEqual({ ok: false, reason: 'BadToken', detail: undefined });
+    expect(counters.android).toEqual({ push_success: 2, push_error: 1, retries: 0, errors: { BadToken: 1 } });
+    expect(counters.apps.default.android).toEqual(counters.android);
+  });
+
+  it('counts a retry from the retried event, and the push once when it finally ends', async () => {
+    const { counters, settled, hanging, events, offer } = await setup({ default: app() });
+    const retried: RetriedPush[] = [];
+    events.onRetried((e) => retried.push(e));
+    offer(notification('default', ['hang0']));
+    await waitFor(() => hanging.length === 1);
+    hanging.shift()!.release({ ok: false, reason: 'Timeout', retryable: true });
+    await waitFor(() => hanging.length === 1);
+    expect(retried.map((r) => r.reason)).toEqual(['Timeout']);
+    expect(counters.android.retries).toBe(1);
+    expect(settled).toEqual([]);
+    hanging.shift()!.release(SENT);
+    await waitFor(() => settled.length === 1);
+    expect(counters.android).toEqual({ push_success: 1, push_error: 0, retries: 1, errors: {} });
   });
 });

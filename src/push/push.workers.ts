@@ -4,10 +4,8 @@ import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/p
 import { ProviderRegistry } from '../provider/provider.registry';
 import type { SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
-import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
-import { maskToken, pushLog } from './push.log';
-import { pushId, PushQueue, pushToken, type Push } from './push.queue';
+import { pushId, PushQueue, pushToken, type Push, type PushOutcome } from './push.queue';
 
 /** Sends started in one turn of the event loop at most. */
 const START_BATCH = 64;
@@ -25,7 +23,8 @@ interface AppLane {
 /**
  * Takes pushes from the queue and sends them with bounded concurrency (`core.workers` x (`core.pusher_max` + 1),
  * adjustable at run time), retries retryable failures with exponential backoff and jitter, and settles every
- * push as succeeded or failed, counted and logged.
+ * push as succeeded or failed: one settled event, from which the queue, the journal, the counters and the other
+ * records follow.
  */
 @Injectable()
 export class PushWorkers implements BeforeApplicationShutdown {
@@ -39,19 +38,17 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private taking = false;
   private woken = false;
   private stopped = false;
-  private readonly logFullToken: boolean;
 
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
     private readonly queue: PushQueue,
-    private readonly counters: PushCounters,
     private readonly events: PushEvents,
     private readonly providers: ProviderRegistry,
     private readonly retryPolicy: SendRetryPolicy,
   ) {
     this.pusherMax = config.core.pusher_max;
-    this.logFullToken = config.core.log_full_token;
     for (const [name, app] of Object.entries(config.apps)) this.lanes.set(name, { config: app, active: 0, parked: [] });
+    events.onSettled(({ push, outcome }) => queue.settle(push, outcome));
   }
 
   /**
@@ -197,18 +194,13 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private settle(push: Push, result: SendResult, ptime: number): void {
     const { platform, app } = push.notification;
     if (result.ok) {
-      this.counters.succeeded(platform, app);
-      const id = pushId(push);
-      pushLog(push.notification).info({ type: 'succeeded-push', id, token: this.token(push), ptime });
-      this.queue.settle(push);
-      this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: result, ptime });
+      this.ended(push, result, ptime);
       return;
     }
     const backoff = this.retryPolicy.next(platform, app, result, push.attempt, push.backoff);
     if (backoff) {
       push.attempt++;
       push.backoff = backoff;
-      this.counters.retried(platform, app);
       const delay = backoff.duration;
       this.events.emitRetried({ push, platform, reason: result.reason, delayMs: delay });
       this.waitingRetry.set(
@@ -225,17 +217,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   private fail(push: Push, reason: string, ptime: number, detail?: string): void {
-    const { platform, app } = push.notification;
-    this.counters.failed(platform, reason, app);
-    const id = pushId(push);
-    pushLog(push.notification).info({ type: 'failed-push', id, token: this.token(push), ptime, error: reason });
-    this.queue.settle(push);
-    this.events.emitSettled({ push, id, platform, token: pushToken(push), outcome: { ok: false, reason, detail }, ptime });
+    this.ended(push, { ok: false, reason, detail }, ptime);
   }
 
-  private token(push: Push): string {
-    const token = pushToken(push);
-    return this.logFullToken ? token : maskToken(token);
+  /** The one place a push ends: its settled event, emitted once. */
+  private ended(push: Push, outcome: PushOutcome, ptime: number): void {
+    this.events.emitSettled({ push, id: pushId(push), platform: push.notification.platform, token: pushToken(push), outcome, ptime });
   }
 
   /**

@@ -1,7 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, NotFoundException, Post, Query, BadRequestException } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, BadRequestException } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
@@ -11,9 +10,8 @@ import {
 } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
-import { LogService } from '../log/log.service';
+import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
-import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
 import { QueueUnavailableException, RedisPushQueue, type DeadLetter } from './redis.queue';
 
@@ -45,23 +43,21 @@ const LETTER_EXAMPLE = {
 export class DeadLetterController {
   constructor(
     @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
-    private readonly queue: PushQueue,
+    private readonly queue: RedisPushQueue,
     private readonly workers: PushWorkers,
-    private readonly logs: LogService,
+    private readonly journal: PushJournal,
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'Pushes that ended failed (Redis queue only), oldest first' })
+  @ApiOperation({ summary: 'Pushes that ended failed, oldest first' })
   @ApiQuery({ name: 'count', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: 100 } })
   @ApiQuery({ name: 'after', required: false, description: '`next` of the previous page.', example: '1764254413593-0' })
   @ApiOkResponse({ schema: { type: 'object', example: { dead_letters: [LETTER_EXAMPLE], next: '1764254413593-0' } } })
-  @ApiNotFoundResponse({ description: 'The queue is not in Redis.' })
   async list(@Query('count') count?: string, @Query('after') after?: string): Promise<{ dead_letters: DeadLetter[]; next?: string }> {
-    const queue = this.redis();
     const n = count === undefined ? 100 : /^\d{1,4}$/.test(count) ? Number(count) : NaN;
     if (!(n >= 1 && n <= LIST_MAX)) throw new BadRequestException({ message: `count: expected 1..${LIST_MAX}` });
     if (after !== undefined && !STREAM_ID.test(after)) throw new BadRequestException({ message: 'after: expected a dead_id' });
-    const page = await this.unavailableAsHttp(() => queue.deadLetters(n, after));
+    const page = await this.unavailableAsHttp(() => this.queue.deadLetters(n, after));
     const full = this.config.core.log_full_token;
     const mask = (letter: DeadLetter): DeadLetter =>
       full
@@ -75,23 +71,17 @@ export class DeadLetterController {
   @ApiOperation({ summary: 'Queue chosen dead letters again (all or none); each leaves the dead-letter set' })
   @ApiOkResponse({ schema: { type: 'object', example: { message: 'ok', count: 1, replayed: ['1764254413593-0'], missing: [] } } })
   @ApiBadRequestResponse({ description: 'Malformed ids.' })
-  @ApiNotFoundResponse({ description: 'The queue is not in Redis.' })
   @ApiServiceUnavailableResponse({ description: 'Queue full, Redis unreachable or shutting down; nothing was queued.' })
   async replay(@Body() body: ReplayDeadLettersDto): Promise<{ message: string; count: number; replayed: string[]; missing: string[] }> {
-    const queue = this.redis();
     if (!this.workers.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
-    const result = await this.unavailableAsHttp(() => queue.replay(body.ids, this.config.core.log_full_token, maskToken));
+    const result = await this.unavailableAsHttp(() => this.queue.replay(body.ids));
     if (!result.admitted)
-      throw new QueueUnavailableException({ message: `queue is full (${queue.size}/${queue.capacity} pushes); retry later` });
+      throw new QueueUnavailableException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
+    this.journal.replayed(result.replayed.map((l) => ({ dto: l.notification, id: `${l.id}-r0`, replayOf: l.id })));
     this.workers.pump();
-    this.logs.writeOut();
-    const replayed = new Set(result.replayed);
-    return { message: 'ok', count: replayed.size, replayed: result.replayed, missing: body.ids.filter((id) => !replayed.has(id)) };
-  }
-
-  private redis(): RedisPushQueue {
-    if (this.queue instanceof RedisPushQueue) return this.queue;
-    throw new NotFoundException({ message: 'dead letters are kept with queue.backend = "redis" only' });
+    const ids = result.replayed.map((l) => l.dead_id);
+    const replayed = new Set(ids);
+    return { message: 'ok', count: replayed.size, replayed: ids, missing: body.ids.filter((id) => !replayed.has(id)) };
   }
 
   private async unavailableAsHttp<T>(work: () => Promise<T>): Promise<T> {

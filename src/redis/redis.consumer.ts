@@ -1,7 +1,5 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
-import { RedisPushQueue } from './redis.queue';
 
 /**
  * Starts the workers' first take at boot. With the in-memory queue a request's acceptance does that, but a replica
@@ -9,12 +7,9 @@ import { RedisPushQueue } from './redis.queue';
  */
 @Injectable()
 export class RedisConsumer implements OnApplicationBootstrap {
-  constructor(
-    private readonly queue: PushQueue,
-    private readonly workers: PushWorkers,
-  ) {}
+  constructor(private readonly workers: PushWorkers) {}
 
   onApplicationBootstrap(): void {
-    if (this.queue instanceof RedisPushQueue) this.workers.pump();
+    this.workers.pump();
   }
 }

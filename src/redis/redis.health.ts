@@ -1,25 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { PushQueue } from '../push/push.queue';
+import { Readiness, type ReadinessIndicator } from '../health/readiness';
 import { RedisPushQueue } from './redis.queue';
 
 const PING_TIMEOUT_MS = 1000;
 
-/** Ready when Redis answers a PING in time; only composed into readiness when the queue lives in Redis. */
+/** Ready when Redis answers a PING in time. */
 @Injectable()
-export class RedisHealthIndicator {
+@Readiness()
+export class RedisHealthIndicator implements ReadinessIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    private readonly queue: PushQueue,
+    private readonly queue: RedisPushQueue,
   ) {}
-
-  get enabled(): boolean {
-    return this.queue instanceof RedisPushQueue;
-  }
 
   async isReady(key = 'redis'): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
-    if (!(this.queue instanceof RedisPushQueue)) return indicator.up({ enabled: false });
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

@@ -1,20 +1,17 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { PushModule } from '../push/push.module';
 import { DeadLetterController } from './dead-letter.controller';
 import { RedisConsumer } from './redis.consumer';
 import { RedisHealthIndicator } from './redis.health';
 
 /**
- * What the Redis queue adds around `PushQueue` (which PushModule provides, choosing it by `queue.backend`): its
- * readiness indicator, the dead-letter endpoints and the start of consumption. Global so that the health controller can compose the
- * indicator without the stats module depending on this one.
+ * What the Redis queue offers beyond the queue contract: its dead-letter endpoints, its readiness indicator and the
+ * start of consumption at boot. Composed only alongside `PushModule.forRoot({ queue: RedisPushQueue })`, whose
+ * exports (the queue, the workers, the journal) it uses.
  */
-@Global()
 @Module({
-  imports: [PushModule, TerminusModule],
+  imports: [TerminusModule],
   controllers: [DeadLetterController],
   providers: [RedisHealthIndicator, RedisConsumer],
-  exports: [RedisHealthIndicator],
 })
 export class RedisModule {}

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
+  Inject,
+  Injectable,
   Logger,
   ServiceUnavailableException,
   type BeforeApplicationShutdown,
@@ -9,12 +11,10 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { PushgateConfig } from '../config/pushgate.config';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import type { NotificationDto } from '../push/push.dto';
-import type { PushEvents } from '../push/push.events';
-import type { PushPreparer } from '../push/push.preparer';
-import { pushLog } from '../push/push.log';
-import { PushQueue, pushId, pushToken, type Push, type QueuedNotification } from '../push/push.queue';
+import { PushPreparer } from '../push/push.preparer';
+import { PushQueue, pushId, pushToken, type Push, type PushOutcome, type QueuedNotification } from '../push/push.queue';
 import { OFFER, RELEASE, REPLAY, SETTLE } from './redis.scripts';
 
 const GROUP = 'pushgate';
@@ -44,6 +44,7 @@ interface HeldEntry {
   open: number;
 }
 
+/** The pushes this queue hands out: each knows the stream entry it belongs to. */
 interface RedisPush extends Push {
   readonly entry: HeldEntry;
   failure?: string;
@@ -83,6 +84,7 @@ export class QueueUnavailableException extends ServiceUnavailableException {
  * refreshes the idle time of what it holds, retries included. The shared depth is a counter kept exact by the
  * scripts; `size` is its last known value.
  */
+@Injectable()
 export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly durable = true;
   readonly capacity: number;
@@ -115,9 +117,8 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   private lastConsumerSweep = 0;
 
   constructor(
-    config: PushgateConfig,
+    @Inject(pushgateConfig.KEY) config: PushgateConfig,
     private readonly preparer: PushPreparer,
-    events: PushEvents,
   ) {
     super();
     const { queue, core } = config;
@@ -152,9 +153,6 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
         (id) => (this.readerId = id),
         () => undefined,
       );
-    });
-    events.onSettled((event) => {
-      if (!event.outcome.ok) (event.push as RedisPush).failure = event.outcome.reason;
     });
   }
 
@@ -300,9 +298,11 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     this.wake();
   }
 
-  settle(push: Push): void {
-    this.settling.push(push as RedisPush);
-    // Batched after the current turn: the settled event, which carries the failure reason, has run by then.
+  settle(push: Push, outcome: PushOutcome): void {
+    const own = push as RedisPush;
+    if (!outcome.ok) own.failure = outcome.reason;
+    this.settling.push(own);
+    // Written after the current turn, together with whatever else settles in it.
     this.scheduleFlush(0);
   }
 
@@ -417,14 +417,10 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   }
 
   /**
-   * Queues the chosen dead letters again as new pushes (id `<old id>-r0`), all or none against the capacity;
-   * each is logged as accepted. Returns the ids that were replayed.
+   * Queues the chosen dead letters again as new pushes (id `<old id>-r0`), all or none against the capacity.
+   * Returns the letters that were replayed.
    */
-  async replay(
-    deadIds: string[],
-    logFullToken: boolean,
-    mask: (token: string) => string,
-  ): Promise<{ admitted: boolean; replayed: string[] }> {
+  async replay(deadIds: string[]): Promise<{ admitted: boolean; replayed: DeadLetter[] }> {
     const found: { deadId: string; letter: DeadLetter }[] = [];
     for (const deadId of new Set(deadIds)) {
       const entries = (await this.commands.xrange(this.keys.dead, deadId, deadId)) as [string, string[]][];
@@ -439,11 +435,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     const [admitted, depth] = await this.commands.pgReplay(this.keys.stream, this.keys.depth, this.keys.dead, ...args);
     this.depth = depth;
     if (admitted !== 1) return { admitted: false, replayed: [] };
-    for (const { letter } of found) {
-      const token = letter.notification.token[0];
-      pushLog(this.preparer.prepare(letter.notification, `${letter.id}-r`, now)).info({ type: 'accepted-push', id: `${letter.id}-r0`, token: logFullToken ? token : mask(token), replay_of: letter.id });
-    }
-    return { admitted: true, replayed: found.map((f) => f.deadId) };
+    return { admitted: true, replayed: found.map((f) => f.letter) };
   }
 
   /** Stops reading new work; what is held locally is still sent until the workers' drain ends. */

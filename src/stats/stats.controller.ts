@@ -1,13 +1,8 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { ApnsHealthIndicator } from '../apns/apns.health';
-import { FcmHealthIndicator } from '../fcm/fcm.health';
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
-import { PushHealthIndicator } from '../push/push.health';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
-import { RedisHealthIndicator } from '../redis/redis.health';
 import { RuntimeStats } from './runtime.stats';
 
 export interface AppStats {
@@ -82,19 +77,6 @@ const RUNTIME_EXAMPLE = {
   active_resources: 12,
 };
 
-const HEALTH_UP = {
-  status: 'ok',
-  info: { queue: { status: 'up', usage: 0, max: 8192 } },
-  error: {},
-  details: { queue: { status: 'up', usage: 0, max: 8192 } },
-};
-const HEALTH_DOWN = {
-  status: 'error',
-  info: {},
-  error: { queue: { status: 'down', usage: 7500, max: 8192, reason: 'queue above high-water mark' } },
-  details: { queue: { status: 'down', usage: 7500, max: 8192, reason: 'queue above high-water mark' } },
-};
-
 @ApiTags('stats')
 @Controller()
 export class StatsController {
@@ -137,43 +119,5 @@ export class StatsController {
   @ApiOkResponse({ schema: { type: 'object', example: RUNTIME_EXAMPLE } })
   runtimeStats(): Record<string, unknown> {
     return this.runtime.snapshot();
-  }
-}
-
-@ApiTags('health')
-@Controller('health')
-export class HealthController {
-  constructor(
-    @Inject(HealthCheckService) private readonly health: HealthCheckService,
-    private readonly push: PushHealthIndicator,
-    private readonly apns: ApnsHealthIndicator,
-    private readonly fcm: FcmHealthIndicator,
-    private readonly redis: RedisHealthIndicator,
-  ) {}
-
-  /**
-   * The process is alive and its event loop answers. It never depends on Apple, Google or any other service, and
-   * stays 200 while the gateway drains on shutdown (Terminus answers 503 to every check from then on).
-   */
-  @Get('live')
-  @ApiOperation({ summary: 'Liveness: the process answers; never depends on APNs, FCM or anything else' })
-  @ApiOkResponse({ schema: { type: 'object', example: { status: 'ok', info: { process: { status: 'up', uptime_seconds: 3600 } } } } })
-  live(): { status: 'ok'; info: { process: { status: 'up'; uptime_seconds: number } } } {
-    return { status: 'ok', info: { process: { status: 'up', uptime_seconds: Math.round(process.uptime()) } } };
-  }
-
-  /** Able to accept now: clients configured, queue below its high-water mark, not shutting down. */
-  @Get('ready')
-  @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Readiness: clients configured, queue below 90% of its capacity, not shutting down' })
-  @ApiOkResponse({ schema: { type: 'object', example: HEALTH_UP } })
-  @ApiServiceUnavailableResponse({ schema: { type: 'object', example: HEALTH_DOWN } })
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([
-      () => this.push.isReady(),
-      () => this.apns.isReady(),
-      () => this.fcm.isReady(),
-      ...(this.redis.enabled ? [() => this.redis.isReady()] : []),
-    ]);
   }
 }

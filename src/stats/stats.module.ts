@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
-import { PushModule } from '../push/push.module';
 import { RuntimeStats } from './runtime.stats';
-import { HealthController, StatsController } from './stats.controller';
+import { StatsController } from './stats.controller';
 
+/** Gaurun's `/stat/*` figures, read from the push module's exports. */
 @Module({
-  imports: [PushModule, TerminusModule.forRoot({ errorLogStyle: 'json', logger: false })],
-  controllers: [StatsController, HealthController],
+  controllers: [StatsController],
   providers: [RuntimeStats],
 })
 export class StatsModule {}

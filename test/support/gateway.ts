@@ -66,7 +66,7 @@ export async function startGateway(
       ...env,
     },
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
     .overrideProvider(pushgateConfig.KEY)
     .useValue(config)
     .compile();
