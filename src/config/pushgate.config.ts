@@ -23,6 +23,8 @@ export interface CoreConfig {
   header_timeout: number;
   /** Seconds a client may take to send the whole request. */
   request_timeout: number;
+  /** Seconds an idle client connection is kept open; above the idle timeout of the load balancers in front. */
+  keepalive_timeout: number;
   /** Worker threads carrying the provider connections (TLS and HTTP/2); 0 keeps them in the main thread. */
   transport_threads: number;
 }
@@ -160,6 +162,7 @@ export const CONFIG_DEFAULTS: Sections = {
     log_full_token: false,
     header_timeout: 20,
     request_timeout: 60,
+    keepalive_timeout: 75,
     transport_threads: 1,
   },
   ios: {
@@ -249,6 +252,7 @@ const INT_RANGES: Record<string, [number, number]> = {
   'core.shutdown_delay': [0, 3600],
   'core.header_timeout': [1, 3600],
   'core.request_timeout': [1, 3600],
+  'core.keepalive_timeout': [1, 3600],
   'core.transport_threads': [0, 64],
   'auth.rate_limit': [0, 1_000_000],
   'ios.retry_max': [0, 100],
