@@ -2,7 +2,7 @@ import { stringify } from 'smol-toml';
 import { ConfigError, DEFAULT_APP, loadConfig, type PushgateConfig } from '../config/pushgate.config';
 import { flagEnvironment, parseServeArgs } from './serve.args';
 import { startProblems } from './start.checks';
-import { VERSION } from './version';
+import { VERSION, versionText } from './version';
 
 export const CHECK_CONFIG_USAGE = `usage: pushgate check-config [-c pushgate.toml] [-p PORT] [-w WORKERS] [-q QUEUE_SIZE]
   Checks what the start checks (the file, the environment, the flags, credential files readable, the pid file's
@@ -39,6 +39,10 @@ export function effectiveConfig(config: PushgateConfig): Record<string, unknown>
 
 export function checkConfigCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
   const parsed = parseServeArgs(args);
+  if (parsed.version) {
+    out.write(versionText());
+    return 0;
+  }
   const path = parsed.config ?? (process.env.PUSHGATE_CONFIG || undefined);
   let config: PushgateConfig;
   try {
