@@ -13,12 +13,12 @@ const USAGES: Record<string, string> = {
   'check-config': CHECK_CONFIG_USAGE,
 };
 
-const USAGE = `usage: pushgate [serve] [-c pushgate.toml] [-p PORT] [-w N] [-q N]   run the gateway (the default)
-       pushgate send ...                      send one notification and print each token's outcome
-       pushgate recover ...                   re-send the unfinished pushes of access logs (pushgate's or Gaurun's)
-       pushgate check-config [-c FILE]        check a configuration and print it, secrets redacted
-       pushgate -v | --version                print the version
-       pushgate help [COMMAND] | COMMAND --help
+const USAGE = `usage: pushgate [serve] [-c FILE] [-p PORT] [-w N] [-q N]   run the gateway (the default)
+       pushgate send ...                                    send one notification and print each token's outcome
+       pushgate recover ...                                 re-send the unfinished pushes of pushgate's or Gaurun's access logs
+       pushgate check-config [-c FILE]                      check a configuration and print it, secrets redacted
+       pushgate -v | --version                              print the version
+       pushgate help [COMMAND] | pushgate COMMAND --help    print the usage
 
 ${Object.values(USAGES).join('\n\n')}`;
 
