@@ -167,9 +167,9 @@ describe('start checks', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pushgate-start-'));
 
   /** Stderr of a start that must fail: one JSON line in the error log's format, nothing else, nothing bound. */
-  async function refusedStart(args: string[], env: Record<string, string>): Promise<Record<string, unknown>> {
+  async function refusedStart(args: string[], env: Record<string, string>, script = mainJs): Promise<Record<string, unknown>> {
     const port = await freePort();
-    const ran = await run(mainJs, args, { PUSHGATE_CORE_PORT: String(port), ...env }, 30_000);
+    const ran = await run(script, args, { PUSHGATE_CORE_PORT: String(port), ...env }, 30_000);
     expect(ran.code).toBe(1);
     expect(ran.stdout).toBe('');
     const lines = ran.stderr.split('\n').filter((l) => l !== '');
@@ -179,8 +179,11 @@ describe('start checks', () => {
     return JSON.parse(lines[0]) as Record<string, unknown>;
   }
 
-  it('reports a configuration error once, as one JSON line on the error log, without a stack trace', async () => {
-    const line = await refusedStart([], { PUSHGATE_LOG_LEVEL: 'loud', PUSHGATE_CORE_QUEUES: 'many' });
+  it.each([
+    ['node dist/main.js', mainJs, []],
+    ['pushgate serve', cliJs, ['serve']],
+  ])('%s reports a configuration error once, as one JSON line on the error log, without a stack trace', async (_name, script, args) => {
+    const line = await refusedStart(args, { PUSHGATE_LOG_LEVEL: 'loud', PUSHGATE_CORE_QUEUES: 'many' }, script);
     expect(line).toEqual({
       level: 'error',
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown,
