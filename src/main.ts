@@ -2,29 +2,72 @@ import { rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import pino from 'pino';
 import { AppModule } from './app.module';
 import { APP_OPTIONS, setupApp } from './app.setup';
-import { ConfigError, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { UsageError } from './cli/notification';
+import { flagEnvironment, parseServeArgs, SERVE_USAGE } from './cli/serve.args';
+import { removeStaleSocket, socketPath, startProblems } from './cli/start.checks';
+import { VERSION, versionText } from './cli/version';
+import { bootConfigSource, ConfigError, loadConfig, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
 
-async function bootstrap(): Promise<void> {
-  const app = setupApp(await NestFactory.create(AppModule.forRoot(), APP_OPTIONS));
+/**
+ * A configuration the gateway cannot start with, as one JSON line in the error log's format on stderr (where Gaurun
+ * reported it, and where a service manager looks): the configured error log may be what is wrong.
+ */
+function reportConfigError(error: ConfigError): void {
+  const log = pino(
+    { base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } },
+    pino.destination({ dest: 2, sync: true }),
+  );
+  log.error({ context: 'Main', problems: error.problems }, 'invalid configuration');
+}
+
+/**
+ * Runs the gateway with Gaurun's command line (`-c`, `-p`, `-w`, `-q`, `-v`). Resolves with an exit status when
+ * there is nothing to run (version, help, a configuration it cannot start with), or once it listens.
+ */
+export async function serve(argv: string[]): Promise<number | undefined> {
+  const args = parseServeArgs(argv);
+  if (args.help) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(versionText());
+    return 0;
+  }
+  Object.assign(process.env, flagEnvironment(args));
+  // Checked before Nest builds anything, so that a bad configuration is reported once and nothing binds.
+  let bootConfig: PushgateConfig;
+  try {
+    bootConfig = loadConfig(bootConfigSource());
+    const problems = startProblems(bootConfig);
+    if (problems.length > 0) throw new ConfigError(problems);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    reportConfigError(error);
+    return 1;
+  }
+
+  const app = setupApp(await NestFactory.create(AppModule.forRoot(bootConfig), APP_OPTIONS));
   const config = app.get<PushgateConfig>(pushgateConfig.KEY);
   const logger = new Logger('Main');
   if (config.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${config.unknown_keys.join(', ')}`);
   const { port, pid } = config.core;
   applyServerTimeouts(app.getHttpServer() as Server, config.core);
-  if (port.startsWith('unix:')) {
-    const path = port.slice('unix:'.length);
-    rmSync(path, { force: true });
+  const path = socketPath(port);
+  if (path !== undefined) {
+    removeStaleSocket(path);
     await app.listen(path);
   } else {
     await app.listen(Number(port));
   }
   if (pid) writeFileSync(pid, `${process.pid}\n`);
-  logger.log(`pushgate listening on ${port} (node ${process.version})`);
+  logger.log(`pushgate ${VERSION} listening on ${port} (node ${process.version})`);
 
   let closing = false;
   const shutdown = (signal: string): void => {
@@ -54,10 +97,26 @@ async function bootstrap(): Promise<void> {
       if (!(error instanceof ConfigError)) logger.error(`reload failed: ${(error as Error).stack ?? String(error)}`);
     }
   });
+  return undefined;
 }
 
-bootstrap().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
-  process.stderr.write(`pushgate: ${message}\n`);
-  process.exit(1);
-});
+/** Runs the gateway and ends the process as the outcome says: 2 for a usage error, 1 for a failure. */
+export function runGateway(argv: string[]): void {
+  serve(argv).then(
+    (code) => {
+      if (code !== undefined) process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`pushgate: ${error.message}\n${SERVE_USAGE.split('\n')[0]}\nRun "pushgate help serve" for more.\n`);
+        process.exitCode = 2;
+        return;
+      }
+      if (error instanceof ConfigError) reportConfigError(error);
+      else process.stderr.write(`pushgate: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+if (require.main === module) runGateway(process.argv.slice(2));

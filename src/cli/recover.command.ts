@@ -15,6 +15,10 @@ export const RECOVER_USAGE = `usage: pushgate recover [-c pushgate.toml] [--gate
   field, through a running gateway (--gateway; PUSHGATE_API_KEY is sent as a bearer key) or directly through the
   configured clients. Prints one JSON line per push: {"id","token","platform","status","reason"}.
   Needs whole tokens in the log: core.log_full_token = true.
+  Gaurun's access logs are read too (numeric ids, as gaurun_recover read them): each restart of Gaurun numbers its
+  pushes from 1 again, so their lines say which run of the files they belong to ("run": 1, 2, ...). Gaurun's times
+  name their zone (2006/01/02 15:04:05 MST); an abbreviation other than UTC or GMT is read in the local time
+  zone: run with TZ set to the Gaurun server's zone. A file with no line of either log is an error.
   --also-failed  also re-send pushes that failed with these reasons (e.g. Timeout,ConnectionError)
   --dry-run      print the pushes that would be sent, send nothing
   Exit status 0 when every push was re-sent and succeeded, 1 when some failed, 2 on a usage or log problem.`;
@@ -24,15 +28,66 @@ const PUSHES_PER_REQUEST = 1000;
 
 /** One unfinished push, as its accepted-push line describes it. */
 export interface UnfinishedPush {
-  readonly id: string;
+  /** The push's id in its log: pushgate's string, or Gaurun's number. */
+  readonly id: string | number;
+  /** For Gaurun's numeric ids, which run of Gaurun (counted from 1 in the files read) gave it. */
+  readonly run?: number;
   readonly token: string;
+  /** When it was accepted (ms since the epoch), when the line says. */
+  readonly acceptedAt?: number;
   readonly line: Record<string, unknown>;
 }
 
 /** How a push ended that was re-sent (or why it was not). */
 export interface RecoveredPush extends Omit<PushResultDto, 'status'> {
-  readonly id: string;
+  readonly id: string | number;
+  readonly run?: number;
   readonly status: PushResultDto['status'] | 'expired' | 'unsent';
+}
+
+const PUSH_TYPES = new Set(['accepted-push', 'succeeded-push', 'failed-push', 'disabled-push']);
+
+/** Gaurun's (zap's) time layout, Go's `2006/01/02 15:04:05 MST`. */
+const GAURUN_TIME = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)$/;
+
+/**
+ * A Gaurun log time in ms since the epoch. Go writes the zone's abbreviation, or its offset when the zone has none
+ * (`+09`, `-0330`); abbreviations other than UTC and GMT are ambiguous (IST, CST) and are read in the local time zone.
+ */
+export function gaurunTime(text: string): number | undefined {
+  const match = GAURUN_TIME.exec(text);
+  if (!match) return undefined;
+  const [, year, month, day, hour, minute, second, zone] = match;
+  const fields = [Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)] as const;
+  if (/^(UTC|GMT|Z)$/i.test(zone)) return Date.UTC(...fields);
+  const offset = /^([+-])(\d\d)(\d\d)?$/.exec(zone);
+  if (offset) {
+    const minutes = (Number(offset[2]) * 60 + Number(offset[3] ?? 0)) * (offset[1] === '-' ? -1 : 1);
+    return Date.UTC(...fields) - minutes * 60_000;
+  }
+  return new Date(...fields).getTime();
+}
+
+function acceptedAt(time: unknown): number | undefined {
+  if (typeof time !== 'string') return undefined;
+  const at = gaurunTime(time) ?? Date.parse(time);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/** Counts Gaurun's runs: each start numbers pushes from 1 again, so a 1 or an id seen before begins a new run. */
+class GaurunRuns {
+  run = 1;
+  private seen = new Set<number>();
+
+  /** The run an accepted-push line with this id belongs to. */
+  accepted(id: number): number {
+    if (this.seen.size > 0 && (id === 1 || this.seen.has(id))) {
+      this.run += 1;
+      this.seen = new Set();
+    }
+    this.seen.add(id);
+    return this.run;
+  }
 }
 
 /** What `maskToken` makes of a token: such a line cannot be re-sent. */
@@ -43,15 +98,21 @@ export function isMaskedToken(token: string): boolean {
 /**
  * The pushes of these logs that were accepted and never finished, in acceptance order. A push counts as finished
  * with its `succeeded-push` line, or a `failed-push` line unless its reason is `Shutdown` (what a stopping gateway
- * could not send) or one of `alsoFailed`.
+ * could not send) or one of `alsoFailed`. Reads pushgate's lines and Gaurun's; throws a {@link CommandError} naming a
+ * file that holds neither.
  */
 export async function unfinishedPushes(paths: string[], alsoFailed: ReadonlySet<string> = new Set()): Promise<UnfinishedPush[]> {
-  const accepted = new Map<string, Record<string, unknown>>();
+  const accepted = new Map<string, UnfinishedPush>();
   const finishedEarly = new Set<string>();
+  const runs = new GaurunRuns();
   for (const path of paths) {
+    let understood = 0;
+    let read = 0;
     const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
     for await (const text of lines) {
-      if (!text.includes('-push"')) continue;
+      if (text.trim() === '') continue;
+      read += 1;
+      if (!text.includes('"type"')) continue;
       let line: Record<string, unknown>;
       try {
         line = JSON.parse(text) as Record<string, unknown>;
@@ -59,23 +120,41 @@ export async function unfinishedPushes(paths: string[], alsoFailed: ReadonlySet<
         continue;
       }
       const { type, id } = line;
-      if (typeof id !== 'string') continue;
+      if (type === 'accepted-request') understood += 1;
+      if (typeof type !== 'string' || !PUSH_TYPES.has(type) || (typeof id !== 'string' && typeof id !== 'number')) continue;
+      understood += 1;
+      const gaurun = typeof id === 'number';
+      const run = gaurun && type === 'accepted-push' ? runs.accepted(id) : gaurun ? runs.run : undefined;
+      const key = gaurun ? `${run}:${id}` : id;
       if (type === 'accepted-push') {
-        if (!finishedEarly.delete(id)) accepted.set(id, line);
+        if (!finishedEarly.delete(key)) accepted.set(key, { id, run, token: String(line.token), acceptedAt: acceptedAt(line.time), line });
       } else if (
         type === 'succeeded-push' ||
         (type === 'failed-push' && line.error !== 'Shutdown' && !alsoFailed.has(String(line.error)))
       ) {
-        if (!accepted.delete(id)) finishedEarly.add(id);
+        if (!accepted.delete(key)) finishedEarly.add(key);
       }
     }
+    if (understood === 0) {
+      throw new CommandError(
+        read === 0
+          ? `${path} is empty: nothing to recover from it`
+          : `${path} holds no line of a pushgate or Gaurun access log (JSON lines of type accepted-request, accepted-push, ` +
+              'succeeded-push or failed-push): is it the access log?',
+      );
+    }
   }
-  return [...accepted].map(([id, line]) => ({ id, token: String(line.token), line }));
+  return [...accepted.values()];
 }
 
-/** The prefix shared by the pushes of one notification: `<boot id>-<n>-`. */
-function notificationKey(id: string): string {
-  return id.slice(0, id.lastIndexOf('-') + 1);
+/**
+ * The pushes that were one notification: pushgate's ids share the prefix `<boot id>-<n>-`. Gaurun's numbers say
+ * nothing of it, so its pushes of one run accepted in the same second with the same fields are sent together.
+ */
+function notificationKey(push: UnfinishedPush): string {
+  if (typeof push.id === 'string') return push.id.slice(0, push.id.lastIndexOf('-') + 1);
+  const fields = LOGGED_FIELDS.map((field) => push.line[field]);
+  return JSON.stringify([push.run, push.line.time, push.line.platform, fields]);
 }
 
 interface Group {
@@ -93,14 +172,14 @@ export function regroup(pushes: UnfinishedPush[], now = Date.now()): { groups: G
   for (const push of pushes) {
     const { line } = push;
     let expiry = typeof line.expiry === 'number' ? line.expiry : undefined;
-    if (expiry !== undefined && typeof line.time === 'string') {
-      expiry -= Math.floor((now - Date.parse(line.time)) / 1000);
+    if (expiry !== undefined && push.acceptedAt !== undefined) {
+      expiry -= Math.max(0, Math.floor((now - push.acceptedAt) / 1000));
       if (expiry <= 0) {
         expired.push(push);
         continue;
       }
     }
-    const key = notificationKey(push.id);
+    const key = notificationKey(push);
     let group = groups.get(key);
     if (!group) {
       const notification: Record<string, unknown> = { platform: line.platform === 'ios' ? PLATFORM_IOS : PLATFORM_ANDROID, message: '' };
@@ -137,6 +216,9 @@ function* requests(groups: Group[], config: PushgateConfig): Generator<Group[]> 
 
 const dtoOf = (group: Group): Record<string, unknown> => ({ ...group.notification, token: group.pushes.map((p) => p.token) });
 
+/** How a push is named in the output: its id, and its run for Gaurun's. */
+const idOf = (p: UnfinishedPush): Pick<RecoveredPush, 'id' | 'run'> => (p.run === undefined ? { id: p.id } : { id: p.id, run: p.run });
+
 /** POSTs each request to a running gateway, waiting for its results; a full queue (503) is retried with backoff. */
 async function viaGateway(gateway: string, batches: Iterable<Group[]>, report: (r: RecoveredPush) => void): Promise<void> {
   const url = new URL('/push?wait=true&timeout=60', gateway);
@@ -153,10 +235,10 @@ async function viaGateway(gateway: string, batches: Iterable<Group[]>, report: (
     const pushes = batch.flatMap((g) => g.pushes);
     if (res.status !== 200 || !Array.isArray(answer.results)) {
       for (const p of pushes)
-        report({ id: p.id, token: p.token, platform: platformName(p), status: 'unsent', reason: answer.message ?? `HTTP ${res.status}` });
+        report({ ...idOf(p), token: p.token, platform: platformName(p), status: 'unsent', reason: answer.message ?? `HTTP ${res.status}` });
       throw new CommandError(`the gateway answered ${res.status}: ${answer.message ?? ''}`.trim());
     }
-    answer.results.forEach((result, i) => report({ ...result, id: pushes[i].id }));
+    answer.results.forEach((result, i) => report({ ...idOf(pushes[i]), ...result }));
   }
 }
 
@@ -167,7 +249,7 @@ async function direct(config: PushgateConfig, batches: Iterable<Group[]>, report
       await Promise.all(
         batch.map(async (group) => {
           const results = await sender.send(validNotification(dtoOf(group), config));
-          results.forEach((result, i) => report({ ...result, id: group.pushes[i].id }));
+          results.forEach((result, i) => report({ ...idOf(group.pushes[i]), ...result }));
         }),
       );
     }
@@ -176,6 +258,7 @@ async function direct(config: PushgateConfig, batches: Iterable<Group[]>, report
   }
 }
 
+/** Gaurun's `fcmv1` pushes go through pushgate's FCM v1 client, as `android` ones do. */
 const platformName = (p: UnfinishedPush): 'ios' | 'android' => (p.line.platform === 'ios' ? 'ios' : 'android');
 
 export async function recoverCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -203,7 +286,7 @@ export async function recoverCommand(args: string[], out: NodeJS.WritableStream,
   }
   const { groups, expired } = regroup(unfinished);
   const report = (r: RecoveredPush): void => void out.write(`${JSON.stringify(r)}\n`);
-  for (const p of expired) report({ id: p.id, token: p.token, platform: platformName(p), status: 'expired', reason: null });
+  for (const p of expired) report({ ...idOf(p), token: p.token, platform: platformName(p), status: 'expired', reason: null });
   const tally: Record<string, number> = {};
   const counting = (r: RecoveredPush): void => {
     tally[r.status] = (tally[r.status] ?? 0) + 1;
@@ -211,7 +294,7 @@ export async function recoverCommand(args: string[], out: NodeJS.WritableStream,
   };
   if (values['dry-run']) {
     for (const group of groups)
-      for (const p of group.pushes) report({ id: p.id, token: p.token, platform: platformName(p), status: 'pending', reason: null });
+      for (const p of group.pushes) report({ ...idOf(p), token: p.token, platform: platformName(p), status: 'pending', reason: null });
     err.write(`recover: ${unfinished.length} unfinished pushes (${expired.length} expired); dry run, nothing sent\n`);
     return 0;
   }

@@ -23,6 +23,8 @@ export interface CoreConfig {
   header_timeout: number;
   /** Seconds a client may take to send the whole request. */
   request_timeout: number;
+  /** Seconds an idle client connection is kept open; above the idle timeout of the load balancers in front. */
+  keepalive_timeout: number;
   /** Worker threads carrying the provider connections (TLS and HTTP/2); 0 keeps them in the main thread. */
   transport_threads: number;
 }
@@ -160,6 +162,7 @@ export const CONFIG_DEFAULTS: Sections = {
     log_full_token: false,
     header_timeout: 20,
     request_timeout: 60,
+    keepalive_timeout: 75,
     transport_threads: 1,
   },
   ios: {
@@ -220,7 +223,22 @@ export const CONFIG_DEFAULTS: Sections = {
   },
 };
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+/**
+ * `log.level` in any case: pino's names, and zap's (Gaurun's) mapped to the nearest pino threshold. zap's `dpanic` and
+ * `panic` sit above `error` and below `fatal`; `fatal` is the nearest threshold that still hides errors. zap reads an
+ * empty level as `info`.
+ */
+const LOG_LEVELS = new Map([
+  ['trace', 'trace'],
+  ['debug', 'debug'],
+  ['info', 'info'],
+  ['', 'info'],
+  ['warn', 'warn'],
+  ['error', 'error'],
+  ['dpanic', 'fatal'],
+  ['panic', 'fatal'],
+  ['fatal', 'fatal'],
+]);
 
 /** Integer keys and their allowed range. */
 const INT_RANGES: Record<string, [number, number]> = {
@@ -234,6 +252,7 @@ const INT_RANGES: Record<string, [number, number]> = {
   'core.shutdown_delay': [0, 3600],
   'core.header_timeout': [1, 3600],
   'core.request_timeout': [1, 3600],
+  'core.keepalive_timeout': [1, 3600],
   'core.transport_threads': [0, 64],
   'auth.rate_limit': [0, 1_000_000],
   'ios.retry_max': [0, 100],
@@ -374,8 +393,11 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
     problems.push('queue.redis_url: required with queue.backend = "redis" (redis://[:password@]host:port[/db] or rediss:// for TLS)');
   }
   if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
-  if (!LOG_LEVELS.includes(config.log.level)) {
-    problems.push(`log.level: "${config.log.level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const level = LOG_LEVELS.get(config.log.level.toLowerCase());
+  if (level === undefined) {
+    problems.push(`log.level: "${config.log.level}" is not one of trace, debug, info, warn, error, dpanic, panic, fatal`);
+  } else {
+    config.log.level = level;
   }
   if (config.core.header_timeout > config.core.request_timeout) {
     problems.push(`core.header_timeout: ${config.core.header_timeout} is longer than core.request_timeout (${config.core.request_timeout})`);

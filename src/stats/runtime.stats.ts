@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { GaurunStatsSampler, GcRecord, type GaurunRuntimeStats } from './gaurun-stats';
 
 const SAMPLE_MS = 10_000;
 
@@ -17,6 +18,8 @@ export interface EventLoopDelay {
 export class RuntimeStats implements OnModuleDestroy {
   private readonly histogram: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: 10 });
   private lastWindow: EventLoopDelay = { window_seconds: SAMPLE_MS / 1000, p50_ms: 0, p99_ms: 0, max_ms: 0 };
+  private readonly gc = new GcRecord();
+  private readonly gaurun = new GaurunStatsSampler(this.gc);
 
   constructor() {
     this.histogram.enable();
@@ -33,6 +36,7 @@ export class RuntimeStats implements OnModuleDestroy {
       max_ms: h.count > 0 ? h.max / 1e6 : 0,
     };
     h.reset();
+    this.gc.collect();
   }
 
   snapshot(): Record<string, unknown> {
@@ -57,7 +61,13 @@ export class RuntimeStats implements OnModuleDestroy {
     };
   }
 
+  /** Gaurun's `/stat/go` keys (golang-stats-api-handler's), then the figures of {@link snapshot}. */
+  gaurunSnapshot(): GaurunRuntimeStats & Record<string, unknown> {
+    return { ...this.gaurun.sample(), ...this.snapshot() };
+  }
+
   onModuleDestroy(): void {
     this.histogram.disable();
+    this.gc.stop();
   }
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagg
 import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
+import { GAURUN_STATS_EXAMPLE } from './gaurun-stats';
 import { RuntimeStats } from './runtime.stats';
 
 export interface AppStats {
@@ -114,10 +115,17 @@ export class StatsController {
     return apps;
   }
 
-  @Get(['stat/runtime', 'stat/go'])
-  @ApiOperation({ summary: "Node.js runtime figures (also at Gaurun's /stat/go)" })
+  @Get('stat/runtime')
+  @ApiOperation({ summary: 'Node.js runtime figures' })
   @ApiOkResponse({ schema: { type: 'object', example: RUNTIME_EXAMPLE } })
   runtimeStats(): Record<string, unknown> {
     return this.runtime.snapshot();
+  }
+
+  @Get('stat/go')
+  @ApiOperation({ summary: "Gaurun's /stat/go keys filled with Node.js figures (docs/gaurun-stat-go.md), then those of /stat/runtime" })
+  @ApiOkResponse({ schema: { type: 'object', example: { ...GAURUN_STATS_EXAMPLE, ...RUNTIME_EXAMPLE } } })
+  gaurunStats(): Record<string, unknown> {
+    return this.runtime.gaurunSnapshot();
   }
 }

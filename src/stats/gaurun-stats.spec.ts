@@ -1,0 +1,105 @@
+import { availableParallelism } from 'node:os';
+import { eventually } from '../../test/support/gateway';
+import { GaurunStatsSampler, GcRecord } from './gaurun-stats';
+
+/** golang-stats-api-handler's keys, in its order. */
+const KEYS = [
+  'time',
+  'go_version',
+  'go_os',
+  'go_arch',
+  'cpu_num',
+  'goroutine_num',
+  'gomaxprocs',
+  'cgo_call_num',
+  'memory_alloc',
+  'memory_total_alloc',
+  'memory_sys',
+  'memory_lookups',
+  'memory_mallocs',
+  'memory_frees',
+  'memory_stack',
+  'heap_alloc',
+  'heap_sys',
+  'heap_idle',
+  'heap_inuse',
+  'heap_released',
+  'heap_objects',
+  'gc_next',
+  'gc_last',
+  'gc_num',
+  'gc_per_second',
+  'gc_pause_per_second',
+  'gc_pause',
+];
+
+let garbage: unknown[] = [];
+/** Allocates until a collection has been seen. */
+async function collectGarbage(gc: GcRecord, after: number): Promise<void> {
+  await eventually(() => {
+    for (let i = 0; i < 200_000; i++) {
+      garbage.push({ i, s: `x${i}` });
+      if (garbage.length > 50_000) garbage = [];
+    }
+    return gc.count > after;
+  }, 10_000);
+}
+
+describe('GaurunStatsSampler', () => {
+  let gc: GcRecord;
+  beforeEach(() => (gc = new GcRecord()));
+  afterEach(() => gc.stop());
+
+  it("answers every key of Gaurun's /stat/go with Node.js figures", () => {
+    const before = Date.now();
+    const stats = new GaurunStatsSampler(gc).sample();
+    expect(Object.keys(stats)).toEqual(KEYS);
+    expect(stats.time / 1e6).toBeGreaterThanOrEqual(before);
+    expect(stats.time / 1e6).toBeLessThanOrEqual(Date.now());
+    expect(stats).toEqual(
+      expect.objectContaining({
+        go_version: process.version,
+        go_os: process.platform,
+        go_arch: process.arch,
+        cpu_num: availableParallelism(),
+      }),
+    );
+    expect(stats.goroutine_num).toBe(process.getActiveResourcesInfo().length);
+    expect(stats.heap_alloc).toBeGreaterThan(1_000_000);
+    expect(stats.heap_idle + stats.heap_inuse).toBe(stats.heap_sys);
+    expect(stats.memory_sys).toBeGreaterThan(stats.heap_inuse);
+    expect(stats.memory_total_alloc).toBeGreaterThanOrEqual(stats.memory_alloc);
+    // golang-stats-api-handler reports no rate on its first sample.
+    expect(stats.gc_per_second).toBe(0);
+    expect(stats.gc_pause_per_second).toBe(0);
+  });
+
+  it('counts collections and their pauses, and describes those since the previous sample as the handler does', async () => {
+    const sampler = new GaurunStatsSampler(gc);
+    const startedMs = Date.now();
+    await collectGarbage(gc, 0);
+    const first = sampler.sample();
+    expect(first.gc_num).toBe(gc.count);
+    expect(first.gc_pause).toHaveLength(Math.min(first.gc_num, 256));
+    expect(first.gc_pause.every((ms) => ms > 0)).toBe(true);
+    expect(first.gc_last / 1e6).toBeGreaterThanOrEqual(startedMs);
+    expect(first.gc_last / 1e6).toBeLessThanOrEqual(Date.now());
+    // A collection reclaimed what was allocated and dropped: more was allocated than is in use.
+    expect(first.memory_total_alloc).toBeGreaterThan(first.memory_alloc);
+
+    const quiet = sampler.sample();
+    const newSince = quiet.gc_num - first.gc_num;
+    expect(quiet.gc_pause).toHaveLength(newSince);
+
+    await collectGarbage(gc, quiet.gc_num);
+    const second = sampler.sample();
+    const pauses = second.gc_pause;
+    expect(pauses).toHaveLength(second.gc_num - quiet.gc_num);
+    expect(second.gc_pause_per_second).toBeCloseTo(
+      pauses.reduce((a, b) => a + b, 0),
+      6,
+    );
+    expect(second.gc_per_second).toBeGreaterThan(0);
+    expect(second.memory_total_alloc).toBeGreaterThan(first.memory_total_alloc);
+  });
+});
