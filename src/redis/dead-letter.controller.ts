@@ -10,6 +10,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
+import { AdminRoute } from '../auth/auth.decorators';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { maskToken } from '../push/push.log';
@@ -41,6 +42,7 @@ const LETTER_EXAMPLE = {
 
 /** The pushes that ended failed, kept in Redis for `queue.dead_letter_ttl` seconds, and their replay. */
 @ApiTags('queue')
+@AdminRoute()
 @Controller('queue/dead-letters')
 export class DeadLetterController {
   constructor(

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { StatusOnlyForAnonymous } from '../auth/auth.decorators';
 import { ApnsHealthIndicator } from '../apns/apns.health';
 import { FcmHealthIndicator } from '../fcm/fcm.health';
 import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
@@ -164,6 +165,7 @@ export class HealthController {
 
   /** Able to accept now: clients configured, queue below its high-water mark, not shutting down. */
   @Get('ready')
+  @StatusOnlyForAnonymous()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: clients configured, queue below 90% of its capacity, not shutting down' })
   @ApiOkResponse({ schema: { type: 'object', example: HEALTH_UP } })
