@@ -45,7 +45,7 @@ export function applyConnectionLimits(server: Server, core: Pick<CoreConfig, 'he
       dropped++;
       const now = Date.now();
       if (now - loggedAt < DROP_LOG_INTERVAL_MS) return;
-      logger.warn(`core.max_connections (${core.max_connections}) reached: ${dropped} connections refused`);
+      logger.warn(`core.max_connections (${core.max_connections}) reached: ${dropped} connection(s) refused since the last message`);
       loggedAt = now;
       dropped = 0;
     });
