@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ApiKeyGuard } from './auth/auth.guard';
+import { keyRequired } from './auth/auth.middleware';
+import { pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { applyConnectionLimits } from './http/connection-limits';
 import { LogService } from './log/log.service';
 
 /** Where the OpenAPI description is served: the UI, and the document as JSON and YAML. */
@@ -24,6 +29,9 @@ export function setupApp(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('etag', false);
+  applyConnectionLimits(app.getHttpServer() as Server, app.get<PushgateConfig>(pushgateConfig.KEY).core);
+  // Swagger's routes are Express's own, outside Nest's guards.
+  express.use(Object.values(OPENAPI_PATHS).map((path) => `/${path}`), keyRequired(app.get(ApiKeyGuard), '/docs'));
   // Built on the first request for it, not at start.
   SwaggerModule.setup(OPENAPI_PATHS.ui, app, () => openApiDocument(app), {
     jsonDocumentUrl: OPENAPI_PATHS.json,

@@ -4,10 +4,13 @@ import {
   HttpStatus,
   Inject,
   Injectable,
+  Logger,
   UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
+  type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DEFAULT_APP, pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
@@ -36,22 +39,53 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** Metadata set by `AdminRoute()`. */
+export const ADMIN_ROUTE = 'pushgate:admin-route';
+
+export const ADMIN_WITHOUT_KEYS =
+  'administration needs API keys: set auth.api_keys or auth.api_keys_path (or auth.anonymous_admin = true to let anyone)';
+
 /**
  * Global guard: with `auth.api_keys`/`auth.api_keys_path` set, every route but the health probes (and, unless
  * `auth.protect_stats`, `/stat/*` and `/metrics`) needs `Authorization: Bearer <key>`; with `auth.rate_limit`
- * each key (or client address, without keys) gets that many requests per second.
+ * each key (or client address, without keys) gets that many requests per second; a client address that presents
+ * more than `auth.failed_key_limit` wrong keys in a minute gets 429 until the minute is over. Without keys,
+ * {@link AdminRoute} routes answer 403 unless `auth.anonymous_admin`.
  */
 @Injectable()
-export class ApiKeyGuard implements CanActivate {
+export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeyGuard.name);
   private readonly limiter?: RateLimiterMemory;
+  private readonly failures?: RateLimiterMemory;
   private readonly protectStats: boolean;
+  private readonly anonymousAdmin: boolean;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     private readonly keys: ApiKeys,
+    private readonly reflector: Reflector,
   ) {
     this.protectStats = config.auth.protect_stats;
+    this.anonymousAdmin = config.auth.anonymous_admin;
     if (config.auth.rate_limit > 0) this.limiter = new RateLimiterMemory({ points: config.auth.rate_limit, duration: 1 });
+    if (config.auth.failed_key_limit > 0) this.failures = new RateLimiterMemory({ points: config.auth.failed_key_limit, duration: 60 });
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.keys.enabled) return;
+    this.logger.warn(
+      'no API keys (auth.api_keys, auth.api_keys_path): anyone who reaches the port may push; ' +
+        (this.anonymousAdmin
+          ? 'auth.anonymous_admin = true lets anyone reload the configuration and read or replay dead letters'
+          : 'configuration reload and dead letters answer 403 until keys are set'),
+    );
+  }
+
+  /** True when the details of a `StatusOnlyForAnonymous` answer are withheld from this request. */
+  hidesDetailsFrom(req: Request): boolean {
+    if (!this.protectStats || !this.keys.enabled) return false;
+    const presented = bearerToken(req.headers.authorization);
+    return presented === undefined || this.keys.match(presented) === undefined;
   }
 
   /** True when this request must present a key. */
@@ -66,25 +100,38 @@ export class ApiKeyGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const path = routePath(req);
+    const admin = this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ROUTE, [context.getHandler(), context.getClass()]);
+    if (admin && !this.keys.enabled && !this.anonymousAdmin) throw new ForbiddenException({ message: ADMIN_WITHOUT_KEYS });
+    const id = await this.authenticate(req, http.getResponse<Response>(), path);
+    const scope = id === undefined ? undefined : this.keys.scopeOf(id);
+    if (scope) this.checkScope(scope, path, req);
+    return true;
+  }
+
+  /**
+   * Checks the key a request to `path` must present and applies the rate limits; throws the 401 or 429 to answer.
+   * Returns the id of the key, undefined when the path needs none.
+   */
+  async authenticate(req: Request, res: Response, path: string): Promise<string | undefined> {
+    const address = `ip-${req.socket.remoteAddress ?? ''}`;
     if (!this.requiresKey(path)) {
-      if (this.limiter && !OPEN_PATHS.has(path) && !this.keys.enabled) await this.limit(`ip-${req.socket.remoteAddress ?? ''}`);
-      return true;
+      if (this.limiter && !OPEN_PATHS.has(path) && !this.keys.enabled) await this.limit(this.limiter, address);
+      return undefined;
     }
     const presented = bearerToken(req.headers.authorization);
+    // A blocked address gets 429 whatever it presents: answering a right key would let guessing go on.
+    if (presented !== undefined && this.failures) await this.refuseWhileBlocked(this.failures, address);
     const id = presented === undefined ? undefined : this.keys.match(presented);
     if (id === undefined) {
+      if (presented !== undefined && this.failures) await this.limit(this.failures, address);
       // RFC 6750: no error code when no credential was sent, invalid_token for a wrong one.
-      http
-        .getResponse<Response>()
-        .setHeader('WWW-Authenticate', presented === undefined ? 'Bearer realm="pushgate"' : 'Bearer realm="pushgate", error="invalid_token"');
+      res.setHeader('WWW-Authenticate', presented === undefined ? 'Bearer realm="pushgate"' : 'Bearer realm="pushgate", error="invalid_token"');
       throw new UnauthorizedException({
         message: presented === undefined ? 'missing API key: send Authorization: Bearer <key>' : 'invalid API key',
       });
     }
-    if (this.limiter) await this.limit(id);
-    const scope = this.keys.scopeOf(id);
-    if (scope) this.checkScope(scope, path, req);
-    return true;
+    if (this.limiter) await this.limit(this.limiter, id);
+    return id;
   }
 
   /** A key scoped to apps may only push, and only to those apps; the body is already parsed, not yet validated. */
@@ -101,12 +148,21 @@ export class ApiKeyGuard implements CanActivate {
     if (refused.size > 0) throw new ForbiddenException({ message: `this API key may not push to app ${[...refused].map((a) => `"${a}"`).join(', ')}` });
   }
 
-  private async limit(who: string): Promise<void> {
+  private async limit(limiter: RateLimiterMemory, who: string): Promise<void> {
     try {
-      await this.limiter!.consume(who);
+      await limiter.consume(who);
     } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) throw new TooManyRequestsException(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      if (rejection instanceof RateLimiterRes) throw new TooManyRequestsException(retryAfter(rejection));
       throw rejection;
     }
   }
+
+  private async refuseWhileBlocked(limiter: RateLimiterMemory, who: string): Promise<void> {
+    const used = await limiter.get(who);
+    if (used && used.consumedPoints >= limiter.points) throw new TooManyRequestsException(retryAfter(used));
+  }
+}
+
+function retryAfter(res: RateLimiterRes): number {
+  return Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 }

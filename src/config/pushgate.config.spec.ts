@@ -121,6 +121,40 @@ describe('loadConfig', () => {
     const path = file(dir, 'broken.toml', '[core\nport = 1\n');
     expect(problems(() => loadConfig({ path }))[0]).toContain(path);
   });
+
+  it('a TOML syntax error names the line and key but never repeats the line, which may hold a secret', () => {
+    const secret = 'pg-secret-7c1e93ab55';
+    const cases: [string, string][] = [
+      [`[core]\nport = 1\n\n[auth]\napi_keys = "${secret}\nrate_limit = 3\n`, 'line 5, column 33 (auth.api_keys): control characters are not allowed in strings'],
+      [`[auth]\napi_keys = ${secret}\n`, 'line 2, column 12 (auth.api_keys): invalid value'],
+      [`[auth]\napi_keys = "a" "${secret}"\n`, '(auth.api_keys): each key-value declaration must be followed by an end-of-line'],
+      [`[feedback]\nwebhook_secret = ["${secret}",\n`, '(feedback.webhook_secret)'],
+    ];
+    for (const [text, expected] of cases) {
+      const path = file(dir, 'secret.toml', text);
+      const [problem] = problems(() => loadConfig({ path }));
+      expect(problem).toContain(`${path}: TOML syntax error at line`);
+      expect(problem).toContain(expected);
+      expect(problem).not.toContain(secret.slice(3));
+    }
+  });
+
+  it('never quotes the value of a credential key in a problem', () => {
+    const secret = 'pg-secret-0d4f2a9e61';
+    const path = file(dir, 'types.toml', `[auth]\napi_keys = ["${secret}"]\n[feedback]\nwebhook_secret = { k = "${secret}" }\n[ios]\npem_key_passphrase = ["${secret}"]\n`);
+    const found = problems(() => loadConfig({ path, env: { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: `redis://:${secret}/x@127.0.0.1:6379` } }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^auth\.api_keys: expected a string, got a value not shown/),
+        expect.stringMatching(/^feedback\.webhook_secret: expected a string, got a value not shown/),
+        expect.stringMatching(/^ios\.pem_key_passphrase: expected a string, got a value not shown/),
+        expect.stringMatching(/^queue\.redis_url: not a valid URL/),
+      ]),
+    );
+    expect(found.join('\n')).not.toContain(secret);
+    // Other keys still quote what they got.
+    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_QUEUES: 'many' } }))).toEqual(['PUSHGATE_CORE_QUEUES (core.queues): expected an integer, got "many"']);
+  });
 });
 
 describe('configPathFrom', () => {

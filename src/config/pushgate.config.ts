@@ -27,6 +27,8 @@ export interface CoreConfig {
   keepalive_timeout: number;
   /** Worker threads carrying the provider connections (TLS and HTTP/2); 0 keeps them in the main thread. */
   transport_threads: number;
+  /** Client connections open at once; those above are closed as they arrive. 0 = no limit. */
+  max_connections: number;
 }
 
 export interface IosConfig {
@@ -81,6 +83,10 @@ export interface AuthConfig {
   protect_stats: boolean;
   /** Requests per second per key (per client address without keys); 0 = no limit. */
   rate_limit: number;
+  /** Wrong API keys a client address may present per minute before it gets 429; 0 = no limit. */
+  failed_key_limit: number;
+  /** Without API keys, let anyone reload the configuration and read or replay dead letters. */
+  anonymous_admin: boolean;
 }
 
 /** Invalid-token feedback to the backend that owns the token database. */
@@ -164,6 +170,7 @@ export const CONFIG_DEFAULTS: Sections = {
     request_timeout: 60,
     keepalive_timeout: 75,
     transport_threads: 1,
+    max_connections: 0,
   },
   ios: {
     enabled: true,
@@ -206,6 +213,8 @@ export const CONFIG_DEFAULTS: Sections = {
     api_keys_path: '',
     protect_stats: false,
     rate_limit: 0,
+    failed_key_limit: 10,
+    anonymous_admin: false,
   },
   feedback: {
     webhook_url: '',
@@ -222,6 +231,9 @@ export const CONFIG_DEFAULTS: Sections = {
     level: 'error',
   },
 };
+
+/** The largest `core.pusher_max`, in the file and through `PUT /config/pushers`. */
+export const PUSHER_MAX_LIMIT = 100_000;
 
 /**
  * `log.level` in any case: pino's names, and zap's (Gaurun's) mapped to the nearest pino threshold. zap's `dpanic` and
@@ -247,14 +259,16 @@ const INT_RANGES: Record<string, [number, number]> = {
   'core.notification_max': [1, 100_000],
   'core.token_max': [1, 1_000_000],
   'core.body_limit': [1024, 1024 * 1024 * 1024],
-  'core.pusher_max': [0, 100_000],
+  'core.pusher_max': [0, PUSHER_MAX_LIMIT],
   'core.shutdown_timeout': [0, 3600],
   'core.shutdown_delay': [0, 3600],
   'core.header_timeout': [1, 3600],
   'core.request_timeout': [1, 3600],
   'core.keepalive_timeout': [1, 3600],
   'core.transport_threads': [0, 64],
+  'core.max_connections': [0, 10_000_000],
   'auth.rate_limit': [0, 1_000_000],
+  'auth.failed_key_limit': [0, 1_000_000],
   'ios.retry_max': [0, 100],
   'ios.timeout': [1, 600],
   'ios.keepalive_timeout': [0, 86_400],
@@ -292,27 +306,62 @@ export function envName(section: string, key: string): string {
   return `PUSHGATE_${section}_${key}`.toUpperCase();
 }
 
+/** Keys whose values are credentials (or may hold one, as a URL with a password): never quoted in a message. */
+const SECRET_KEY = /(^|[._ ])(api_keys|apikey|pem_key_passphrase|webhook_secret|webhook_url|redis_url)(\)|$)/i;
+
+/** A value for a problem message: quoted, unless the key holds a secret. */
+function shown(raw: unknown, name: string): string {
+  return SECRET_KEY.test(name) ? 'a value not shown here (it may be a secret)' : JSON.stringify(raw);
+}
+
 function coerce(raw: unknown, like: Scalar, name: string, problems: string[]): Scalar | undefined {
   if (typeof like === 'boolean') {
     if (typeof raw === 'boolean') return raw;
     if (typeof raw === 'string' && /^(true|false|1|0)$/i.test(raw.trim())) {
       return /^(true|1)$/i.test(raw.trim());
     }
-    problems.push(`${name}: expected true or false, got ${JSON.stringify(raw)}`);
+    problems.push(`${name}: expected true or false, got ${shown(raw, name)}`);
     return undefined;
   }
   if (typeof like === 'number') {
     const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
     if (typeof value === 'number' && Number.isInteger(value)) return value;
     if (typeof value === 'bigint') return Number(value);
-    problems.push(`${name}: expected an integer, got ${JSON.stringify(raw)}`);
+    problems.push(`${name}: expected an integer, got ${shown(raw, name)}`);
     return undefined;
   }
   if (typeof raw === 'string') return raw;
   // Gaurun configs often write ports as numbers: `port = 1056`.
   if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
-  problems.push(`${name}: expected a string, got ${JSON.stringify(raw)}`);
+  problems.push(`${name}: expected a string, got ${shown(raw, name)}`);
   return undefined;
+}
+
+/**
+ * A TOML syntax error as position, key and reason. smol-toml's message ends with a code frame of the offending
+ * lines, and the line with the error is often the one holding a secret (`api_keys = "...`): it is never repeated.
+ */
+export function describeTomlError(path: string, text: string, error: unknown): string {
+  const { line, column, message } = error as { line?: unknown; column?: unknown; message?: unknown };
+  const firstLine = (typeof message === 'string' ? message : '').split('\n')[0];
+  const reason = /^Invalid TOML document: (.+)$/.exec(firstLine)?.[1] ?? 'not a TOML document';
+  if (typeof line !== 'number') return `${path}: TOML syntax error: ${reason}`;
+  const lines = text.split(/\r?\n/);
+  let key: string | undefined;
+  let table = '';
+  for (let i = 0; i < Math.min(line, lines.length); i++) {
+    const header = /^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$/.exec(lines[i]);
+    if (header) {
+      table = header[1];
+      key = undefined;
+      continue;
+    }
+    const assignment = /^\s*([A-Za-z0-9_.-]+)\s*=/.exec(lines[i]);
+    if (assignment) key = assignment[1];
+  }
+  const where = key ? ` (${table ? `${table}.` : ''}${key})` : table ? ` (in [${table}])` : '';
+  const at = typeof column === 'number' ? `line ${line}, column ${column}` : `line ${line}`;
+  return `${path}: TOML syntax error at ${at}${where}: ${reason}; the line is not shown, it may hold a secret`;
 }
 
 function readable(path: string): boolean {
@@ -333,10 +382,16 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   const unknown: string[] = [];
   let file: Record<string, unknown> = {};
   if (source.path) {
+    let text: string;
     try {
-      file = parseToml(readFileSync(source.path, 'utf8'));
+      text = readFileSync(source.path, 'utf8');
     } catch (error) {
       throw new ConfigError([`${source.path}: ${(error as Error).message}`]);
+    }
+    try {
+      file = parseToml(text);
+    } catch (error) {
+      throw new ConfigError([describeTomlError(source.path, text, error)]);
     }
   }
 
@@ -391,6 +446,9 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   if (!['memory', 'redis'].includes(config.queue.backend)) problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
   if (config.queue.backend === 'redis' && !/^rediss?:\/\//.test(config.queue.redis_url)) {
     problems.push('queue.redis_url: required with queue.backend = "redis" (redis://[:password@]host:port[/db] or rediss:// for TLS)');
+  } else if (config.queue.backend === 'redis' && !URL.canParse(config.queue.redis_url)) {
+    // The Redis client would throw a TypeError quoting the whole URL, password included.
+    problems.push('queue.redis_url: not a valid URL (the value is not shown: it may hold a password); a password with reserved characters must be percent-encoded');
   }
   if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
   const level = LOG_LEVELS.get(config.log.level.toLowerCase());

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { StatusOnlyForAnonymous } from '../auth/auth.decorators';
 import { Readiness, type ReadinessIndicator } from './readiness';
 
 type HostModule = NonNullable<ReturnType<DiscoveryService['getProviders']>[number]['host']>;
@@ -64,6 +65,7 @@ export class HealthController implements OnModuleInit {
 
   /** Able to accept now: every indicator the application's modules contribute is up. */
   @Get('ready')
+  @StatusOnlyForAnonymous()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: clients configured, queue below 90% of its capacity, not shutting down' })
   @ApiOkResponse({ schema: { type: 'object', example: HEALTH_UP } })

@@ -45,17 +45,21 @@ export class JsonBodyMiddleware implements NestMiddleware {
     private readonly keys: ApiKeys,
   ) {}
 
-  async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     // A client without a valid key gets its 401 from the guard without the gateway reading and parsing its body.
     if (this.unauthenticated(req)) return next();
+    const declared = Number(req.headers['content-length']);
+    if (declared > this.config.core.body_limit) {
+      // Refused before a byte of it is read; the connection closes after the answer, as the body is not wanted.
+      res.setHeader('Connection', 'close');
+      throw this.tooLarge();
+    }
     let bytes: Buffer;
     try {
       bytes = await getRawBody(req, { limit: this.config.core.body_limit });
     } catch (error) {
-      if ((error as { type?: string }).type === 'entity.too.large') {
-        throw new PayloadTooLargeException({ message: `request body over limit(${this.config.core.body_limit} bytes)` });
-      }
+      if ((error as { type?: string }).type === 'entity.too.large') throw this.tooLarge();
       throw new BadRequestException({ message: 'Request-body is malformed' });
     }
     let raw = bytes.toString('utf8');
@@ -78,6 +82,10 @@ export class JsonBodyMiddleware implements NestMiddleware {
       throw new BadRequestException({ message: 'Request-body is malformed' });
     }
     next();
+  }
+
+  private tooLarge(): PayloadTooLargeException {
+    return new PayloadTooLargeException({ message: `request body over limit(${this.config.core.body_limit} bytes)` });
   }
 
   private unauthenticated(req: Request): boolean {

@@ -11,6 +11,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
 import { MessageDto, PushAcceptedDto, PushRequestDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
 import { DEFAULT_RESULTS_LIMITS, PushResults, WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from './push.results';
 import { PushService } from './push.service';
@@ -90,7 +91,7 @@ export class PushController {
   @ApiOkResponse({ type: MessageDto })
   @ApiBadRequestResponse({ type: MessageDto, description: '`{"message":"malformed value"}` for a missing, non-integer or negative max.' })
   setPushers(@Query('max') max?: string): { message: string } {
-    if (max === undefined || !/^\d{1,9}$/.test(max)) throw new BadRequestException({ message: 'malformed value' });
+    if (max === undefined || !/^\d{1,9}$/.test(max) || Number(max) > PUSHER_MAX_LIMIT) throw new BadRequestException({ message: 'malformed value' });
     this.workers.setPusherMax(Number(max));
     return { message: 'ok' };
   }

@@ -9,6 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
+import { AdminRoute } from '../auth/auth.decorators';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
@@ -39,6 +40,7 @@ const LETTER_EXAMPLE = {
 
 /** The pushes that ended failed, kept in Redis for `queue.dead_letter_ttl` seconds, and their replay. */
 @ApiTags('queue')
+@AdminRoute()
 @Controller('queue/dead-letters')
 export class DeadLetterController {
   constructor(

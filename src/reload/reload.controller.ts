@@ -1,5 +1,6 @@
 import { BadRequestException, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { AdminRoute } from '../auth/auth.decorators';
 import { ConfigError } from '../config/pushgate.config';
 import { ValidationErrorDto } from '../push/push.dto';
 import { ReloadService, type ReloadOutcome } from './reload.service';
@@ -17,6 +18,7 @@ class ReloadedDto implements ReloadOutcome {
 }
 
 @ApiTags('config')
+@AdminRoute()
 @Controller('config')
 export class ReloadController {
   constructor(private readonly reloader: ReloadService) {}

@@ -29,6 +29,7 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
       PUSHGATE_QUEUE_REDIS_URL: redis.url,
       PUSHGATE_QUEUE_REDIS_PREFIX: `t${prefix++}`,
       PUSHGATE_QUEUE_CLAIM_IDLE: '2',
+      PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true',
       ...env,
     });
 
@@ -172,7 +173,7 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
 describe('dead letters with the in-memory queue', () => {
   it('answer 404: they exist with queue.backend = "redis" only', async () => {
     const sim = await Simulator.start();
-    const gw = await startGateway(sim);
+    const gw = await startGateway(sim, { PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true' });
     try {
       await gw.http.get('/queue/dead-letters').expect(404);
       const ready = await gw.http.get('/health/ready').expect(200);
