@@ -101,6 +101,19 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_usage: 0 });
   });
 
+  it('refuses the dead-letter routes to anonymous callers with 403 naming auth.api_keys when no key is set', async () => {
+    gw = await start({ PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'false' });
+    const answers = [
+      await gw.http.get('/queue/dead-letters'),
+      await gw.http.post('/queue/dead-letters/replay').send({ ids: ['1764254413593-0'] }),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(403);
+      expect(res.body.message).toContain('auth.api_keys');
+      expect(res.body.message).toContain('auth.anonymous_admin');
+    }
+  });
+
   it('expires dead letters after queue.dead_letter_ttl', async () => {
     gw = await start({ PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_QUEUE_DEAD_LETTER_TTL: '1' });
     await gw.http
