@@ -40,7 +40,10 @@ describe('administration without API keys', () => {
   });
 
   it('still lets anyone push, read the stats and change the concurrency within core.pusher_max range', async () => {
-    await gw.http.post('/push').send({ notifications: [ios(['admin-open'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['admin-open'])] })
+      .expect(200);
     await gw.http.get('/stat/app').expect(200);
     await gw.http.put('/config/pushers?max=100000').expect(200, { message: 'ok' });
     expect((await gw.http.get('/stat/app').expect(200)).body.pusher_max).toBe(100_000);
@@ -120,7 +123,11 @@ describe('with API keys', () => {
 
     // Ten pushes fill the queue past its high-water mark while the simulator takes 3 s per answer.
     const tokens = Array.from({ length: 10 }, (_, i) => `ready-${i}`);
-    await gw.http.post('/push').set('authorization', `Bearer ${KEY}`).send({ notifications: [ios(tokens)] }).expect(200);
+    await gw.http
+      .post('/push')
+      .set('authorization', `Bearer ${KEY}`)
+      .send({ notifications: [ios(tokens)] })
+      .expect(200);
     const down = await gw.http.get('/health/ready').expect(503);
     expect(down.body).toEqual({ status: 'error' });
     const downDetailed = await gw.http.get('/health/ready').set('authorization', `Bearer ${KEY}`).expect(503);
@@ -133,7 +140,9 @@ describe('with API keys', () => {
       const started = Date.now();
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(port, '127.0.0.1', () =>
-          socket.write(`POST /push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{"notif`),
+          socket.write(
+            `POST /push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n{"notif`,
+          ),
         );
         let text = '';
         socket.setEncoding('utf8');
@@ -156,16 +165,33 @@ describe('with API keys', () => {
 describe('wrong API keys', () => {
   it('are throttled per client address: 429 with Retry-After after auth.failed_key_limit a minute, even for the right key', async () => {
     const sim = await Simulator.start();
-    const gw = await startGateway(sim, { PUSHGATE_AUTH_API_KEYS: KEY, PUSHGATE_AUTH_RATE_LIMIT: '1000', PUSHGATE_AUTH_FAILED_KEY_LIMIT: '5' });
+    const gw = await startGateway(sim, {
+      PUSHGATE_AUTH_API_KEYS: KEY,
+      PUSHGATE_AUTH_RATE_LIMIT: '1000',
+      PUSHGATE_AUTH_FAILED_KEY_LIMIT: '5',
+    });
     try {
       // Missing keys are not guesses.
-      for (let i = 0; i < 10; i++) await gw.http.post('/push').send({ notifications: [ios(['t'])] }).expect(401);
-      await gw.http.post('/push').set('authorization', `Bearer ${KEY}`).send({ notifications: [ios(['ok-before'])] }).expect(200);
+      for (let i = 0; i < 10; i++)
+        await gw.http
+          .post('/push')
+          .send({ notifications: [ios(['t'])] })
+          .expect(401);
+      await gw.http
+        .post('/push')
+        .set('authorization', `Bearer ${KEY}`)
+        .send({ notifications: [ios(['ok-before'])] })
+        .expect(200);
       const statuses: number[] = [];
-      for (let i = 0; i < 30; i++) statuses.push((await gw.http.put('/config/pushers?max=3').set('authorization', `Bearer guess-${i}`)).status);
+      for (let i = 0; i < 30; i++)
+        statuses.push((await gw.http.put('/config/pushers?max=3').set('authorization', `Bearer guess-${i}`)).status);
       expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
       expect(new Set(statuses.slice(5))).toEqual(new Set([429]));
-      const limited = await gw.http.post('/push').set('authorization', `Bearer ${KEY}`).send({ notifications: [ios(['ok-after'])] }).expect(429);
+      const limited = await gw.http
+        .post('/push')
+        .set('authorization', `Bearer ${KEY}`)
+        .send({ notifications: [ios(['ok-after'])] })
+        .expect(429);
       const retryAfter = Number(limited.headers['retry-after']);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);

@@ -91,7 +91,8 @@ export class PushController {
   @ApiOkResponse({ type: MessageDto })
   @ApiBadRequestResponse({ type: MessageDto, description: '`{"message":"malformed value"}` for a missing, non-integer or negative max.' })
   setPushers(@Query('max') max?: string): { message: string } {
-    if (max === undefined || !/^\d{1,9}$/.test(max) || Number(max) > PUSHER_MAX_LIMIT) throw new BadRequestException({ message: 'malformed value' });
+    if (max === undefined || !/^\d{1,9}$/.test(max) || Number(max) > PUSHER_MAX_LIMIT)
+      throw new BadRequestException({ message: 'malformed value' });
     this.workers.setPusherMax(Number(max));
     return { message: 'ok' };
   }
