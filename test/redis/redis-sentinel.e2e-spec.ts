@@ -123,7 +123,11 @@ function readinessWatch(gateway: GatewayProcess, changes: { status: number; at: 
         'readiness down and back on both gateways',
       );
       const recoveredAt = Math.max(...readiness.map((changes) => changes.at(-1)!.at));
-      await until(() => sent.filter((s) => s.status === 200 && s.at > recoveredAt).length >= 100, 20_000, 'pushes accepted after the failover');
+      await until(
+        () => sent.filter((s) => s.status === 200 && s.at > recoveredAt).length >= 100,
+        20_000,
+        'pushes accepted after the failover',
+      );
     } finally {
       running = false;
       await Promise.all(loops);
@@ -134,9 +138,19 @@ function readinessWatch(gateway: GatewayProcess, changes: { status: number; at: 
     expect(Number(port)).toBe(replica.port);
 
     const tokens = sent.filter((s) => s.status === 200).flatMap((s) => s.tokens);
-    const delivered = (): Set<string> => new Set(sim.records().filter((r) => r.status === 200).map((r) => r.token));
+    const delivered = (): Set<string> =>
+      new Set(
+        sim
+          .records()
+          .filter((r) => r.status === 200)
+          .map((r) => r.token),
+      );
     await until(() => tokens.every((t) => delivered().has(t)), 30_000, 'every accepted push delivered');
-    await until(async () => (await Promise.all(gateways.map((gw) => gw.stats()))).every((s) => s.queue_usage === 0), 20_000, 'shared depth back to 0');
+    await until(
+      async () => (await Promise.all(gateways.map((gw) => gw.stats()))).every((s) => s.queue_usage === 0),
+      20_000,
+      'shared depth back to 0',
+    );
 
     const refused = sent.filter((s) => s.status !== 200);
     // Refusals are 503s (Retry-After: the client sends again), and only while the primary was gone.

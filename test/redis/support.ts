@@ -195,7 +195,10 @@ export class RedisCluster {
     const nodes: RedisServer[] = [];
     try {
       for (let i = 0; i < size; i++) nodes.push(await RedisServer.start({ cluster: true }));
-      const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+      const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-yes'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
       for (const node of nodes) {
         const client = node.client();
