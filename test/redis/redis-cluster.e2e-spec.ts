@@ -1,0 +1,86 @@
+import { queueKeys } from '../../src/redis/redis.keys';
+import { Simulator } from '../../src/simulator/simulator';
+import { android, ios } from '../support/gateway';
+import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support';
+
+(haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster of three primaries (node dist/main.js)', () => {
+  let cluster: RedisCluster;
+  let sim: Simulator;
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3);
+    sim = await Simulator.start({ recordLimit: 100_000 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gw) => gw.stop('SIGKILL')));
+    await sim?.close();
+    await cluster?.close();
+  });
+
+  it('two gateways share the queue; kill -9 of one: the other claims what it held, every push delivered', async () => {
+    const prefix = 'pgcluster';
+    const start = async (): Promise<GatewayProcess> => {
+      const gw = await GatewayProcess.start(sim, {
+        PUSHGATE_QUEUE_BACKEND: 'redis',
+        // Two of the three as seeds: the client learns the rest of the cluster from them.
+        PUSHGATE_QUEUE_REDIS_CLUSTER_NODES: cluster.nodes
+          .slice(0, 2)
+          .map((n) => n.address)
+          .join(','),
+        PUSHGATE_QUEUE_REDIS_PREFIX: prefix,
+        PUSHGATE_QUEUE_CLAIM_IDLE: '2',
+        PUSHGATE_CORE_QUEUES: '100000',
+        PUSHGATE_CORE_WORKERS: '1',
+        PUSHGATE_CORE_PUSHER_MAX: '19',
+      });
+      gateways.push(gw);
+      return gw;
+    };
+    const [a, b] = [await start(), await start()];
+    sim.latencyMs = 200;
+    const tokens: string[] = [];
+    const bodies: Record<string, unknown>[][] = [];
+    for (let r = 0; r < 20; r++) {
+      const notifications: Record<string, unknown>[] = [];
+      for (let n = 0; n < 4; n++) {
+        const list = Array.from({ length: 10 }, (_, i) => `cluster-${r}-${n}-${i}`);
+        tokens.push(...list);
+        notifications.push(n % 2 === 0 ? ios(list) : android(list));
+      }
+      bodies.push(notifications);
+    }
+    // Half of the requests to each gateway, as a load balancer would spread them.
+    for (const [i, body] of bodies.entries()) expect((await (i % 2 === 0 ? a : b).push(body)).status).toBe(200);
+
+    await until(() => sim.records().length >= 80, 10_000, 'first deliveries');
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(sim.records().length).toBeLessThan(tokens.length / 2);
+
+    const delivered = (): Set<string> => new Set(sim.records().map((r) => r.token));
+    await until(() => tokens.every((t) => delivered().has(t)), 40_000, 'every push sent');
+    await until(async () => (await b.stats()).queue_usage === 0, 10_000, 'shared depth back to 0');
+    expect(sim.records().every((r) => r.status === 200)).toBe(true);
+    expect(b.log).toMatch(/claimed \d+ notifications left unfinished/);
+    // Only pushes on the wire when a died may go out twice.
+    expect(sim.records().length - tokens.length).toBeLessThanOrEqual(20);
+
+    // One hash slot holds the whole queue: the keys sit on one of the three primaries and on none of the others.
+    const keys = queueKeys(prefix);
+    const holders: string[] = [];
+    for (const node of cluster.nodes) {
+      const client = node.client();
+      try {
+        const slot = await client.cluster('KEYSLOT', keys.stream);
+        expect(await client.cluster('KEYSLOT', keys.depth)).toBe(slot);
+        expect(await client.cluster('KEYSLOT', `${keys.done}x`)).toBe(slot);
+        if ((await client.cluster('COUNTKEYSINSLOT', slot)) > 0) holders.push(node.address);
+      } finally {
+        client.disconnect();
+      }
+    }
+    expect(holders).toHaveLength(1);
+  }, 60_000);
+});
