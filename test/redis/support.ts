@@ -57,6 +57,8 @@ export interface RedisServerOptions {
   replicaOf?: RedisServer;
   /** A Redis Cluster node (its bus on a second free port). */
   cluster?: boolean;
+  /** When the append-only file is fsynced: `always` (the default here) or `everysec` (Redis's own default). */
+  appendfsync?: 'always' | 'everysec';
 }
 
 /**
@@ -107,7 +109,7 @@ export class RedisServer {
       '--appendonly',
       'yes',
       '--appendfsync',
-      'always',
+      this.options.appendfsync ?? 'always',
     ];
     if (this.password) args.push('--requirepass', this.password, '--masterauth', this.password);
     const { replicaOf, busPort } = this.options;
