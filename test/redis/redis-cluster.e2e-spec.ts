@@ -1,4 +1,7 @@
-import { queueKeys } from '../../src/redis/redis.keys';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config/pushgate.config';
+import { createRedisConnection, nodeOf, ReplicaAck } from '../../src/redis/redis.connection';
+import { GROUP, queueKeys } from '../../src/redis/redis.keys';
 import { Simulator } from '../../src/simulator/simulator';
 import { android, ios } from '../support/gateway';
 import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support';
@@ -83,4 +86,39 @@ import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support'
     }
     expect(holders).toHaveLength(1);
   }, 60_000);
+
+  it('sends keyless commands (CLIENT, PING, WAIT) to the node that holds the queue, over the connection its commands use', async () => {
+    const { queue } = loadConfig({
+      env: { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_CLUSTER_NODES: cluster.nodes[0].address },
+    });
+    const keys = queueKeys('pgwake');
+    const reader = createRedisConnection(queue, 'pushgate:reader');
+    const commands = createRedisConnection(queue, 'pushgate:commands');
+    try {
+      await Promise.all([reader.connect(), commands.connect()]);
+      await commands.xgroup('CREATE', keys.stream, GROUP, '$', 'MKSTREAM');
+      const node = (await nodeOf(commands, keys.stream)) as Redis;
+      const holder = cluster.nodes.find((n) => n.port === node.options.port)!;
+      const direct = holder.client();
+      try {
+        expect(await direct.cluster('COUNTKEYSINSLOT', await direct.cluster('KEYSLOT', keys.stream))).toBe(1);
+      } finally {
+        direct.disconnect();
+      }
+      expect(await node.ping()).toBe('PONG');
+      const id = (await (await nodeOf(reader, keys.stream)).client('ID'));
+      const started = Date.now();
+      const read = reader.xreadgroup('GROUP', GROUP, 'c', 'BLOCK', 10_000, 'STREAMS', keys.stream, '>');
+      await until(async () => new RegExp(`id=${id} .*cmd=xreadgroup`).test(String(await node.client('LIST'))), 5000, 'read blocked');
+      expect(await node.client('UNBLOCK', id)).toBe(1);
+      expect(await read).toBeNull();
+      expect(Date.now() - started).toBeLessThan(5000);
+      // WAIT on the node that took the write: no replicas here, so zero acknowledge, at once.
+      await commands.set(keys.depth, '0');
+      await expect(new ReplicaAck(commands, keys.stream, 1, 50).confirm()).rejects.toThrow('0 of 1 replicas acknowledged within 50 ms');
+    } finally {
+      reader.disconnect();
+      commands.disconnect();
+    }
+  });
 });
