@@ -4,7 +4,7 @@ import { createRedisConnection, nodeOf, ReplicaAck } from '../../src/redis/redis
 import { GROUP, queueKeys } from '../../src/redis/redis.keys';
 import { Simulator } from '../../src/simulator/simulator';
 import { android, ios } from '../support/gateway';
-import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support';
+import { GatewayProcess, haveRedisServer, pushLoop, readinessWatch, RedisCluster, until, type Sent } from './support';
 
 (haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster of three primaries (node dist/main.js)', () => {
   let cluster: RedisCluster;
@@ -106,7 +106,7 @@ import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support'
         direct.disconnect();
       }
       expect(await node.ping()).toBe('PONG');
-      const id = (await (await nodeOf(reader, keys.stream)).client('ID'));
+      const id = await (await nodeOf(reader, keys.stream)).client('ID');
       const started = Date.now();
       const read = reader.xreadgroup('GROUP', GROUP, 'c', 'BLOCK', 10_000, 'STREAMS', keys.stream, '>');
       await until(async () => new RegExp(`id=${id} .*cmd=xreadgroup`).test(String(await node.client('LIST'))), 5000, 'read blocked');
@@ -121,4 +121,95 @@ import { GatewayProcess, haveRedisServer, RedisCluster, until } from './support'
       commands.disconnect();
     }
   });
+});
+
+(haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster with a replica per primary (node dist/main.js)', () => {
+  let cluster: RedisCluster;
+  let sim: Simulator;
+  const gateways: GatewayProcess[] = [];
+
+  beforeAll(async () => {
+    cluster = await RedisCluster.start(3, 1);
+    sim = await Simulator.start({ recordLimit: 200_000 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(gateways.map((gw) => gw.stop('SIGKILL')));
+    await sim?.close();
+    await cluster?.close();
+  });
+
+  it('SIGKILL of the primary that holds the queue: 503s until its replica takes the slot over, every push accepted is delivered', async () => {
+    const prefix = 'pgfailover';
+    for (let i = 0; i < 2; i++) {
+      gateways.push(
+        await GatewayProcess.start(sim, {
+          PUSHGATE_QUEUE_BACKEND: 'redis',
+          PUSHGATE_QUEUE_REDIS_CLUSTER_NODES: cluster.seeds,
+          PUSHGATE_QUEUE_REDIS_PREFIX: prefix,
+          PUSHGATE_QUEUE_CLAIM_IDLE: '2',
+          PUSHGATE_CORE_QUEUES: '100000',
+          PUSHGATE_CORE_WORKERS: '1',
+        }),
+      );
+    }
+    sim.latencyMs = 20;
+    const victim = await cluster.primaryOf(queueKeys(prefix).stream);
+    const sent: Sent[] = [];
+    const readiness = gateways.map(() => [] as { status: number; at: number }[]);
+    let running = true;
+    const loops = [
+      ...gateways.flatMap((gw, g) => [0, 1].map((l) => pushLoop(gw, `cfail-${g}${l}`, 5, sent, () => running))),
+      ...gateways.map((gw, g) => readinessWatch(gw, readiness[g], () => running)),
+    ];
+    let killedAt = 0;
+    try {
+      await until(() => sent.filter((s) => s.status === 200).length >= 100, 20_000, 'pushes accepted before the failover');
+      killedAt = Date.now();
+      await victim.stop('SIGKILL');
+      await until(
+        () => readiness.every((changes) => changes.some((c) => c.at > killedAt && c.status === 503) && changes.at(-1)!.status === 200),
+        30_000,
+        'readiness down and back on both gateways',
+      );
+      const recoveredAt = Math.max(...readiness.map((changes) => changes.at(-1)!.at));
+      await until(
+        () => sent.filter((s) => s.status === 200 && s.at > recoveredAt).length >= 100,
+        20_000,
+        'pushes accepted after the failover',
+      );
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect((await cluster.primaryOf(queueKeys(prefix).stream)).port).not.toBe(victim.port);
+
+    const tokens = sent.filter((s) => s.status === 200).flatMap((s) => s.tokens);
+    const delivered = (): Set<string> =>
+      new Set(
+        sim
+          .records()
+          .filter((r) => r.status === 200)
+          .map((r) => r.token),
+      );
+    await until(() => tokens.every((t) => delivered().has(t)), 30_000, 'every accepted push delivered');
+    await until(
+      async () => (await Promise.all(gateways.map((gw) => gw.stats()))).every((s) => s.queue_usage === 0),
+      20_000,
+      'shared depth back to 0',
+    );
+    const refused = sent.filter((s) => s.status !== 200);
+    expect(refused.filter((s) => s.status !== 503)).toEqual([]);
+    expect(refused.filter((s) => s.at < killedAt)).toEqual([]);
+    const downMs = readiness.map((changes) => {
+      const down = changes.find((c) => c.status !== 200 && c.at >= killedAt)!;
+      return changes[changes.indexOf(down) + 1].at - down.at;
+    });
+    const succeeded = sim.records().filter((r) => r.status === 200).length;
+    console.log(
+      `cluster failover: ${tokens.length} pushes accepted in ${sent.length - refused.length} requests, all delivered; ` +
+        `${refused.length} requests refused with 503 during the switch; readiness down ${downMs.join(' ms, ')} ms; ` +
+        `${succeeded - delivered().size} pushes sent twice`,
+    );
+  }, 60_000);
 });

@@ -1,50 +1,9 @@
 import { Simulator } from '../../src/simulator/simulator';
-import { ios } from '../support/gateway';
-import { GatewayProcess, haveRedisSentinel, RedisSentinel, RedisServer, until } from './support';
+import { GatewayProcess, haveRedisSentinel, pushLoop, readinessWatch, RedisSentinel, RedisServer, until, type Sent } from './support';
 
 const MASTER = 'pushgate-primary';
 const PASSWORD = 'redis:pw/@';
 const SENTINEL_PASSWORD = 'sentinel-pw';
-
-interface Sent {
-  readonly tokens: string[];
-  readonly status: number;
-  readonly at: number;
-}
-
-/** Posts one notification of `size` new tokens after another until stopped, recording every answer. */
-function pushLoop(gateway: GatewayProcess, tag: string, size: number, sent: Sent[], running: () => boolean): Promise<void> {
-  return (async () => {
-    for (let n = 0; running(); n++) {
-      const tokens = Array.from({ length: size }, (_, i) => `${tag}-${n}-${i}`);
-      let status = 0;
-      try {
-        const response = await gateway.push([ios(tokens)]);
-        await response.arrayBuffer();
-        status = response.status;
-      } catch {
-        // No answer at all: recorded as status 0 and counted apart.
-      }
-      sent.push({ tokens, status, at: Date.now() });
-      // As a client would, though without honouring the whole Retry-After: the switch takes seconds, not minutes.
-      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-}
-
-/** Polls /health/ready and records each change of its status with the time it was seen. */
-function readinessWatch(gateway: GatewayProcess, changes: { status: number; at: number }[], running: () => boolean): Promise<void> {
-  return (async () => {
-    while (running()) {
-      const status = await fetch(`${gateway.url}/health/ready`).then(
-        (r) => r.arrayBuffer().then(() => r.status),
-        () => 0,
-      );
-      if (changes.at(-1)?.status !== status) changes.push({ status, at: Date.now() });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-}
 
 (haveRedisSentinel() ? describe : describe.skip)('queue on a Sentinel-managed Redis (redis-sentinel, node dist/main.js)', () => {
   let primary: RedisServer;

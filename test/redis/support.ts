@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Simulator } from '../../src/simulator/simulator';
-import { readLog, simulatorEnv } from '../support/gateway';
+import { ios, readLog, simulatorEnv } from '../support/gateway';
 import { freePort } from '../support/process';
 
 const ROOT = resolve(__dirname, '../..');
@@ -189,18 +189,22 @@ export class RedisSentinel {
   }
 }
 
-/** Three (or `size`) primaries joined into a Redis Cluster by `redis-cli --cluster create`, without replicas. */
+/** `primaries` primaries (and `replicas` replicas of each) joined into a Redis Cluster by `redis-cli --cluster create`. */
 export class RedisCluster {
   private constructor(readonly nodes: RedisServer[]) {}
 
-  static async start(size = 3): Promise<RedisCluster> {
+  static async start(primaries = 3, replicas = 0): Promise<RedisCluster> {
     const nodes: RedisServer[] = [];
     try {
-      for (let i = 0; i < size; i++) nodes.push(await RedisServer.start({ cluster: true }));
-      const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-yes'], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      for (let i = 0; i < primaries * (1 + replicas); i++) nodes.push(await RedisServer.start({ cluster: true }));
+      const create = spawnSync(
+        'redis-cli',
+        ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
       if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
       for (const node of nodes) {
         const client = node.client();
@@ -215,6 +219,19 @@ export class RedisCluster {
       throw error;
     }
     return new RedisCluster(nodes);
+  }
+
+  /** The node serving `key` as primary now (asked of a live node). */
+  async primaryOf(key: string): Promise<RedisServer> {
+    const client = this.nodes[0].client();
+    try {
+      const slot = await client.cluster('KEYSLOT', key);
+      const ranges = await client.cluster('SLOTS');
+      const port = ranges.find(([from, to]) => from <= slot && slot <= to)![2][1];
+      return this.nodes.find((n) => n.port === port)!;
+    } finally {
+      client.disconnect();
+    }
   }
 
   /** `host:port,host:port,...` of every node. */
@@ -298,6 +315,47 @@ export class GatewayProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     await this.exited;
   }
+}
+
+/** One request of a push loop: its tokens, the answer's status (0: no answer) and when it came. */
+export interface Sent {
+  readonly tokens: string[];
+  readonly status: number;
+  readonly at: number;
+}
+
+/** Posts one notification of `size` new tokens after another until stopped, recording every answer. */
+export function pushLoop(gateway: GatewayProcess, tag: string, size: number, sent: Sent[], running: () => boolean): Promise<void> {
+  return (async () => {
+    for (let n = 0; running(); n++) {
+      const tokens = Array.from({ length: size }, (_, i) => `${tag}-${n}-${i}`);
+      let status = 0;
+      try {
+        const response = await gateway.push([ios(tokens)]);
+        await response.arrayBuffer();
+        status = response.status;
+      } catch {
+        // No answer at all: recorded as status 0 and counted apart.
+      }
+      sent.push({ tokens, status, at: Date.now() });
+      // As a client would, though without honouring the whole Retry-After: the switch takes seconds, not minutes.
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+}
+
+/** Polls /health/ready and records each change of its status with the time it was seen. */
+export function readinessWatch(gateway: GatewayProcess, changes: { status: number; at: number }[], running: () => boolean): Promise<void> {
+  return (async () => {
+    while (running()) {
+      const status = await fetch(`${gateway.url}/health/ready`).then(
+        (r) => r.arrayBuffer().then(() => r.status),
+        () => 0,
+      );
+      if (changes.at(-1)?.status !== status) changes.push({ status, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
 }
 
 export { until };
