@@ -4,7 +4,7 @@ import { createRedisConnection, nodeOf, ReplicaAck } from '../../src/redis/redis
 import { GROUP, queueKeys } from '../../src/redis/redis.keys';
 import { Simulator } from '../../src/simulator/simulator';
 import { android, ios } from '../support/gateway';
-import { GatewayProcess, haveRedisServer, pushLoop, readinessWatch, RedisCluster, until, type Sent } from './support';
+import { GatewayProcess, haveRedisServer, pushLoop, readinessWatch, RedisCluster, until, slowest, type Sent } from './support';
 
 (haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster of three primaries (node dist/main.js)', () => {
   let cluster: RedisCluster;
@@ -208,7 +208,7 @@ import { GatewayProcess, haveRedisServer, pushLoop, readinessWatch, RedisCluster
     const succeeded = sim.records().filter((r) => r.status === 200).length;
     console.log(
       `cluster failover: ${tokens.length} pushes accepted in ${sent.length - refused.length} requests, all delivered; ` +
-        `${refused.length} requests refused with 503 during the switch; readiness down ${downMs.join(' ms, ')} ms; ` +
+        `${refused.length} requests refused with 503 during the switch (slowest answer ${slowest(refused)} ms, slowest 200 ${slowest(sent.filter((s) => s.status === 200))} ms); readiness down ${downMs.join(' ms, ')} ms; ` +
         `${succeeded - delivered().size} pushes sent twice`,
     );
   }, 60_000);

@@ -1,5 +1,15 @@
 import { Simulator } from '../../src/simulator/simulator';
-import { GatewayProcess, haveRedisSentinel, pushLoop, readinessWatch, RedisSentinel, RedisServer, until, type Sent } from './support';
+import {
+  GatewayProcess,
+  haveRedisSentinel,
+  pushLoop,
+  readinessWatch,
+  RedisSentinel,
+  RedisServer,
+  until,
+  slowest,
+  type Sent,
+} from './support';
 
 const MASTER = 'pushgate-primary';
 const PASSWORD = 'redis:pw/@';
@@ -129,7 +139,7 @@ const SENTINEL_PASSWORD = 'sentinel-pw';
     const duplicates = succeeded - delivered().size;
     console.log(
       `sentinel failover: ${tokens.length} pushes accepted in ${sent.length - refused.length} requests, all delivered; ` +
-        `${refused.length} requests refused with 503 during the switch; readiness down ${downMs.join(' ms, ')} ms; ` +
+        `${refused.length} requests refused with 503 during the switch (slowest answer ${slowest(refused)} ms, slowest 200 ${slowest(sent.filter((s) => s.status === 200))} ms); readiness down ${downMs.join(' ms, ')} ms; ` +
         `${duplicates} pushes sent twice`,
     );
   }, 60_000);

@@ -317,11 +317,17 @@ export class GatewayProcess {
   }
 }
 
-/** One request of a push loop: its tokens, the answer's status (0: no answer) and when it came. */
+/** One request of a push loop: its tokens, the answer's status (0: no answer), when it came and how long it took. */
 export interface Sent {
   readonly tokens: string[];
   readonly status: number;
   readonly at: number;
+  readonly ms: number;
+}
+
+/** The slowest answer among `sent`, ms. */
+export function slowest(sent: Sent[]): number {
+  return sent.reduce((max, s) => Math.max(max, s.ms), 0);
 }
 
 /** Posts one notification of `size` new tokens after another until stopped, recording every answer. */
@@ -330,6 +336,7 @@ export function pushLoop(gateway: GatewayProcess, tag: string, size: number, sen
     for (let n = 0; running(); n++) {
       const tokens = Array.from({ length: size }, (_, i) => `${tag}-${n}-${i}`);
       let status = 0;
+      const started = Date.now();
       try {
         const response = await gateway.push([ios(tokens)]);
         await response.arrayBuffer();
@@ -337,7 +344,7 @@ export function pushLoop(gateway: GatewayProcess, tag: string, size: number, sen
       } catch {
         // No answer at all: recorded as status 0 and counted apart.
       }
-      sent.push({ tokens, status, at: Date.now() });
+      sent.push({ tokens, status, at: Date.now(), ms: Date.now() - started });
       // As a client would, though without honouring the whole Retry-After: the switch takes seconds, not minutes.
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
