@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { ConfigError, loadConfig, type QueueConfig } from '../config/pushgate.config';
+import { queueKeys } from './redis.keys';
 import { createRedisConnection, redisAddresses, redisTopology, ReplicaAck, type RedisConnection } from './redis.connection';
 
 function queueFrom(env: Record<string, string>): QueueConfig {
@@ -174,5 +175,16 @@ describe('ReplicaAck', () => {
     const results = await Promise.allSettled([ack.confirm(), ack.confirm()]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect((results[0] as PromiseRejectedResult).reason).toEqual(new Error('1 of 2 replicas acknowledged within 250 ms'));
+  });
+});
+
+describe('queue key names', () => {
+  it('are the names running queues already use, hash-tagged by the prefix so that a Cluster keeps them in one slot', () => {
+    expect(queueKeys('pushgate')).toEqual({
+      stream: '{pushgate}:stream',
+      depth: '{pushgate}:depth',
+      dead: '{pushgate}:dead',
+      done: '{pushgate}:done:',
+    });
   });
 });
