@@ -73,6 +73,24 @@ export interface QueueConfig {
   claim_idle: number;
   /** Seconds a push that ended failed stays in the dead-letter set. */
   dead_letter_ttl: number;
+  /** Sentinels (`host:port,host:port`) that name the primary, instead of `redis_url`. */
+  redis_sentinels: string;
+  /** The primary's name in the Sentinel configuration (`sentinel monitor <name> ...`). */
+  redis_sentinel_master: string;
+  redis_sentinel_password: string;
+  /** TLS to the sentinels themselves. */
+  redis_sentinel_tls: boolean;
+  /** Seed nodes (`host:port,host:port`) of a Redis Cluster, instead of `redis_url`. */
+  redis_cluster_nodes: string;
+  /** ACL user and password of the data nodes (with a URL, those in the URL take precedence). */
+  redis_username: string;
+  redis_password: string;
+  /** TLS to the data nodes (a `rediss://` URL turns it on too). */
+  redis_tls: boolean;
+  /** Replicas that must have a request's pushes (Redis `WAIT`) before it is answered 200; 0 = do not wait. */
+  redis_wait_replicas: number;
+  /** Milliseconds `WAIT` may take; past it the request is answered 503. */
+  redis_wait_timeout_ms: number;
 }
 
 /** Access control for the HTTP API. */
@@ -207,6 +225,16 @@ export const CONFIG_DEFAULTS: Sections = {
     redis_prefix: 'pushgate',
     claim_idle: 30,
     dead_letter_ttl: 604_800,
+    redis_sentinels: '',
+    redis_sentinel_master: '',
+    redis_sentinel_password: '',
+    redis_sentinel_tls: false,
+    redis_cluster_nodes: '',
+    redis_username: '',
+    redis_password: '',
+    redis_tls: false,
+    redis_wait_replicas: 0,
+    redis_wait_timeout_ms: 500,
   },
   auth: {
     api_keys: '',
@@ -279,6 +307,8 @@ const INT_RANGES: Record<string, [number, number]> = {
   'android.keepalive_conns': [1, 64],
   'queue.claim_idle': [1, 3600],
   'queue.dead_letter_ttl': [1, 31_536_000],
+  'queue.redis_wait_replicas': [0, 64],
+  'queue.redis_wait_timeout_ms': [1, 60_000],
   'feedback.batch_size': [1, 10_000],
   'feedback.flush_interval': [1, 3600],
   'feedback.buffer_size': [1, 10_000_000],
@@ -444,12 +474,7 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
     if (config.feedback.webhook_secret === '') problems.push('feedback.webhook_secret: required with feedback.webhook_url (the HMAC key that signs each POST)');
   }
   if (!['memory', 'redis'].includes(config.queue.backend)) problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
-  if (config.queue.backend === 'redis' && !/^rediss?:\/\//.test(config.queue.redis_url)) {
-    problems.push('queue.redis_url: required with queue.backend = "redis" (redis://[:password@]host:port[/db] or rediss:// for TLS)');
-  } else if (config.queue.backend === 'redis' && !URL.canParse(config.queue.redis_url)) {
-    // The Redis client would throw a TypeError quoting the whole URL, password included.
-    problems.push('queue.redis_url: not a valid URL (the value is not shown: it may hold a password); a password with reserved characters must be percent-encoded');
-  }
+  if (config.queue.backend === 'redis') validateRedis(config.queue, problems);
   if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
   const level = LOG_LEVELS.get(config.log.level.toLowerCase());
   if (level === undefined) {
@@ -480,6 +505,31 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...config, apps, simulator, unknown_keys: unknown };
+}
+
+/** Exactly one way to reach Redis: a URL, sentinels or cluster seed nodes. */
+function validateRedis(queue: QueueConfig, problems: string[]): void {
+  const { redis_url: url, redis_sentinels: sentinels, redis_cluster_nodes: seeds } = queue;
+  const given = [url, sentinels, seeds].filter((v) => v !== '').length;
+  if (given === 0 || (url !== '' && !/^rediss?:\/\//.test(url))) {
+    problems.push(
+      'queue.redis_url: required with queue.backend = "redis" (redis://[:password@]host:port[/db] or rediss:// for TLS), unless queue.redis_sentinels or queue.redis_cluster_nodes is set',
+    );
+  } else if (url !== '' && !URL.canParse(url)) {
+    // The Redis client would throw a TypeError quoting the whole URL, password included.
+    problems.push('queue.redis_url: not a valid URL (the value is not shown: it may hold a password); a password with reserved characters must be percent-encoded');
+  }
+  if (given > 1) problems.push('queue.redis_url, queue.redis_sentinels, queue.redis_cluster_nodes: set only one of them');
+  for (const [name, list] of [
+    ['redis_sentinels', sentinels],
+    ['redis_cluster_nodes', seeds],
+  ]) {
+    const bad = list === '' ? [] : list.split(',').filter((a) => !/^\s*(\[[0-9a-f:.]+\]|[^\s:,[\]]+):\d{1,5}\s*$/i.test(a));
+    if (bad.length > 0) problems.push(`queue.${name}: expected host:port[,host:port...], got ${JSON.stringify(bad.join(','))}`);
+  }
+  if (sentinels !== '' && queue.redis_sentinel_master === '') {
+    problems.push('queue.redis_sentinel_master: required with queue.redis_sentinels (the name the sentinels monitor the primary under)');
+  }
 }
 
 /** The environment variable that sets a key of a named app: `PUSHGATE_APPS_<NAME>_IOS_<KEY>`. */

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import {
   Inject,
@@ -10,14 +9,14 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import type { NotificationDto } from '../push/push.dto';
 import { PushPreparer } from '../push/push.preparer';
 import { PushQueue, pushId, pushToken, type Push, type PushOutcome, type QueuedNotification } from '../push/push.queue';
+import { createRedisConnection, nodeOf, ReplicaAck, type RedisConnection } from './redis.connection';
+import { GROUP, queueKeys, type QueueKeys } from './redis.keys';
 import { OFFER, RELEASE, REPLAY, SETTLE } from './redis.scripts';
 
-const GROUP = 'pushgate';
 /** Longest a blocking read waits before it looks again (it is woken earlier when work arrives locally). */
 const BLOCK_MS = 2000;
 /** Entries read at once at most: a replica should not hoard what others could send. */
@@ -91,9 +90,10 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   private readonly logger = new Logger(RedisPushQueue.name);
-  private readonly commands: Redis & Scripts;
-  private readonly reader: Redis;
-  private readonly keys: { stream: string; depth: string; dead: string; done: string };
+  private readonly commands: RedisConnection & Scripts;
+  private readonly reader: RedisConnection;
+  private readonly keys: QueueKeys;
+  private readonly replicaAck: ReplicaAck;
   private readonly claimIdleMs: number;
   private readonly deadTtlMs: number;
 
@@ -125,18 +125,10 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     this.capacity = core.queues;
     this.claimIdleMs = queue.claim_idle * 1000;
     this.deadTtlMs = queue.dead_letter_ttl * 1000;
-    const tag = `{${queue.redis_prefix}}`;
-    this.keys = { stream: `${tag}:stream`, depth: `${tag}:depth`, dead: `${tag}:dead`, done: `${tag}:done:` };
-    const options: RedisOptions = {
-      // Fail at once while disconnected: a request must get its 503 now, not hang until Redis is back.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectionName: `pushgate:${this.consumer}`,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-      ...(queue.redis_ca_path ? { tls: { ca: readFileSync(queue.redis_ca_path, 'utf8') } } : {}),
-    };
-    this.commands = new Redis(queue.redis_url, { ...options, lazyConnect: true }) as Redis & Scripts;
-    this.reader = new Redis(queue.redis_url, { ...options, lazyConnect: true });
+    this.keys = queueKeys(queue.redis_prefix);
+    this.commands = createRedisConnection(queue, `pushgate:${this.consumer}`) as RedisConnection & Scripts;
+    this.reader = createRedisConnection(queue, `pushgate:${this.consumer}`);
+    this.replicaAck = new ReplicaAck(this.commands, this.keys.stream, queue.redis_wait_replicas, queue.redis_wait_timeout_ms);
     this.commands.defineCommand('pgOffer', { numberOfKeys: 2, lua: OFFER });
     this.commands.defineCommand('pgSettle', { numberOfKeys: 3, lua: SETTLE });
     this.commands.defineCommand('pgRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -149,10 +141,12 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     }
     this.commands.on('ready', () => void this.onReady());
     this.reader.on('ready', () => {
-      this.reader.client('ID').then(
-        (id) => (this.readerId = id),
-        () => undefined,
-      );
+      nodeOf(this.reader, this.keys.stream)
+        .then((node) => node.client('ID'))
+        .then(
+          (id) => (this.readerId = id),
+          () => undefined,
+        );
     });
   }
 
@@ -192,7 +186,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   }
 
   async ping(): Promise<void> {
-    await this.commands.ping();
+    await (await nodeOf(this.commands, this.keys.stream)).ping();
   }
 
   async offer(notifications: QueuedNotification[]): Promise<boolean> {
@@ -204,6 +198,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     let reply: [number, number];
     try {
       reply = await this.commands.pgOffer(this.keys.stream, this.keys.depth, this.capacity, count, ...payloads);
+      if (reply[0] === 1) await this.replicaAck.confirm();
     } catch (error) {
       this.logger.warn(`redis: offer failed: ${(error as Error).message}`);
       throw new QueueUnavailableException({ message: 'queue unavailable (Redis); retry later' });
@@ -252,7 +247,10 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   /** Ends a blocking read early, so that work that arrived locally (a retry, claimed entries) is taken now. */
   private wake(): void {
     if (!this.blocked || this.readerId === undefined) return;
-    this.commands.client('UNBLOCK', this.readerId).catch(() => undefined);
+    const id = this.readerId;
+    nodeOf(this.commands, this.keys.stream)
+      .then((node) => node.client('UNBLOCK', id))
+      .catch(() => undefined);
   }
 
   /** Turns entries read or claimed into pushes, leaving out those a previous holder already ended. */

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { queueKeys } from '../../src/redis/redis.keys';
 import { Simulator, type SimRecord } from '../../src/simulator/simulator';
 import { android, ios } from '../support/gateway';
 import { GatewayProcess, haveRedisServer, RedisServer, until } from './support';
@@ -27,11 +28,11 @@ function requests(
 async function unfinishedTokens(url: string, prefix: string): Promise<Set<string>> {
   const client = new Redis(url);
   try {
-    const tag = `{${prefix}}`;
+    const keys = queueKeys(prefix);
     const tokens = new Set<string>();
-    for (const [, fields] of (await client.xrange(`${tag}:stream`, '-', '+')) as [string, string[]][]) {
+    for (const [, fields] of (await client.xrange(keys.stream, '-', '+')) as [string, string[]][]) {
       const stored = JSON.parse(fields[fields.indexOf('n') + 1]) as { p: string; d: { token: string[] } };
-      const done = (await client.getBuffer(`${tag}:done:${stored.p}`)) ?? Buffer.alloc(0);
+      const done = (await client.getBuffer(keys.done + stored.p)) ?? Buffer.alloc(0);
       stored.d.token.forEach((token, i) => {
         if (!(i >> 3 < done.length && (done[i >> 3] >> (7 - (i & 7))) & 1)) tokens.add(token);
       });

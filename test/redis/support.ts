@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Simulator } from '../../src/simulator/simulator';
-import { readLog, simulatorEnv } from '../support/gateway';
+import { ios, readLog, simulatorEnv } from '../support/gateway';
 import { freePort } from '../support/process';
 
 const ROOT = resolve(__dirname, '../..');
@@ -27,6 +28,39 @@ export function haveRedisServer(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
 }
 
+/** True when `redis-sentinel` is on PATH too (Debian packages it apart from `redis-server`). */
+export function haveRedisSentinel(): boolean {
+  return haveRedisServer() && spawnSync('redis-sentinel', ['--version']).status === 0;
+}
+
+/** Starts a Redis binary and resolves once its output says `ready`; rejects with its output if it exits first. */
+async function spawnRedis(command: string, args: string[], ready: string): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  await until(() => output.includes(ready) || child.exitCode !== null, 10_000, `${command} start`);
+  if (child.exitCode !== null) throw new Error(`${command} exited: ${output}`);
+  return child;
+}
+
+async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
+export interface RedisServerOptions {
+  /** `requirepass`, and `masterauth` so that the server can follow a primary that has the same password. */
+  password?: string;
+  /** Starts as a replica of this server. */
+  replicaOf?: RedisServer;
+  /** A Redis Cluster node (its bus on a second free port). */
+  cluster?: boolean;
+  /** When the append-only file is fsynced: `always` (the default here) or `everysec` (Redis's own default). */
+  appendfsync?: 'always' | 'everysec';
+}
+
 /**
  * A real `redis-server` on a free port with its own directory and an append-only file fsynced on every write,
  * so that a restart keeps everything it acknowledged, as the durable queue requires of a production Redis.
@@ -34,16 +68,28 @@ export function haveRedisServer(): boolean {
 export class RedisServer {
   private process?: ChildProcess;
   readonly dir = mkdtempSync(join(tmpdir(), 'pushgate-redis-'));
+  private readonly password?: string;
 
   private constructor(
     readonly port: number,
-    private readonly password?: string,
-  ) {}
+    private readonly options: RedisServerOptions & { busPort?: number },
+  ) {
+    this.password = options.password;
+  }
 
-  static async start(options: { password?: string } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options.password);
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), { ...options, busPort: options.cluster ? await freePort() : undefined });
     await server.start();
     return server;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** The process id, to stop (SIGSTOP) or resume it. */
+  get pid(): number | undefined {
+    return this.process?.pid;
   }
 
   get url(): string {
@@ -63,29 +109,138 @@ export class RedisServer {
       '--appendonly',
       'yes',
       '--appendfsync',
-      'always',
+      this.options.appendfsync ?? 'always',
     ];
-    if (this.password) args.push('--requirepass', this.password);
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    this.process = child;
-    await until(() => output.includes('Ready to accept connections') || child.exitCode !== null, 10_000, 'redis-server start');
-    if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+    if (this.password) args.push('--requirepass', this.password, '--masterauth', this.password);
+    const { replicaOf, busPort } = this.options;
+    if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf.port));
+    if (busPort) {
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'), '--cluster-port', String(busPort));
+      args.push('--cluster-node-timeout', '2000');
+    }
+    // A replica says it is ready before it has synced; its caller waits for the sync where it matters.
+    this.process = await spawnRedis('redis-server', args, 'Ready to accept connections');
   }
 
   /** SIGTERM: Redis finishes its append-only file and exits, as on a rolling restart. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
+    await kill(this.process, signal);
+  }
+
+  /** A client of this server alone (the caller disconnects it). */
+  client(): Redis {
+    return new Redis({ port: this.port, host: '127.0.0.1', password: this.password, lazyConnect: true, maxRetriesPerRequest: 1 });
   }
 
   async close(): Promise<void> {
     await this.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A `redis-sentinel` on a free port watching `primary` under `name` with quorum 2, and short timeouts so that a
+ * failover takes seconds: the primary is down after 1 s without answers.
+ */
+export class RedisSentinel {
+  private process?: ChildProcess;
+  readonly dir = mkdtempSync(join(tmpdir(), 'pushgate-sentinel-'));
+
+  private constructor(
+    readonly port: number,
+    private readonly password: string,
+  ) {}
+
+  static async start(primary: RedisServer, options: { name: string; password: string; primaryPassword: string }): Promise<RedisSentinel> {
+    const sentinel = new RedisSentinel(await freePort(), options.password);
+    const { name } = options;
+    const config = join(sentinel.dir, 'sentinel.conf');
+    writeFileSync(
+      config,
+      [
+        `port ${sentinel.port}`,
+        'bind 127.0.0.1',
+        `dir ${sentinel.dir}`,
+        `requirepass "${options.password}"`,
+        `sentinel sentinel-pass "${options.password}"`,
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+        `sentinel auth-pass ${name} "${options.primaryPassword}"`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 2000`,
+        '',
+      ].join('\n'),
+    );
+    sentinel.process = await spawnRedis('redis-sentinel', [config], `+monitor master ${name}`);
+    return sentinel;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** A client of this sentinel (the caller disconnects it). */
+  client(): Redis {
+    return new Redis({ port: this.port, host: '127.0.0.1', password: this.password, lazyConnect: true, maxRetriesPerRequest: 1 });
+  }
+
+  async close(): Promise<void> {
+    await kill(this.process, 'SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `primaries` primaries (and `replicas` replicas of each) joined into a Redis Cluster by `redis-cli --cluster create`. */
+export class RedisCluster {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(primaries = 3, replicas = 0): Promise<RedisCluster> {
+    const nodes: RedisServer[] = [];
+    try {
+      for (let i = 0; i < primaries * (1 + replicas); i++) nodes.push(await RedisServer.start({ cluster: true }));
+      const create = spawnSync(
+        'redis-cli',
+        ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+      for (const node of nodes) {
+        const client = node.client();
+        try {
+          await until(async () => /cluster_state:ok/.test(await client.cluster('INFO')), 20_000, `cluster state ok on ${node.address}`);
+        } finally {
+          client.disconnect();
+        }
+      }
+    } catch (error) {
+      await Promise.all(nodes.map((n) => n.close()));
+      throw error;
+    }
+    return new RedisCluster(nodes);
+  }
+
+  /** The node serving `key` as primary now (asked of a live node). */
+  async primaryOf(key: string): Promise<RedisServer> {
+    const client = this.nodes[0].client();
+    try {
+      const slot = await client.cluster('KEYSLOT', key);
+      const ranges = await client.cluster('SLOTS');
+      const port = ranges.find(([from, to]) => from <= slot && slot <= to)![2][1];
+      return this.nodes.find((n) => n.port === port)!;
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** `host:port,host:port,...` of every node. */
+  get seeds(): string {
+    return this.nodes.map((n) => n.address).join(',');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.close()));
   }
 }
 
@@ -160,6 +315,54 @@ export class GatewayProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     await this.exited;
   }
+}
+
+/** One request of a push loop: its tokens, the answer's status (0: no answer), when it came and how long it took. */
+export interface Sent {
+  readonly tokens: string[];
+  readonly status: number;
+  readonly at: number;
+  readonly ms: number;
+}
+
+/** The slowest answer among `sent`, ms. */
+export function slowest(sent: Sent[]): number {
+  return sent.reduce((max, s) => Math.max(max, s.ms), 0);
+}
+
+/** Posts one notification of `size` new tokens after another until stopped, recording every answer. */
+export function pushLoop(gateway: GatewayProcess, tag: string, size: number, sent: Sent[], running: () => boolean): Promise<void> {
+  return (async () => {
+    for (let n = 0; running(); n++) {
+      const tokens = Array.from({ length: size }, (_, i) => `${tag}-${n}-${i}`);
+      let status = 0;
+      const started = Date.now();
+      try {
+        const response = await gateway.push([ios(tokens)]);
+        await response.arrayBuffer();
+        status = response.status;
+      } catch {
+        // No answer at all: recorded as status 0 and counted apart.
+      }
+      sent.push({ tokens, status, at: Date.now(), ms: Date.now() - started });
+      // As a client would, though without honouring the whole Retry-After: the switch takes seconds, not minutes.
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+}
+
+/** Polls /health/ready and records each change of its status with the time it was seen. */
+export function readinessWatch(gateway: GatewayProcess, changes: { status: number; at: number }[], running: () => boolean): Promise<void> {
+  return (async () => {
+    while (running()) {
+      const status = await fetch(`${gateway.url}/health/ready`).then(
+        (r) => r.arrayBuffer().then(() => r.status),
+        () => 0,
+      );
+      if (changes.at(-1)?.status !== status) changes.push({ status, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
 }
 
 export { until };

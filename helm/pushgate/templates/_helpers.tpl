@@ -206,8 +206,15 @@ Checks that stop a broken release at render time instead of a crash-looping pod.
 {{- if not (has .Values.queue.backend (list "memory" "redis")) }}
 {{- fail (printf "queue.backend must be memory or redis, got %q" .Values.queue.backend) }}
 {{- end }}
-{{- if and (eq .Values.queue.backend "redis") (not .Values.queue.redis.existingSecret) }}
-{{- fail "queue.backend redis needs queue.redis.existingSecret: a Secret holding the Redis URL under queue.redis.urlKey" }}
+{{- $r := .Values.queue.redis }}
+{{- if and (eq .Values.queue.backend "redis") (not $r.existingSecret) (not $r.sentinel.addresses) (not $r.cluster.nodes) }}
+{{- fail "queue.backend redis needs queue.redis.existingSecret: a Secret holding the Redis URL under queue.redis.urlKey (or set queue.redis.sentinel.addresses or queue.redis.cluster.nodes)" }}
+{{- end }}
+{{- if and $r.sentinel.addresses $r.cluster.nodes }}
+{{- fail "queue.redis.sentinel.addresses and queue.redis.cluster.nodes: set only one of them" }}
+{{- end }}
+{{- if and $r.sentinel.addresses (not $r.sentinel.masterName) }}
+{{- fail "queue.redis.sentinel.masterName is required with queue.redis.sentinel.addresses" }}
 {{- end }}
 {{- $c := .Values.credentials }}
 {{- if not (has $c.apnsAuth (list "token" "certificate" "none")) }}
@@ -309,6 +316,9 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- printf "[%s]\n" $s }}
 {{- include "pushgate.tomlKeys" (get $cfg $s) }}
 {{- end }}
+{{- with include "pushgate.redisToml" . }}
+{{- printf "\n[queue]\n%s" . }}
+{{- end }}
 {{- range $a := include "pushgate.apps" . | fromJsonArray }}
 {{- printf "\n[apps.%s]\n" $a.name }}
 {{- if not (kindIs "invalid" $a.in_flight_max) }}
@@ -332,6 +342,28 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- printf "\n[apps.%s.android]\n" $a.name }}
 {{- include "pushgate.tomlKeys" $android }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Redis topology and WAIT settings of the `[queue]` table, only those that differ from the gateway's defaults.
+Passwords and the URL come from the Secret through the environment.
+*/}}
+{{- define "pushgate.redisToml" -}}
+{{- $r := .Values.queue.redis }}
+{{- if eq .Values.queue.backend "redis" }}
+{{- $keys := dict }}
+{{- with $r.sentinel.addresses }}{{ $_ := set $keys "redis_sentinels" (join "," .) }}{{ end }}
+{{- with $r.sentinel.masterName }}{{ $_ := set $keys "redis_sentinel_master" . }}{{ end }}
+{{- if $r.sentinel.tls }}{{ $_ := set $keys "redis_sentinel_tls" true }}{{ end }}
+{{- with $r.cluster.nodes }}{{ $_ := set $keys "redis_cluster_nodes" (join "," .) }}{{ end }}
+{{- with $r.username }}{{ $_ := set $keys "redis_username" . }}{{ end }}
+{{- if $r.tls }}{{ $_ := set $keys "redis_tls" true }}{{ end }}
+{{- if $r.waitReplicas }}
+{{- $_ := set $keys "redis_wait_replicas" $r.waitReplicas }}
+{{- $_ := set $keys "redis_wait_timeout_ms" $r.waitTimeoutMs }}
+{{- end }}
+{{- include "pushgate.tomlKeys" $keys }}
 {{- end }}
 {{- end }}
 
