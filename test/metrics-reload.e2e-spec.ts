@@ -33,7 +33,11 @@ describe('APNs gauges after POST /config/reload', () => {
     writeFileSync(path, `[auth]\napi_keys = "${KEY}"\n[log]\nerror_log = "discard"\n[android]\nenabled = false\n${iosTable(auth)}\n`);
   const push = async (token: string): Promise<void> => {
     const before = sim.records().length;
-    await http().post('/push').set('authorization', `Bearer ${KEY}`).send({ notifications: [ios([token])] }).expect(200);
+    await http()
+      .post('/push')
+      .set('authorization', `Bearer ${KEY}`)
+      .send({ notifications: [ios([token])] })
+      .expect(200);
     await eventually(() => sim.records().length > before && sim.records().at(-1)!.status === 200);
   };
 
@@ -46,7 +50,11 @@ describe('APNs gauges after POST /config/reload', () => {
       [
         '[ios]',
         ...(auth === 'token'
-          ? [`token_auth_key_path = ${JSON.stringify(files.apnsKey)}`, `token_auth_key_id = "${apns.keyId}"`, `token_auth_team_id = "${apns.teamId}"`]
+          ? [
+              `token_auth_key_path = ${JSON.stringify(files.apnsKey)}`,
+              `token_auth_key_id = "${apns.keyId}"`,
+              `token_auth_team_id = "${apns.teamId}"`,
+            ]
           : [`pem_cert_path = ${JSON.stringify(files.apnsCert)}`, `pem_key_path = ${JSON.stringify(files.apnsCertKey)}`]),
         `topic = "${apns.topic}"`,
         `endpoint = "${new URL(sim.apnsUrl).host}"`,
@@ -55,9 +63,10 @@ describe('APNs gauges after POST /config/reload', () => {
     path = join(dir, 'pushgate.toml');
     writeConfig('token');
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: join(dir, 'access.log') } };
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    const config = loadConfig(source);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
       .overrideProvider(pushgateConfig.KEY)
-      .useValue(loadConfig(source))
+      .useValue(config)
       .overrideProvider(CONFIG_SOURCE)
       .useValue(source)
       .compile();

@@ -20,7 +20,10 @@ describe('a gateway without credentials delivers to its embedded simulator', () 
     accessLog = join(mkdtempSync(join(tmpdir(), 'pushgate-embedded-')), 'access.log');
     const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: 'discard' } });
     expect(config.simulator).toBe(true);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).overrideProvider(pushgateConfig.KEY).useValue(config).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
+      .overrideProvider(pushgateConfig.KEY)
+      .useValue(config)
+      .compile();
     app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
     await app.init();
   });
@@ -41,7 +44,11 @@ describe('a gateway without credentials delivers to its embedded simulator', () 
       }),
     );
     expect(settings.android).toEqual(
-      expect.objectContaining({ service_account_path: files.fcmServiceAccount, endpoint: new URL(simulator.fcmUrl).host, ca_path: files.ca }),
+      expect.objectContaining({
+        service_account_path: files.fcmServiceAccount,
+        endpoint: new URL(simulator.fcmUrl).host,
+        ca_path: files.ca,
+      }),
     );
     expect(app.get(ApnsService).client?.authKind).toBe('token');
 
