@@ -40,6 +40,17 @@ describe('values.schema.json', () => {
     expect(await lintError(opts)).toContain(key);
   });
 
+  it('describes every documented value', () => {
+    type Schema = { properties?: Record<string, Schema>; description?: string };
+    const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as Schema;
+    const text = readFileSync(join(chartDir, 'values.yaml'), 'utf8');
+    const params = [...text.matchAll(/^\s*## @param (\S+)/gm)].map((m) => m[1]);
+    const missing = params.filter(
+      (p) => p.split('.').reduce<Schema | undefined>((s, k) => s?.properties?.[k], schema)?.description === undefined,
+    );
+    expect(missing).toEqual([]);
+  });
+
   it('accepts the values the tests and the production overlay use', async () => {
     await expect(lint({ valuesFiles: [prodValues], set: { ...redis, 'autoscaling.queueDepth.enabled': true } })).resolves.toContain(
       '0 chart(s) failed',

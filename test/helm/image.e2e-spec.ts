@@ -293,7 +293,7 @@ interface ImageConfig {
   it('starts the gateway, delivers a push, answers its health check, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const [uid] = config.User.split(':');
-    const buildahRun = (cmd: string[]): ChildProcess =>
+    const buildahRun = (cmd: string[], output: 'pipe' | 'ignore'): ChildProcess =>
       spawn(
         'buildah',
         [
@@ -311,11 +311,9 @@ interface ImageConfig {
           '--',
           ...cmd,
         ],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
+        { stdio: ['ignore', output, output] },
       );
-    const gateway = buildahRun([...config.Entrypoint, ...config.Cmd]);
+    const gateway = buildahRun([...config.Entrypoint, ...config.Cmd], 'pipe');
     let errorLog = '';
     gateway.stderr!.on('data', (chunk: Buffer) => (errorLog += chunk.toString()));
     gateway.stdout!.resume();
@@ -346,14 +344,16 @@ interface ImageConfig {
 
       // The image's own health check, run as the runtime would.
       const check = config.Healthcheck!.Test.slice(1);
-      expect(await exited(buildahRun(check))).toBe(0);
+      expect(await exited(buildahRun(check, 'ignore'))).toBe(0);
 
       // What a container runtime does on stop: SIGTERM to the container's first process, node.
       const node = descendants(gateway.pid!).find((p) => cmdline(p)[0] === config.Entrypoint[0] && cmdline(p).includes('dist/main.js'));
       expect(node).toBeDefined();
       expect(readFileSync(`/proc/${node}/status`, 'utf8')).toMatch(new RegExp(`^Uid:\\s+${uid}\\s`, 'm'));
       process.kill(node!, 'SIGTERM');
-      const code = await Promise.race([exited(gateway), new Promise<string>((r) => setTimeout(() => r('timeout'), 30_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited(gateway), new Promise<string>((r) => (timer = setTimeout(() => r('timeout'), 30_000)))]);
+      clearTimeout(timer);
       expect(code).toBe(0);
       expect(errorLog).toMatch(/SIGTERM: shutting down/);
     } finally {
