@@ -54,7 +54,7 @@ describe('compose example', () => {
   });
 
   (spawnSync('promtool', ['--version']).status === 0 ? it : it.skip)(
-    'gives Prometheus a valid configuration that scrapes the gateway (promtool)',
+    'gives Prometheus a valid configuration that scrapes the gateway (promtool; skipped when the prometheus package is not installed)',
     async () => {
       const mount = binds(prometheus).find((b) => b.container === '/etc/prometheus/prometheus.yml');
       expect(prometheus.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
