@@ -61,7 +61,7 @@ function logger(target: string, level: string, batched: boolean): { logger: Logg
 }
 
 /**
- * The two logs, as in Gaurun: the access log carries one JSON line per request and per push
+ * The two logs, as in Gaurun: the access log carries one JSON line per push event
  * (`accepted-push`, `succeeded-push`, `failed-push`); the error log carries the application's messages at
  * `log.level`. Both are files, stdout, stderr or discarded, and are reopened on SIGHUP for logrotate.
  *

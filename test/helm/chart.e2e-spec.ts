@@ -38,6 +38,12 @@ const validators: Record<string, (o: K8sObject) => void> = {
   'networking.k8s.io/v1/Ingress': (o) => new Ingress(o).validate(),
   'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o).validate(),
   // No schema ships for the Prometheus Operator CRD: check the fields the operator needs.
+  'monitoring.coreos.com/v1/PrometheusRule': (o) => {
+    const spec = o.spec as { groups?: { name?: string; rules?: { alert?: string; expr?: string }[] }[] };
+    expect(spec.groups?.length).toBeGreaterThan(0);
+    for (const g of spec.groups ?? [])
+      for (const r of g.rules ?? []) expect(typeof r.alert === 'string' && typeof r.expr === 'string').toBe(true);
+  },
   'monitoring.coreos.com/v1/ServiceMonitor': (o) => {
     const spec = o.spec as { selector?: { matchLabels?: object }; endpoints?: { port?: string; path?: string }[] };
     expect(spec.selector?.matchLabels).toBeDefined();
@@ -96,6 +102,8 @@ const everything: RenderOptions = {
     'ingress.tls[0].secretName': 'pushgate-tls',
     'ingress.tls[0].hosts[0]': 'pushgate.local',
     'metrics.serviceMonitor.enabled': true,
+    'metrics.prometheusRule.enabled': true,
+    'metrics.dashboard.enabled': true,
     'serviceAccount.annotations.example\\.com/role': 'pushgate',
     'commonLabels.team': 'push',
     'commonAnnotations.owner': 'push-team',
@@ -240,7 +248,7 @@ describe('configuration and credentials', () => {
     const toml = tomlOf(await render());
     expect(toml.core).toMatchObject({ port: '1056', shutdown_delay: 3, shutdown_timeout: 10, log_full_token: false });
     expect(toml.log).toMatchObject({ access_log: 'stdout', error_log: 'stderr' });
-    expect(Object.keys(toml).sort()).toEqual(['android', 'core', 'ios', 'log']);
+    expect(Object.keys(toml).sort()).toEqual(['android', 'auth', 'core', 'feedback', 'ios', 'log', 'queue']);
   });
 
   it.each([

@@ -186,14 +186,38 @@ settings, the directory its Secret is mounted at, its volume name and its enviro
 {{- end }}
 
 {{/*
+The gateway's configuration sections the chart renders from config (apps come from the apps value).
+*/}}
+{{- define "pushgate.configSections" -}}
+{{- toJson (list "core" "ios" "android" "queue" "auth" "feedback" "log") }}
+{{- end }}
+
+{{/*
 Checks that stop a broken release at render time instead of a crash-looping pod.
 */}}
 {{- define "pushgate.validate" -}}
-{{- $known := list "core" "ios" "android" "log" }}
+{{- $known := include "pushgate.configSections" . | fromJsonArray }}
 {{- range $section, $_ := .Values.config }}
 {{- if not (has $section $known) }}
 {{- fail (printf "config.%s is not a pushgate configuration section (expected one of %s)" $section (join ", " $known)) }}
 {{- end }}
+{{- end }}
+{{- $cfg := .Values.config }}
+{{- if and $cfg.auth $cfg.auth.api_keys }}
+{{- fail "config.auth.api_keys would land in a ConfigMap: set PUSHGATE_AUTH_API_KEYS through extraEnv from a Secret, or mount a key file and set config.auth.api_keys_path" }}
+{{- end }}
+{{- if and $cfg.feedback $cfg.feedback.webhook_secret }}
+{{- fail "config.feedback.webhook_secret would land in a ConfigMap: set PUSHGATE_FEEDBACK_WEBHOOK_SECRET through extraEnv from a Secret" }}
+{{- end }}
+{{- range $k, $v := $cfg.queue | default dict }}
+{{- if eq $k "redis_url" }}
+{{- fail "config.queue.redis_url would land in a ConfigMap: put the URL in a Secret and set queue.redis.existingSecret" }}
+{{- else if has $k (list "backend" "redis_prefix" "claim_idle" "dead_letter_ttl") }}
+{{- fail (printf "config.queue.%s is set by the queue values (queue.backend, queue.redis.prefix, queue.redis.claimIdleSeconds, queue.redis.deadLetterTtlSeconds)" $k) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled $cfg.auth $cfg.auth.protect_stats (not .Values.metrics.serviceMonitor.authorization.secretName) }}
+{{- fail "config.auth.protect_stats makes /metrics require an API key: set metrics.serviceMonitor.authorization.secretName (a Secret with a key for Prometheus), or every scrape gets 401" }}
 {{- end }}
 {{- if .Values.config.ios.pem_key_passphrase }}
 {{- fail "config.ios.pem_key_passphrase would land in a ConfigMap: put it in credentials.existingSecret under credentials.keys.apnsCertKeyPassphrase" }}
@@ -252,6 +276,11 @@ Checks that stop a broken release at render time instead of a crash-looping pod.
 {{- fail (printf "apps.%s.ios.pem_key_passphrase would land in a ConfigMap: put it in the app's Secret under credentials.keys.apnsCertKeyPassphrase" $name) }}
 {{- end }}
 {{- end }}
+{{- with .Values.autoscaling.queueDepth }}
+{{- if and .enabled (not (has (.type | default "") (list "" "Pods" "External"))) }}
+{{- fail (printf "autoscaling.queueDepth.type must be Pods or External, got %q" .type) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" }}
 {{- end }}
@@ -284,8 +313,9 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- define "pushgate.toml" -}}
 {{- $cfg := deepCopy .Values.config }}
 {{- $c := .Values.credentials }}
-{{- range $s := list "core" "ios" "android" "log" }}
-{{- if not (hasKey $cfg $s) }}{{ $_ := set $cfg $s dict }}{{ end }}
+{{- $sections := include "pushgate.configSections" . | fromJsonArray }}
+{{- range $s := $sections }}
+{{- if not (get $cfg $s) }}{{ $_ := set $cfg $s dict }}{{ end }}
 {{- end }}
 {{- $_ := unset $cfg.ios "pem_key_passphrase" }}
 {{- if $c.existingSecret }}
@@ -311,7 +341,7 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- $_ := set $cfg.android "enabled" false }}
 {{- end }}
 {{- end }}
-{{- range $i, $s := list "core" "ios" "android" "log" }}
+{{- range $i, $s := $sections }}
 {{- if $i }}{{ "\n" }}{{ end }}
 {{- printf "[%s]\n" $s }}
 {{- include "pushgate.tomlKeys" (get $cfg $s) }}
