@@ -341,13 +341,11 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- $_ := set $cfg.android "enabled" false }}
 {{- end }}
 {{- end }}
+{{- $_ := set $cfg "queue" (merge (include "pushgate.redisKeys" . | fromJson) $cfg.queue) }}
 {{- range $i, $s := $sections }}
 {{- if $i }}{{ "\n" }}{{ end }}
 {{- printf "[%s]\n" $s }}
 {{- include "pushgate.tomlKeys" (get $cfg $s) }}
-{{- end }}
-{{- with include "pushgate.redisToml" . }}
-{{- printf "\n[queue]\n%s" . }}
 {{- end }}
 {{- range $a := include "pushgate.apps" . | fromJsonArray }}
 {{- printf "\n[apps.%s]\n" $a.name }}
@@ -376,10 +374,10 @@ keys are sorted so the checksum only changes when the configuration does.
 {{- end }}
 
 {{/*
-The Redis topology and WAIT settings of the `[queue]` table, only those that differ from the gateway's defaults.
-Passwords and the URL come from the Secret through the environment.
+The Redis topology and WAIT settings of the `[queue]` table (as JSON), only those that differ from the gateway's
+defaults. Passwords and the URL come from the Secret through the environment.
 */}}
-{{- define "pushgate.redisToml" -}}
+{{- define "pushgate.redisKeys" -}}
 {{- $r := .Values.queue.redis }}
 {{- if eq .Values.queue.backend "redis" }}
 {{- $keys := dict }}
@@ -393,7 +391,9 @@ Passwords and the URL come from the Secret through the environment.
 {{- $_ := set $keys "redis_wait_replicas" $r.waitReplicas }}
 {{- $_ := set $keys "redis_wait_timeout_ms" $r.waitTimeoutMs }}
 {{- end }}
-{{- include "pushgate.tomlKeys" $keys }}
+{{- toJson $keys }}
+{{- else }}
+{{- toJson dict }}
 {{- end }}
 {{- end }}
 
