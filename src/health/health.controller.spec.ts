@@ -1,6 +1,7 @@
-import { Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
+import { Global, Injectable, Module, ServiceUnavailableException } from '@nestjs/common';
 import { HealthIndicatorService, TerminusModule, type HealthIndicatorResult } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
+import { ApiKeyGuard } from '../auth/auth.guard';
 import { HealthController } from './health.controller';
 import { HealthModule } from './health.module';
 import { Readiness, type ReadinessIndicator } from './readiness';
@@ -32,8 +33,13 @@ class QueueFeature {}
 @Module({ imports: [TerminusModule], providers: [BackendIndicator] })
 class BackendFeature {}
 
+/** The application's key guard, as AuthModule provides it everywhere; readiness details are shown to every caller. */
+@Global()
+@Module({ providers: [{ provide: ApiKeyGuard, useValue: { hidesDetailsFrom: () => false } }], exports: [ApiKeyGuard] })
+class OpenAuth {}
+
 async function readiness(...features: (typeof QueueFeature)[]): Promise<HealthController> {
-  const moduleRef = await Test.createTestingModule({ imports: [HealthModule, ...features] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [OpenAuth, HealthModule, ...features] }).compile();
   await moduleRef.init();
   return moduleRef.get(HealthController);
 }
