@@ -1,15 +1,16 @@
 // Time the global validation pipe takes for one POST /push body: 1,000 tokens in one notification, every usual field.
-// Standalone, on the build: npm run build && node bench/validation.ts [iterations]
+// Standalone, on the build: npm run build && npx node bench/validation.ts [iterations] [build directory, default dist]
 
 import { createRequire } from 'node:module';
 import { ROOT } from './lib/processes.ts';
 
 const require = createRequire(`${ROOT}/`);
 require('reflect-metadata');
-const { createValidationPipe } = require('./dist/http/validation.pipe.js');
-const { PushRequestDto } = require('./dist/push/push.dto.js');
-
 const iterations = Number(process.argv[2] ?? 2000);
+const build = process.argv[3] ?? 'dist';
+const { createValidationPipe } = require(`./${build}/http/validation.pipe.js`);
+const { PushRequestDto } = require(`./${build}/push/push.dto.js`);
+
 const body = {
   notifications: [
     {
