@@ -8,8 +8,11 @@ const require = createRequire(`${ROOT}/`);
 require('reflect-metadata');
 const iterations = Number(process.argv[2] ?? 2000);
 const build = process.argv[3] ?? 'dist';
-const { createValidationPipe } = require(`./${build}/http/validation.pipe.js`);
-const { PushRequestDto } = require(`./${build}/push/push.dto.js`);
+interface Pipe {
+  transform(value: unknown, metadata: { type: string; metatype: unknown; data: string }): Promise<unknown>;
+}
+const { createValidationPipe } = require(`./${build}/http/validation.pipe.js`) as { createValidationPipe: () => Pipe };
+const { PushRequestDto } = require(`./${build}/push/push.dto.js`) as { PushRequestDto: unknown };
 
 const body = {
   notifications: [

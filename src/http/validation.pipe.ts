@@ -29,7 +29,11 @@ export class JsonKeys {
     target: new () => object,
     readonly nested: Readonly<Record<string, JsonKeys>> = {},
   ) {
-    this.exact = new Set(getMetadataStorage().getTargetValidationMetadatas(target, '', true, false).map((m) => m.propertyName));
+    this.exact = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(target, '', true, false)
+        .map((m) => m.propertyName),
+    );
     for (const name of this.exact) this.folded.set(name.toLowerCase(), name);
   }
 

@@ -181,7 +181,7 @@ export class NotificationDto {
   @IsBoolean()
   readonly delay_while_idle?: boolean;
   @ApiPropertyOptional({
-    description: "Android: `android.ttl` in seconds; 0 is \"not set\", as in Gaurun (FCM's default TTL).",
+    description: 'Android: `android.ttl` in seconds; 0 is "not set", as in Gaurun (FCM\'s default TTL).',
     example: 86400,
     minimum: 0,
     maximum: 2419200,
