@@ -140,6 +140,11 @@ describe('POST /push with core.strict_keys = true', () => {
       .send({ notifications: [{ Token: ['x'], platform: 2, message: 'hi' }] })
       .expect(400);
     expect(cased.body.errors).toContain('notifications[0].Token: property Token should not exist');
+    const top = await gw.http
+      .post('/push')
+      .send({ notifications: [android(['y'])], extra: 1 })
+      .expect(400);
+    expect(top.body.errors).toEqual(['extra: property extra should not exist']);
     await gw.http
       .post('/push')
       .send({ notifications: [android(['fcm-strict'], { time_to_live: 0 })] })
