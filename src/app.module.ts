@@ -49,7 +49,7 @@ export class AppModule implements NestModule {
         ReloadModule,
       ],
       providers: [
-        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_PIPE, useFactory: () => createValidationPipe({ strictKeys: config.core.strict_keys }) },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
     };

@@ -7,8 +7,8 @@ interface Stats {
   queue_usage: number;
   pusher_count: number;
   retrying: number;
-  ios: { push_success: number; push_error: number; retries: number; errors: Record<string, number> };
-  android: { push_success: number; push_error: number; retries: number; errors: Record<string, number> };
+  ios: { push_success: number; push_error: number; push_disabled: number; retries: number; errors: Record<string, number> };
+  android: { push_success: number; push_error: number; push_disabled: number; retries: number; errors: Record<string, number> };
 }
 
 async function stats(gw: Gateway): Promise<Stats> {
@@ -75,12 +75,14 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
     expect(s.ios).toEqual({
       push_success: 3,
       push_error: 3,
+      push_disabled: 0,
       retries: 1 + 2 + 2,
       errors: { BadDeviceToken: 1, Unregistered: 1, InternalServerError: 1 },
     });
     expect(s.android).toEqual({
       push_success: 3,
       push_error: 3,
+      push_disabled: 0,
       retries: 2,
       errors: { UNREGISTERED: 1, INVALID_ARGUMENT: 1, SENDER_ID_MISMATCH: 1 },
     });

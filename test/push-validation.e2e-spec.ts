@@ -48,7 +48,7 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
     await post({ notifications: [n, n, n, n] }).expect(400, { message: 'number of notifications(4) over limit(3)' });
   });
 
-  it('lists every problem with its path, unknown fields included', async () => {
+  it('lists every problem with its path; an unknown field adds none (it is ignored, as Gaurun ignored it)', async () => {
     const res = await post({
       notifications: [ios(['ok']), { token: ['a'], platform: 3, message: 'x' }, { token: 'not-an-array', platform: 2, message: 5, colour: 'red' }],
     }).expect(400);
@@ -58,9 +58,9 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
         expect.stringMatching(/^notifications\[1\]\.platform: /),
         expect.stringMatching(/^notifications\[2\]\.token: /),
         expect.stringMatching(/^notifications\[2\]\.message: /),
-        'notifications[2].colour: property colour should not exist',
       ]),
     );
+    expect(errors.filter((e) => e.includes('colour'))).toEqual([]);
     expect(res.body.message).toContain(errors[0]);
   });
 
@@ -74,9 +74,9 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
     );
   });
 
-  it('unknown top-level field', async () => {
-    const res = await post({ notifications: [ios(['a'])], extra: 1 }).expect(400);
-    expect(res.body.errors).toEqual(['extra: property extra should not exist']);
+  it('an unknown top-level field beside a bad notification: only the real problem is named', async () => {
+    const res = await post({ notifications: [ios(['a'], { badge: -1 })], extra: 1 }).expect(400);
+    expect(res.body.errors).toEqual(['notifications[0].badge: badge must not be less than 0']);
   });
 
   it('bad optional fields name their path', async () => {

@@ -19,6 +19,8 @@ export interface CoreConfig {
   pid: string;
   allows_empty_message: boolean;
   log_full_token: boolean;
+  /** Refuse a POST /push body with keys the request does not define (or spelled in another case) instead of ignoring them. */
+  strict_keys: boolean;
   /** Seconds a client may take to send the request headers. */
   header_timeout: number;
   /** Seconds a client may take to send the whole request. */
@@ -184,6 +186,7 @@ export const CONFIG_DEFAULTS: Sections = {
     pid: '',
     allows_empty_message: false,
     log_full_token: false,
+    strict_keys: false,
     header_timeout: 20,
     request_timeout: 60,
     keepalive_timeout: 75,

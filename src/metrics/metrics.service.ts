@@ -163,6 +163,26 @@ export class MetricsService implements OnModuleInit {
         this.inc(counters.accepted);
       },
     });
+    new Counter({
+      name: 'pushgate_pushes_disabled_total',
+      help: 'Pushes skipped because their platform is disabled (ios.enabled / android.enabled = false), by platform.',
+      labelNames: ['platform'] as const,
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ platform: 'ios' }, counters.disabled.ios);
+        this.inc({ platform: 'android' }, counters.disabled.android);
+      },
+    });
+    new Counter({
+      name: 'pushgate_request_unknown_keys_total',
+      help: 'Unknown keys of POST /push bodies, ignored and listed in the answer as warnings (core.strict_keys = false).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counters.unknownKeys);
+      },
+    });
     new Gauge({
       name: 'pushgate_queue_depth',
       help: 'Pushes waiting in the queue, including those handed back for another attempt.',

@@ -35,16 +35,23 @@ describe('ProviderRegistry', () => {
     expect(r.of(PLATFORM_ANDROID).name).toBe('android');
   });
 
-  it("names a disabled platform of the default app, or a named app without the platform's credentials, then the provider's problems", () => {
+  it("names a named app without the platform's credentials, then the provider's problems", () => {
     const r = registry(false, false);
-    expect(r.validate(dto(PLATFORM_IOS), {}, 'notifications[0]')).toEqual([
-      'notifications[0].platform: iOS is disabled (ios.enabled = false)',
-      'notifications[0]: too big',
-    ]);
+    expect(r.validate(dto(PLATFORM_IOS, 'named'), {}, 'notifications[0]')).toEqual(['notifications[0]: too big']);
     expect(r.validate(dto(PLATFORM_ANDROID, 'named'), {}, 'notifications[2]')).toEqual([
       'notifications[2].platform: app "named" has no Android credentials',
     ]);
     expect(registry(true, true).validate(dto(PLATFORM_ANDROID, 'named'), {}, 'notifications[0]')).toEqual([]);
+  });
+
+  it("a platform disabled for the default app skips its notifications instead of refusing them; a named app's missing credentials do not", () => {
+    const r = registry(false, false);
+    expect(r.disabled(dto(PLATFORM_IOS))).toBe(true);
+    expect(r.disabled(dto(PLATFORM_IOS, 'default'))).toBe(true);
+    expect(r.validate(dto(PLATFORM_IOS), {}, 'notifications[0]')).toEqual(['notifications[0]: too big']);
+    expect(r.disabled(dto(PLATFORM_ANDROID))).toBe(false);
+    expect(r.disabled(dto(PLATFORM_ANDROID, 'named'))).toBe(false);
+    expect(registry(true, true).disabled(dto(PLATFORM_IOS))).toBe(false);
   });
 
   it('leaves an unknown app to the caller, which names it', () => {

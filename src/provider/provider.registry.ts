@@ -25,19 +25,28 @@ export class ProviderRegistry {
   }
 
   /**
-   * Problems that keep a notification out of the queue on its platform's side: the platform disabled or without
-   * credentials for the app, then the provider's own checks of its payload.
+   * Whether the notification goes to a platform switched off for the default app (`ios.enabled = false`): its pushes
+   * are skipped rather than refused, as Gaurun skipped them, so that the other platform's pushes of the request go.
+   */
+  disabled(notification: NotificationDto): boolean {
+    const name = notification.app ?? DEFAULT_APP;
+    if (name !== DEFAULT_APP) return false;
+    const app = this.config.apps[DEFAULT_APP] as AppConfig | undefined;
+    return app !== undefined && !app[this.of(notification.platform).name].enabled;
+  }
+
+  /**
+   * Problems that keep a notification out of the queue on its platform's side: a named app without credentials for
+   * the platform (a client error, unlike the default app's disabled platform), then the provider's own checks of its
+   * payload.
    */
   validate(notification: NotificationDto, prepared: object, path: string): string[] {
     const provider = this.of(notification.platform);
     const problems: string[] = [];
-    const app = this.config.apps[notification.app ?? DEFAULT_APP] as AppConfig | undefined;
-    if (app && !app[provider.name].enabled) {
-      problems.push(
-        notification.app === undefined
-          ? `${fieldPath(path, 'platform')}: ${provider.title} is disabled (${provider.name}.enabled = false)`
-          : `${fieldPath(path, 'platform')}: app "${notification.app}" has no ${provider.title} credentials`,
-      );
+    const name = notification.app ?? DEFAULT_APP;
+    const app = this.config.apps[name] as AppConfig | undefined;
+    if (app && name !== DEFAULT_APP && !app[provider.name].enabled) {
+      problems.push(`${fieldPath(path, 'platform')}: app "${name}" has no ${provider.title} credentials`);
     }
     problems.push(...provider.validate(notification, prepared, path));
     return problems;

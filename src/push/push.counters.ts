@@ -23,7 +23,7 @@ export interface AppCounters {
 
 /**
  * Counters since start, by platform, and by app and platform: what `/stat/app` reports. Outcomes and retries are
- * counted from the push events; acceptance by the accepting service.
+ * counted from the push events; acceptance, skipped pushes and ignored keys by the accepting service.
  */
 @Injectable()
 export class PushCounters {
@@ -31,6 +31,10 @@ export class PushCounters {
   readonly ios = platformCounters();
   readonly android = platformCounters();
   readonly apps: Record<string, AppCounters> = {};
+  /** Pushes skipped because their platform is disabled, by platform. */
+  readonly disabled = { ios: 0, android: 0 };
+  /** Keys of `POST /push` bodies that were ignored as unknown. */
+  unknownKeys = 0;
 
   constructor(events: PushEvents) {
     events.onSettled(({ platform, outcome, push }) => {
@@ -42,6 +46,12 @@ export class PushCounters {
 
   of(platform: Platform): PlatformCounters {
     return platform === PLATFORM_IOS ? this.ios : this.android;
+  }
+
+  /** `count` pushes of a disabled platform were skipped. */
+  skipped(platform: Platform, count: number): void {
+    if (platform === PLATFORM_IOS) this.disabled.ios += count;
+    else this.disabled.android += count;
   }
 
   private ofApp(platform: Platform, app: string): PlatformCounters {

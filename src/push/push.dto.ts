@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type, type TransformFnParams } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayNotEmpty,
@@ -55,6 +55,9 @@ function AreDeviceTokens(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/** Gaurun's fields were `omitempty`, and Go clients send 0 for what they leave unset: 0 means "not set". */
+const zeroUnset = ({ value }: TransformFnParams): unknown => (value === 0 ? undefined : value);
 
 export const PLATFORM_IOS = 1;
 export const PLATFORM_ANDROID = 2;
@@ -148,7 +151,13 @@ export class NotificationDto {
   @IsOptional()
   @IsBoolean()
   readonly mutable_content?: boolean;
-  @ApiPropertyOptional({ description: 'iOS: seconds until `apns-expiration`.', example: 3600, minimum: 0, maximum: 31536000 })
+  @ApiPropertyOptional({
+    description: 'iOS: seconds until `apns-expiration`; 0 is "not set", as in Gaurun (no header).',
+    example: 3600,
+    minimum: 0,
+    maximum: 31536000,
+  })
+  @Transform(zeroUnset)
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -171,7 +180,13 @@ export class NotificationDto {
   @IsOptional()
   @IsBoolean()
   readonly delay_while_idle?: boolean;
-  @ApiPropertyOptional({ description: 'Android: `android.ttl` in seconds.', example: 86400, minimum: 0, maximum: 2419200 })
+  @ApiPropertyOptional({
+    description: 'Android: `android.ttl` in seconds; 0 is "not set", as in Gaurun (FCM\'s default TTL).',
+    example: 86400,
+    minimum: 0,
+    maximum: 2419200,
+  })
+  @Transform(zeroUnset)
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -194,6 +209,16 @@ export class NotificationDto {
   @ValidateNested({ each: true })
   @Type(() => ExtendDto)
   readonly extend?: ExtendDto[];
+
+  @ApiPropertyOptional({ description: "Gaurun's retry count: accepted for compatibility and ignored.", example: 0 })
+  @IsOptional()
+  @IsInt()
+  readonly retry?: number;
+  @ApiPropertyOptional({ description: "Gaurun's push id: accepted for compatibility and ignored.", example: 0, minimum: 0 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  readonly seq_id?: number;
 }
 
 export class PushRequestDto {
@@ -212,6 +237,9 @@ export class PushRequestDto {
   @ValidateNested({ each: true })
   @Type(() => NotificationDto)
   readonly notifications!: NotificationDto[];
+
+  /** Keys of the body that were ignored, each as `path: unknown key, ignored`; set by the validation pipe, not read from the body. */
+  declare warnings?: string[];
 }
 
 export const PUSH_STATUSES = ['succeeded', 'failed', 'pending'] as const;
@@ -257,10 +285,25 @@ export class PushAcceptedDto {
   })
   readonly results?: PushResultDto[];
 
-  constructor(count: number, requestId: string, results?: PushResultDto[]) {
+  @ApiPropertyOptional({
+    example: 1,
+    description: 'Pushes not sent because their platform is disabled (`ios.enabled` / `android.enabled = false`); absent when none.',
+  })
+  readonly skipped?: number;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Keys of the body that were ignored (unknown, as Gaurun ignored them); absent when none.',
+    example: ['notifications[0].data_while_idle: unknown key, ignored'],
+  })
+  readonly warnings?: string[];
+
+  constructor(count: number, requestId: string, results?: PushResultDto[], extra: { skipped?: number; warnings?: string[] } = {}) {
     this.count = count;
     this.request_id = requestId;
     if (results) this.results = results;
+    if (extra.skipped) this.skipped = extra.skipped;
+    if (extra.warnings?.length) this.warnings = extra.warnings;
   }
 }
 

@@ -68,6 +68,15 @@ describe('PushJournal', () => {
     ]);
   });
 
+  it("writes a disabled platform's skipped pushes as Gaurun's disabled-push lines, tokens masked", async () => {
+    const { journal, lines } = await setup();
+    journal.disabled([{ dto: { token: [TOKEN, 'short'], platform: 1, message: 'hello', identifier: 'c-7' }, idPrefix: 'd-0-' }]);
+    expect(lines()).toEqual([
+      '{"level":"info","time":"T","platform":"ios","message":"hello","identifier":"c-7","type":"disabled-push","id":"d-0-0","token":"01234567...cdef"}',
+      '{"level":"info","time":"T","platform":"ios","message":"hello","identifier":"c-7","type":"disabled-push","id":"d-0-1","token":"*****"}',
+    ]);
+  });
+
   it('logs whole tokens when core.log_full_token is set', async () => {
     const { journal, events, lines } = await setup({ PUSHGATE_CORE_LOG_FULL_TOKEN: 'true' });
     const n = notification({}, 'f-');

@@ -9,6 +9,13 @@ import type { QueuedNotification } from './push.queue';
 
 /** The type of the lines written on acceptance, a binding of their logger (serialised once, not per line). */
 const ACCEPTED = { type: 'accepted-push' };
+const DISABLED = { type: 'disabled-push' };
+
+/** A notification to a disabled platform: skipped, never queued, and its pushes numbered from `idPrefix`. */
+export interface DisabledNotification {
+  readonly dto: NotificationDto;
+  readonly idPrefix: string;
+}
 
 /** A failing access log is reported at most this often. */
 const REPORT_EVERY_MS = 60_000;
@@ -55,6 +62,19 @@ export class PushJournal {
       this.failed(error);
     }
     this.writeOut();
+  }
+
+  /** One `disabled-push` line per push of these notifications (their platform is disabled), as Gaurun wrote them. */
+  disabled(notifications: readonly DisabledNotification[]): void {
+    try {
+      for (const n of notifications) {
+        const log = notificationLogger(this.access, n.dto, DISABLED);
+        const tokens = n.dto.token;
+        for (let i = 0; i < tokens.length; i++) log.info({ id: n.idPrefix + i, token: this.token(tokens[i]) });
+      }
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** The `accepted-push` line of a dead letter queued again as push `id`, written out at once. */

@@ -4,7 +4,7 @@ import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from
 import { ProviderRegistry } from '../provider/provider.registry';
 import { PushCounters } from './push.counters';
 import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
-import { PushJournal } from './push.journal';
+import { PushJournal, type DisabledNotification } from './push.journal';
 import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
@@ -36,11 +36,13 @@ export class PushService {
   ) {}
 
   /**
-   * Validates the limits that depend on configuration, then queues every push of the request or none. With
-   * `waitMs`, answers once every push has ended or that time has passed, with each token's result.
+   * Validates the limits that depend on configuration, then queues every push of the request or none; the pushes of
+   * a disabled platform are skipped (logged and counted, not queued), as Gaurun skipped them. With `waitMs`, answers
+   * once every queued push has ended or that time has passed, with each queued token's result.
    */
   async accept(request: PushRequestDto, waitMs?: number): Promise<PushAcceptedDto> {
-    const { notifications } = request;
+    const { notifications, warnings } = request;
+    if (warnings) this.counters.unknownKeys += warnings.length;
     const { notification_max } = this.config.core;
     if (notifications.length > notification_max) {
       throw new BadRequestException({
@@ -50,7 +52,9 @@ export class PushService {
     const now = Date.now();
     const requestId = `${this.bootId}-r${(this.requests++).toString(36)}`;
     const problems: string[] = [];
-    const queued = notifications.map((n, i) => this.prepare(n, i, now, requestId, problems));
+    const queued: QueuedNotification[] = [];
+    const disabled: DisabledNotification[] = [];
+    for (let i = 0; i < notifications.length; i++) this.prepare(notifications[i], i, now, requestId, problems, queued, disabled);
     if (problems.length > 0) {
       throw new BadRequestException({
         message: problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more)`,
@@ -60,12 +64,14 @@ export class PushService {
     if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
     let count = 0;
     for (const n of queued) count += n.dto.token.length;
+    let skipped = 0;
+    for (const n of disabled) skipped += n.dto.token.length;
     // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
     this.results.track(requestId, count, now);
     const waiter = waitMs === undefined ? undefined : this.results.expect(requestId, count);
-    let offered = false;
+    let offered = queued.length === 0;
     try {
-      offered = await this.queue.offer(queued);
+      if (!offered) offered = await this.queue.offer(queued);
     } finally {
       if (!offered) this.results.forget(requestId);
     }
@@ -74,13 +80,26 @@ export class PushService {
     }
     // The recovery journal: written out before the client hears 200.
     this.journal.accepted(queued);
+    if (disabled.length > 0) {
+      this.journal.disabled(disabled);
+      for (const n of disabled) this.counters.skipped(n.dto.platform, n.dto.token.length);
+    }
     this.counters.accepted += count;
     this.workers.wake();
-    if (!waiter) return new PushAcceptedDto(count, requestId);
-    return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
+    const extra = { skipped, warnings };
+    if (!waiter) return new PushAcceptedDto(count, requestId, undefined, extra);
+    return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!), extra);
   }
 
-  private prepare(n: NotificationDto, index: number, now: number, requestId: string, problems: string[]): QueuedNotification {
+  private prepare(
+    n: NotificationDto,
+    index: number,
+    now: number,
+    requestId: string,
+    problems: string[],
+    queued: QueuedNotification[],
+    disabled: DisabledNotification[],
+  ): void {
     const path = `notifications[${index}]`;
     const { core } = this.config;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
@@ -89,8 +108,13 @@ export class PushService {
     if (!(this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined)) {
       problems.push(n.app === undefined ? `${path}.app: required: no default app is configured` : `${path}.app: unknown app "${n.app}"`);
     }
-    const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now, requestId);
-    problems.push(...this.providers.validate(n, queued, path));
-    return queued;
+    const idPrefix = `${this.bootId}-${(this.sequence++).toString(36)}-`;
+    if (this.providers.disabled(n)) {
+      disabled.push({ dto: n, idPrefix });
+      return;
+    }
+    const prepared = this.preparer.prepare(n, idPrefix, now, requestId);
+    problems.push(...this.providers.validate(n, prepared, path));
+    queued.push(prepared);
   }
 }

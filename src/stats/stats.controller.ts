@@ -14,10 +14,15 @@ export interface AppStats {
   concurrency: number;
   accepted: number;
   retrying: number;
-  ios: PlatformCounters;
-  android: PlatformCounters;
+  ios: PlatformStats;
+  android: PlatformStats;
   /** The same counters for each configured app, with its sends in flight and pushes parked at its limit. */
   apps: Record<string, AppStatsOfApp>;
+}
+
+/** A platform's counters, with the pushes skipped because the platform is disabled. */
+export interface PlatformStats extends PlatformCounters {
+  push_disabled: number;
 }
 
 export interface AppStatsOfApp extends AppCounters {
@@ -42,6 +47,11 @@ class PlatformCountersDto implements PlatformCounters {
   readonly errors!: Record<string, number>;
 }
 
+class PlatformStatsDto extends PlatformCountersDto implements PlatformStats {
+  @ApiProperty({ example: 0, description: 'Pushes skipped because the platform is disabled (logged as `disabled-push`).' })
+  readonly push_disabled!: number;
+}
+
 class AppStatsDto implements AppStats {
   @ApiProperty({ example: 8192 }) readonly queue_max!: number;
   @ApiProperty({ example: 0 }) readonly queue_usage!: number;
@@ -50,8 +60,8 @@ class AppStatsDto implements AppStats {
   @ApiProperty({ example: 512, description: 'core.workers x (pusher_max + 1).' }) readonly concurrency!: number;
   @ApiProperty({ example: 123, description: 'Pushes accepted since start.' }) readonly accepted!: number;
   @ApiProperty({ example: 0, description: 'Pushes waiting for a retry.' }) readonly retrying!: number;
-  @ApiProperty({ type: PlatformCountersDto }) readonly ios!: PlatformCounters;
-  @ApiProperty({ type: PlatformCountersDto }) readonly android!: PlatformCounters;
+  @ApiProperty({ type: PlatformStatsDto }) readonly ios!: PlatformStats;
+  @ApiProperty({ type: PlatformStatsDto }) readonly android!: PlatformStats;
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
@@ -100,8 +110,8 @@ export class StatsController {
       concurrency: this.workers.concurrency,
       accepted: this.counters.accepted,
       retrying: this.workers.retrying,
-      ios: this.counters.ios,
-      android: this.counters.android,
+      ios: { ...this.counters.ios, push_disabled: this.counters.disabled.ios },
+      android: { ...this.counters.android, push_disabled: this.counters.disabled.android },
       apps: this.apps(),
     };
   }
