@@ -40,6 +40,8 @@ export interface IosConfig {
   token_auth_key_id: string;
   token_auth_team_id: string;
   topic: string;
+  /** Further `apns-topic` values a notification may name (comma-separated, or a TOML array); its credential must cover them. */
+  topics: string;
   sandbox: boolean;
   retry_max: number;
   timeout: number;
@@ -199,6 +201,7 @@ export const CONFIG_DEFAULTS: Sections = {
     token_auth_key_id: '',
     token_auth_team_id: '',
     topic: '',
+    topics: '',
     sandbox: true,
     retry_max: 1,
     timeout: 5,
@@ -361,6 +364,7 @@ function coerce(raw: unknown, like: Scalar, name: string, problems: string[]): S
     return undefined;
   }
   if (typeof raw === 'string') return raw;
+  if (name.endsWith('.topics') && Array.isArray(raw) && raw.every((t) => typeof t === 'string')) return raw.join(',');
   // Gaurun configs often write ports as numbers: `port = 1056`.
   if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
   problems.push(`${name}: expected a string, got ${shown(raw, name)}`);
