@@ -125,6 +125,14 @@ export interface FeedbackConfig {
   timeout: number;
 }
 
+/** Gorush's API beside pushgate's (`/api/push`, `/api/stat/*`, `/healthz`, `/api/config`). */
+export interface GorushConfig {
+  /** Gorush's `core.sync`: `/api/push` answers once every push has ended, with the failures in `logs`. */
+  sync: boolean;
+  /** `/metrics` also carries Gorush's metric names (`gorush_total_push_count`, ...). */
+  metric_names: boolean;
+}
+
 export interface LogConfig {
   access_log: string;
   error_log: string;
@@ -159,6 +167,7 @@ export interface PushgateConfig {
   queue: QueueConfig;
   auth: AuthConfig;
   feedback: FeedbackConfig;
+  gorush: GorushConfig;
   log: LogConfig;
   /** Every configured app by name, the default one (from `[ios]` / `[android]`) included when it has credentials. */
   apps: Record<string, AppConfig>;
@@ -255,6 +264,10 @@ export const CONFIG_DEFAULTS: Sections = {
     buffer_size: 10_000,
     history_size: 1000,
     timeout: 10,
+  },
+  gorush: {
+    sync: false,
+    metric_names: false,
   },
   log: {
     access_log: 'stdout',
