@@ -296,3 +296,31 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
     expect(text).toMatch(/^pushgate_pushes_total\{/m);
   });
 });
+
+describe('Gorush sync mode from the configuration (gorush.sync = true)', () => {
+  let sim: Simulator;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    gw = await startGateway(sim, { PUSHGATE_GORUSH_SYNC: 'true' });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await sim.close();
+  });
+
+  it('every answer waits for the outcomes and lists the failures; ?sync=false answers at once, without them', async () => {
+    const body = { notifications: [{ tokens: ['sim-Unregistered-1', 'ok-1'], platform: 1, message: 'hi' }] };
+    const synced = await gw.http.post('/api/push').send(body).expect(200);
+    expect(synced.body).toEqual({
+      counts: 2,
+      logs: [{ type: 'failed-push', platform: 'ios', token: 'sim-Unregistered-1', message: 'hi', error: 'Unregistered' }],
+      success: 'ok',
+    });
+
+    // Answered before the push ends: its failure is not listed.
+    const immediate = await gw.http.post('/api/push?sync=false').send(body).expect(200);
+    expect(immediate.body).toEqual({ counts: 2, logs: [], success: 'ok' });
+  });
+});
