@@ -245,6 +245,13 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
     for (const [body, message] of cases) {
       expect(await push(body)).toEqual({ status: 400, body: { code: 400, message } });
     }
+    for (const raw of ['{"notifications": [', '']) {
+      const res = await gw.http.post('/api/push').set(auth).set('Content-Type', 'application/json').send(raw);
+      expect({ status: res.status, body: res.body as unknown }).toEqual({
+        status: 400,
+        body: { code: 400, message: 'Missing notifications field.' },
+      });
+    }
     const after = (await gw.http.get('/api/stat/app').expect(200)).body as { total_count: number };
     expect(after.total_count).toBe(before.total_count);
     expect(sim.records()).toHaveLength(0);
