@@ -1,5 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { eventually, startGateway, type Gateway } from './support/gateway';
+import { eventually, simulatorEnv, startGateway, type Gateway } from './support/gateway';
 
 /**
  * Gorush's API (`appleboy/gorush`) on pushgate: the request examples of Gorush's README sent to `/api/push`, delivered
@@ -329,5 +332,29 @@ describe('Gorush sync mode from the configuration (gorush.sync = true)', () => {
     // Answered before the push ends: its failure is not listed.
     const immediate = await gw.http.post('/api/push?sync=false').send(body).expect(200);
     expect(immediate.body).toEqual({ counts: 2, logs: [], success: 'ok' });
+  });
+});
+
+describe('/api/push and API keys scoped to apps', () => {
+  let sim: Simulator;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    const brandB = simulatorEnv(sim, mkdtempSync(join(tmpdir(), 'pushgate-gorush-b-')), 'token', 'PUSHGATE_APPS_BRAND_B_');
+    gw = await startGateway(sim, { ...brandB, PUSHGATE_AUTH_API_KEYS: 'admin-key', PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key' });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await sim.close();
+  });
+
+  it("a scoped key is held to its apps there as on /push: Gorush's requests go to the default app", async () => {
+    const body = { notifications: [{ tokens: ['t'], platform: 1, message: 'hi' }] };
+    const refused = await gw.http.post('/api/push').set('Authorization', 'Bearer brand-b-key').send(body).expect(403);
+    expect((refused.body as { message: string }).message).toBe('this API key may not push to app "default"');
+    await gw.http.post('/api/push').set('Authorization', 'Bearer admin-key').send(body).expect(200);
+    await sim.waitFor(1, 5000);
+    expect(sim.records().map((r) => r.token)).toEqual(['t']);
   });
 });
