@@ -5,6 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
 import { bootConfigSource, loadConfig, type PushgateConfig } from './config/pushgate.config';
 import { FeedbackModule } from './feedback/feedback.module';
+import { GorushModule } from './gorush/gorush.module';
 import { HealthModule } from './health/health.module';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
@@ -47,6 +48,7 @@ export class AppModule implements NestModule {
         MetricsModule,
         FeedbackModule,
         ReloadModule,
+        GorushModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: () => createValidationPipe({ strictKeys: config.core.strict_keys }) },

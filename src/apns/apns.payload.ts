@@ -18,12 +18,16 @@ export function toApnsOptions(n: NotificationDto, nowMs: number): NotificationOp
     options.alert = n.message;
   }
   if (n.badge !== undefined) options.badge = n.badge;
-  if (n.sound) options.sound = n.sound;
+  if (n.critical_sound) options.sound = { ...n.critical_sound };
+  else if (n.sound) options.sound = n.sound;
   if (n.category) options.category = n.category;
   if (n.content_available) options.contentAvailable = true;
   if (n.mutable_content) options.mutableContent = true;
   if (n.expiry) options.expiration = Math.floor(nowMs / 1000) + n.expiry;
-  if (n.extend?.length) options.data = Object.fromEntries(n.extend.map((e) => [e.key, e.val]));
+  if (n.topic) options.topic = n.topic;
+  if (n.thread_id) options.threadId = n.thread_id;
+  if (n.collapse_id) options.collapseId = n.collapse_id;
+  if (n.data || n.extend?.length) options.data = { ...n.data, ...Object.fromEntries((n.extend ?? []).map((e) => [e.key, e.val])) };
   return options;
 }
 

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Notification, type NotificationOptions } from 'apns2';
-import { notificationProblem, type PushProvider } from '../provider/push.provider';
+import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { fieldPath, notificationProblem, type PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
 import { apnsIdOf } from './apns.client';
@@ -21,17 +22,37 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
   readonly name = 'ios';
   readonly title = 'iOS';
 
-  constructor(private readonly apns: ApnsService) {}
+  constructor(
+    private readonly apns: ApnsService,
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+  ) {}
 
   prepare(notification: NotificationDto, acceptedAt: number): ApnsPrepared {
     return { apns: toApnsOptions(notification, acceptedAt) };
   }
 
-  validate(_notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
+  validate(notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
+    const problems: string[] = [];
+    const topicProblem = this.topicProblem(notification);
+    if (topicProblem) problems.push(`${fieldPath(path, 'topic')}: ${topicProblem}`);
     const bytes = apnsPayloadBytes(prepared.apns ?? {});
-    return bytes > APNS_MAX_PAYLOAD_BYTES
-      ? [notificationProblem(path, `APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`)]
-      : [];
+    if (bytes > APNS_MAX_PAYLOAD_BYTES) {
+      problems.push(notificationProblem(path, `APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`));
+    }
+    return problems;
+  }
+
+  /**
+   * A topic other than the app's own must be listed in its `ios.topics`: the credential would otherwise sign pushes
+   * to any bundle id its team owns, for whoever may push to the app.
+   */
+  private topicProblem({ topic, app = DEFAULT_APP }: NotificationDto): string | undefined {
+    const ios = (this.config.apps[app] as AppConfig | undefined)?.ios;
+    if (topic === undefined || !ios || topic === ios.topic) return undefined;
+    const allowed = ios.topics.split(',').map((t) => t.trim());
+    if (allowed.includes(topic)) return undefined;
+    const key = app === DEFAULT_APP ? 'ios.topics' : `apps.${app}.ios.topics`;
+    return `"${topic}" is not one of the topics this app may push to (${key})`;
   }
 
   send(app: string, token: string, prepared: ApnsPrepared, pushId?: string): Promise<SendResult> {

@@ -17,7 +17,7 @@ import { DEFAULT_APP, pushgateConfig, type PushgateConfig } from '../config/push
 import { ApiKeys } from './auth.keys';
 
 /** Probes must answer whatever the credentials: the kubelet sends none. */
-const OPEN_PATHS = new Set(['/health/live', '/health/ready']);
+const OPEN_PATHS = new Set(['/health/live', '/health/ready', '/healthz']);
 
 export class TooManyRequestsException extends HttpException {
   constructor(readonly retryAfterSeconds: number) {
@@ -91,7 +91,7 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
   /** True when this request must present a key. */
   requiresKey(path: string): boolean {
     if (!this.keys.enabled || OPEN_PATHS.has(path)) return false;
-    if (!this.protectStats && (path === '/metrics' || path.startsWith('/stat/'))) return false;
+    if (!this.protectStats && (path === '/metrics' || path.startsWith('/stat/') || path.startsWith('/api/stat/'))) return false;
     return true;
   }
 
@@ -136,7 +136,7 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
 
   /** A key scoped to apps may only push, and only to those apps; the body is already parsed, not yet validated. */
   private checkScope(scope: ReadonlySet<string>, path: string, req: Request): void {
-    if (path !== '/push' || req.method !== 'POST') throw new ForbiddenException({ message: 'this API key may only push (POST /push)' });
+    if ((path !== '/push' && path !== '/api/push') || req.method !== 'POST') throw new ForbiddenException({ message: 'this API key may only push (POST /push)' });
     const notifications = (req.body as { notifications?: unknown } | undefined)?.notifications;
     if (!Array.isArray(notifications)) return;
     const refused = new Set<string>();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config/pushgate.config';
 import { CHECK_CONFIG_USAGE, checkConfigCommand } from './check-config.command';
+import { IMPORT_CONFIG_USAGE, importConfigCommand } from './import-config.command';
 import { CommandError, UsageError } from './notification';
 import { RECOVER_USAGE, recoverCommand } from './recover.command';
 import { SEND_USAGE, sendCommand } from './send.command';
@@ -11,12 +12,14 @@ const USAGES: Record<string, string> = {
   send: SEND_USAGE,
   recover: RECOVER_USAGE,
   'check-config': CHECK_CONFIG_USAGE,
+  'import-config': IMPORT_CONFIG_USAGE,
 };
 
 const USAGE = `usage: pushgate [serve] [-c FILE] [-p PORT] [-w N] [-q N]   run the gateway (the default)
        pushgate send ...                                    send one notification and print each token's outcome
        pushgate recover ...                                 re-send the unfinished pushes of pushgate's or Gaurun's access logs
        pushgate check-config [-c FILE]                      check a configuration and print it, secrets redacted
+       pushgate import-config --from gorush|gaurun FILE     print the pushgate configuration equivalent to Gorush's or Gaurun's
        pushgate -v | --version                              print the version
        pushgate help [COMMAND] | pushgate COMMAND --help    print the usage
 
@@ -47,6 +50,8 @@ async function main(command: string, args: string[]): Promise<number | undefined
       return recoverCommand(args, process.stdout, process.stderr);
     case 'check-config':
       return checkConfigCommand(args, process.stdout, process.stderr);
+    case 'import-config':
+      return importConfigCommand(args, process.stdout, process.stderr);
     case 'help':
       if (args[0] !== undefined && !(args[0] in USAGES)) throw new UsageError(`unknown command "${args[0]}"`);
       process.stdout.write(`${args[0] === undefined ? USAGE : USAGES[args[0]]}\n`);

@@ -177,6 +177,23 @@ describe('named apps', () => {
     expect(config.simulator).toBe(true);
   });
 
+  it('ios.topics as a TOML array or a comma-separated string, for the default app and a named one; [gorush] keys', () => {
+    const path = file(
+      dir,
+      'topics.toml',
+      `[ios]\n${tokenAuth}topic = "com.example.a"\ntopics = ["com.example.a.widget", "com.example.a.clip"]\n` +
+        `[android]\nenabled = false\n[apps.brand_b.ios]\n${tokenAuth}topic = "com.example.b"\ntopics = "com.example.b.widget,com.example.b.clip"\n` +
+        `[gorush]\nsync = true\nmetric_names = true\n`,
+    );
+    const config = loadConfig({ path });
+    expect(config.ios.topics).toBe('com.example.a.widget,com.example.a.clip');
+    expect(config.apps.brand_b.ios.topics).toBe('com.example.b.widget,com.example.b.clip');
+    expect(config.gorush).toEqual({ sync: true, metric_names: true });
+    expect(problems(() => loadConfig({ path: file(dir, 'bad-topics.toml', `[ios]\ntopics = [1, 2]\n`) }))).toEqual([
+      'ios.topics: expected a string, got [1,2]',
+    ]);
+  });
+
   it('[apps.<name>.ios] / [apps.<name>.android] tables beside the Gaurun sections; an absent platform is disabled', () => {
     const path = file(
       dir,

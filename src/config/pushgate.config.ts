@@ -42,6 +42,8 @@ export interface IosConfig {
   token_auth_key_id: string;
   token_auth_team_id: string;
   topic: string;
+  /** Further `apns-topic` values a notification may name (comma-separated, or a TOML array); its credential must cover them. */
+  topics: string;
   sandbox: boolean;
   retry_max: number;
   timeout: number;
@@ -125,6 +127,14 @@ export interface FeedbackConfig {
   timeout: number;
 }
 
+/** Gorush's API beside pushgate's (`/api/push`, `/api/stat/*`, `/healthz`, `/api/config`). */
+export interface GorushConfig {
+  /** Gorush's `core.sync`: `/api/push` answers once every push has ended, with the failures in `logs`. */
+  sync: boolean;
+  /** `/metrics` also carries Gorush's metric names (`gorush_total_push_count`, ...). */
+  metric_names: boolean;
+}
+
 export interface LogConfig {
   access_log: string;
   error_log: string;
@@ -159,6 +169,7 @@ export interface PushgateConfig {
   queue: QueueConfig;
   auth: AuthConfig;
   feedback: FeedbackConfig;
+  gorush: GorushConfig;
   log: LogConfig;
   /** Every configured app by name, the default one (from `[ios]` / `[android]`) included when it has credentials. */
   apps: Record<string, AppConfig>;
@@ -202,6 +213,7 @@ export const CONFIG_DEFAULTS: Sections = {
     token_auth_key_id: '',
     token_auth_team_id: '',
     topic: '',
+    topics: '',
     sandbox: true,
     retry_max: 1,
     timeout: 5,
@@ -255,6 +267,10 @@ export const CONFIG_DEFAULTS: Sections = {
     buffer_size: 10_000,
     history_size: 1000,
     timeout: 10,
+  },
+  gorush: {
+    sync: false,
+    metric_names: false,
   },
   log: {
     access_log: 'stdout',
@@ -364,6 +380,7 @@ function coerce(raw: unknown, like: Scalar, name: string, problems: string[]): S
     return undefined;
   }
   if (typeof raw === 'string') return raw;
+  if (name.endsWith('.topics') && Array.isArray(raw) && raw.every((t) => typeof t === 'string')) return raw.join(',');
   // Gaurun configs often write ports as numbers: `port = 1056`.
   if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
   problems.push(`${name}: expected a string, got ${shown(raw, name)}`);

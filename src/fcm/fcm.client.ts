@@ -29,6 +29,13 @@ export interface FcmAndroidConfig {
   ttl?: string;
 }
 
+/** FCM v1 `notification`: what the system shows. */
+export interface FcmNotification {
+  title?: string;
+  body?: string;
+  image?: string;
+}
+
 /** A message for every token of one notification, serialised once. */
 export interface PreparedFcmMessage {
   readonly head: string;
@@ -99,8 +106,8 @@ export class FcmClient {
     return this.accessToken ? this.accessToken.expiresAt - Date.now() : undefined;
   }
 
-  static prepare(data: Record<string, string>, android: FcmAndroidConfig): PreparedFcmMessage {
-    const rest = JSON.stringify({ data, android });
+  static prepare(data: Record<string, string>, android: FcmAndroidConfig, notification?: FcmNotification): PreparedFcmMessage {
+    const rest = JSON.stringify({ data: Object.keys(data).length > 0 ? data : undefined, notification, android });
     return { head: '{"message":{"token":', tail: `,${rest.slice(1)}}` };
   }
 

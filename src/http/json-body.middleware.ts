@@ -76,6 +76,8 @@ export class JsonBodyMiddleware implements NestMiddleware {
     try {
       req.body = JSON.parse(raw) as unknown;
     } catch {
+      // Gorush answers a body it cannot bind so, in its own shape.
+      if (isGorushPush(req)) throw new BadRequestException({ code: 400, message: 'Missing notifications field.' });
       throw new BadRequestException({ message: 'Request-body is malformed' });
     }
     if (isPush(req) && (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body))) {
@@ -99,4 +101,9 @@ export class JsonBodyMiddleware implements NestMiddleware {
 /** Whether the request is for `POST /push`'s path (with or without a query). */
 export function isPush(req: Request): boolean {
   return req.originalUrl === '/push' || req.originalUrl.startsWith('/push?');
+}
+
+/** Whether the request is for Gorush's `POST /api/push`. */
+function isGorushPush(req: Request): boolean {
+  return req.originalUrl === '/api/push' || req.originalUrl.startsWith('/api/push?');
 }

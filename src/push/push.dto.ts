@@ -8,6 +8,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsNumber,
   IsObject,
   IsOptional,
   isNotEmpty,
@@ -74,6 +75,26 @@ export class ExtendDto {
   @IsString()
   @MaxLength(4096)
   readonly val!: string;
+}
+
+/** iOS: a critical alert sound (`aps.sound` as an object). */
+export class CriticalSoundDto {
+  @ApiProperty({ enum: [0, 1], example: 1 })
+  @IsIn([0, 1])
+  readonly critical!: 0 | 1;
+
+  @ApiPropertyOptional({ example: 'default', maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  readonly name?: string;
+
+  @ApiPropertyOptional({ example: 1, minimum: 0, maximum: 1 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  readonly volume?: number;
 }
 
 export class NotificationDto {
@@ -196,6 +217,57 @@ export class NotificationDto {
   @IsOptional()
   @IsIn(['high', 'normal'])
   readonly priority?: 'high' | 'normal';
+
+  @ApiPropertyOptional({
+    description:
+      "iOS: `apns-topic` instead of the app's `ios.topic`; only a topic listed in the app's `ios.topics` (or the app's own topic).",
+    example: 'com.example.app',
+    maxLength: 256,
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  readonly topic?: string;
+  @ApiPropertyOptional({ description: 'iOS: `aps.thread-id`, the group the notification is shown in.', example: 'chat-42' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  readonly thread_id?: string;
+  @ApiPropertyOptional({ description: 'iOS: `apns-collapse-id` (at most 64 bytes).', example: 'score-update' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  readonly collapse_id?: string;
+  @ApiPropertyOptional({ description: 'iOS: `aps.sound` as a critical alert sound; takes the place of `sound`.', type: CriticalSoundDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => CriticalSoundDto)
+  readonly critical_sound?: CriticalSoundDto;
+  @ApiPropertyOptional({
+    description: 'Android: send `title`, `message` and `image` as the FCM `notification` (shown by the system) instead of `data.message`.',
+    example: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  readonly fcm_notification?: boolean;
+  @ApiPropertyOptional({
+    description: 'Android, with `fcm_notification`: `notification.image`, an https URL.',
+    example: 'https://example.com/a.png',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  readonly image?: string;
+  @ApiPropertyOptional({
+    description:
+      'Custom keys, JSON values: iOS: at the payload root beside `aps`, as given; Android: in `data`, strings as they are and other values JSON-encoded.',
+    example: { deep_link: 'app://inbox/42' },
+  })
+  @IsOptional()
+  @IsObject()
+  readonly data?: Record<string, unknown>;
 
   @ApiPropertyOptional({
     description: 'iOS: keys at the payload root beside `aps`; Android: merged into `data`.',

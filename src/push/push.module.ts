@@ -38,7 +38,7 @@ export interface PushModuleOptions {
   imports: [providers, TerminusModule],
   controllers: [PushController],
   providers: [PushCounters, PushEvents, PushJournal, PushPreparer, PushResults, PushService, PushWorkers, PushHealthIndicator],
-  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushWorkers, providers],
+  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushWorkers, providers],
 })
 export class PushModule {
   static forRoot({ queue }: PushModuleOptions): DynamicModule {

@@ -6,5 +6,6 @@ import { StatsController } from './stats.controller';
 @Module({
   controllers: [StatsController],
   providers: [RuntimeStats],
+  exports: [RuntimeStats],
 })
 export class StatsModule {}

@@ -11,6 +11,6 @@ import { PushPreparer } from '../../src/push/push.preparer';
  * only, so the providers get no clients.
  */
 export function payloadPreparer(config: PushgateConfig = CONFIG_DEFAULTS as PushgateConfig): PushPreparer {
-  const providers = [new ApnsProvider({} as ApnsService), new FcmProvider({} as FcmService)];
+  const providers = [new ApnsProvider({} as ApnsService, config), new FcmProvider({} as FcmService)];
   return new PushPreparer(new ProviderRegistry(config, providers));
 }

@@ -1,0 +1,56 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { MetricsService } from '../metrics/metrics.service';
+import { PushCounters } from '../push/push.counters';
+import { PushWorkers } from '../push/push.workers';
+
+/**
+ * With `gorush.metric_names`, `/metrics` also carries Gorush's series (`appleboy/gorush`, `metric/metrics.go`), read
+ * from pushgate's counters when scraped, so that dashboards built on them keep working.
+ */
+@Injectable()
+export class GorushMetrics implements OnModuleInit {
+  constructor(
+    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly metrics: MetricsService,
+    private readonly counters: PushCounters,
+    private readonly workers: PushWorkers,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.gorush.metric_names) return;
+    const registers = [this.metrics.registry];
+    const { ios, android } = this.counters;
+    const counter = (name: string, help: string, value: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(value());
+        },
+      });
+    };
+    counter('gorush_total_push_count', 'Number of push count', () => this.counters.accepted);
+    counter('gorush_ios_success', 'Number of iOS success count', () => ios.push_success);
+    counter('gorush_ios_error', 'Number of iOS fail count', () => ios.push_error);
+    counter('gorush_android_success', 'Number of android success count', () => android.push_success);
+    counter('gorush_android_fail', 'Number of android fail count', () => android.push_error);
+    counter('gorush_huawei_success', 'Number of huawei success count (pushgate does not send to Huawei)', () => 0);
+    counter('gorush_huawei_fail', 'Number of huawei fail count (pushgate does not send to Huawei)', () => 0);
+    counter('gorush_success_tasks', 'Pushes that succeeded', () => ios.push_success + android.push_success);
+    counter('gorush_failure_tasks', 'Pushes that failed for good', () => ios.push_error + android.push_error);
+    counter('gorush_submitted_tasks', 'Pushes accepted', () => this.counters.accepted);
+    const workers = this.workers;
+    new Gauge({
+      name: 'gorush_busy_workers',
+      help: 'Sends in flight',
+      registers,
+      collect() {
+        this.set(workers.active);
+      },
+    });
+  }
+}
