@@ -312,15 +312,15 @@ export class ThreadedTransport implements Transport {
   }
 }
 
-/**
- * The transport for one provider client: in one of `threads` transport threads (shared by all clients, assigned
- * in turn), or in the main thread when `threads` is 0.
- */
 /** Why a transport thread could not be started, while one cannot: pushes would be accepted and never sent. */
 export function transportStartFailure(): string | undefined {
   return threads.find((t) => t.failure !== undefined)?.failure;
 }
 
+/**
+ * The transport for one provider client: in one of `threads` transport threads (shared by all clients, assigned
+ * in turn), or in the main thread when `threads` is 0.
+ */
 export function createTransport(options: Http2TransportOptions, threadCount: number): Transport {
   if (threadCount <= 0) return new Http2Transport(options);
   while (threads.length < threadCount) threads.push(new TransportThread());
