@@ -189,11 +189,12 @@ describe('pushgate recover', () => {
       ],
       'SIGKILL',
     );
-    // Run 2 (dist/main.js) stops gracefully with one second to drain: what is left is logged as failed (Shutdown).
+    // Run 2 (dist/main.js) stops gracefully with one second to drain: what is left is logged as failed, with
+    // Shutdown for the two never sent and ShutdownInFlight for the one sent and unanswered (it may have arrived).
     await gatewayRun(
       mainJs,
       { PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1' },
-      [[android(['shutdown-b1', 'shutdown-b2'], { message: 'later' })]],
+      [[android(['shutdown-inflight-b0', 'shutdown-b1', 'shutdown-b2'], { message: 'later' })]],
       'SIGTERM',
     );
 
@@ -208,6 +209,9 @@ describe('pushgate recover', () => {
         .map((l) => l.token)
         .sort(),
     ).toEqual(['shutdown-b1', 'shutdown-b2']);
+    expect(log.filter((l) => l.type === 'failed-push' && l.error === 'ShutdownInFlight').map((l) => l.token)).toEqual([
+      'shutdown-inflight-b0',
+    ]);
     expect([...unfinished.values()].sort()).toEqual(
       ['crash-inflight-3', 'crash-queued-4', 'crash-queued-a1', 'crash-queued-a2', 'shutdown-b1', 'shutdown-b2'].sort(),
     );
@@ -250,6 +254,21 @@ describe('pushgate recover', () => {
     const ran = await run(cliJs, ['recover', '--dry-run', accessLog], env);
     expect(ran.code).toBe(0);
     expect(new Map(lines(ran.stdout).map((l) => [l.id, l.token]))).toEqual(unfinished);
+    expect(sim.records()).toHaveLength(0);
+  });
+
+  it('leaves the push whose fate is unknown alone, saying so, and lists it too with --include-unknown', async () => {
+    const plain = await run(cliJs, ['recover', '--dry-run', accessLog], env);
+    expect(plain.stderr).toMatch(/1 pushes were sent and unanswered when the gateway stopped \(ShutdownInFlight\).*--include-unknown/);
+    expect(plain.stdout).not.toContain('shutdown-inflight-b0');
+    const ran = await run(cliJs, ['recover', '--dry-run', '--include-unknown', accessLog], env);
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).not.toMatch(/left alone/);
+    expect(
+      lines(ran.stdout)
+        .map((l) => l.token)
+        .sort(),
+    ).toEqual([...unfinished.values(), 'shutdown-inflight-b0'].sort());
     expect(sim.records()).toHaveLength(0);
   });
 

@@ -1,4 +1,5 @@
 import { Simulator } from '../src/simulator/simulator';
+import { UNKNOWN_FATE_REASON, unfinishedPushes } from '../src/cli/recover.command';
 import { ApnsService } from '../src/apns/apns.service';
 import { FcmService } from '../src/fcm/fcm.service';
 import { PushCounters } from '../src/push/push.counters';
@@ -20,7 +21,10 @@ describe('graceful shutdown', () => {
     }
     try {
       const tokens = Array.from({ length: 30 }, (_, i) => `drain-${i}`);
-      await gw.http.post('/push').send({ notifications: [ios(tokens.slice(0, 15)), android(tokens.slice(15))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(tokens.slice(0, 15)), android(tokens.slice(15))] })
+        .expect(200);
       expect(counters.finished).toBeLessThan(30);
       await gw.close();
       expect(finishedAtClose).toEqual([30, 30]);
@@ -31,7 +35,7 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('logs what it could not deliver within shutdown_timeout as failed-push (Shutdown); nothing is lost silently', async () => {
+  it('logs what it could not deliver within shutdown_timeout as failed-push (Shutdown, or ShutdownInFlight when sent); nothing is lost silently', async () => {
     const sim = await Simulator.start();
     const gw = await startGateway(sim, {
       PUSHGATE_CORE_WORKERS: '1',
@@ -41,19 +45,69 @@ describe('graceful shutdown', () => {
     });
     const counters = gw.app.get(PushCounters);
     try {
-      await gw.http.post('/push').send({ notifications: [ios(['sim-hang-1', 'sim-hang-2', 'queued-3', 'queued-4'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['sim-hang-1', 'sim-hang-2', 'queued-3', 'queued-4'])] })
+        .expect(200);
       const started = Date.now();
       await gw.close();
       expect(Date.now() - started).toBeLessThan(5000);
-      expect(counters.ios.errors).toEqual({ Shutdown: 4 });
+      expect(counters.ios.errors).toEqual({ Shutdown: 2, ShutdownInFlight: 2 });
       expect(counters.finished).toBe(4);
       await waitFor(() => readLog(gw.accessLog).filter((l) => l.type === 'failed-push').length >= 4, { what: 'the failed pushes logged' });
       const log = readLog(gw.accessLog);
       const failed = log.filter((l) => l.type === 'failed-push');
       expect(failed).toHaveLength(4);
-      expect(failed.every((l) => l.error === 'Shutdown')).toBe(true);
+      // Push ids end with the token's index: the two hanging ones (0, 1) were sent, the others never were.
+      const indexes = (error: string): string[] =>
+        failed
+          .filter((l) => l.error === error)
+          .map((l) => String(l.id).split('-').pop()!)
+          .sort();
+      expect(indexes('ShutdownInFlight')).toEqual(['0', '1']);
+      expect(indexes('Shutdown')).toEqual(['2', '3']);
       const accepted = log.filter((l) => l.type === 'accepted-push').map((l) => l.id);
       expect(new Set(failed.map((l) => l.id))).toEqual(new Set(accepted));
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('logs sends the provider received and had not answered at the deadline as ShutdownInFlight, which recover leaves alone', async () => {
+    const sim = await Simulator.start();
+    const gw = await startGateway(sim, {
+      PUSHGATE_CORE_WORKERS: '1',
+      PUSHGATE_CORE_PUSHER_MAX: '9',
+      PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1',
+      PUSHGATE_CORE_LOG_FULL_TOKEN: 'true',
+      PUSHGATE_IOS_TIMEOUT: '30',
+    });
+    const counters = gw.app.get(PushCounters);
+    try {
+      const onWire = Array.from({ length: 10 }, (_, i) => `sim-hang-wire${i}`);
+      const queued = Array.from({ length: 5 }, (_, i) => `queued-${i}`);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios([...onWire, ...queued])] })
+        .expect(200);
+      // The simulator records a held request when it arrives: all ten are at the provider before the stop.
+      await waitFor(() => sim.records().filter((r) => r.status === 0).length === 10, { what: 'ten sends held by the provider' });
+      await gw.close();
+      expect(counters.ios.errors).toEqual({ Shutdown: 5, ShutdownInFlight: 10 });
+      await waitFor(() => readLog(gw.accessLog).filter((l) => l.type === 'failed-push').length >= 15, { what: 'the failed pushes logged' });
+      const failed = readLog(gw.accessLog).filter((l) => l.type === 'failed-push');
+      const tokensWith = (error: string): string[] =>
+        failed
+          .filter((l) => l.error === error)
+          .map((l) => String(l.token))
+          .sort();
+      expect(tokensWith('ShutdownInFlight')).toEqual([...onWire].sort());
+      expect(tokensWith('Shutdown')).toEqual([...queued].sort());
+
+      const recoverable = (await unfinishedPushes([gw.accessLog])).map((p) => p.token).sort();
+      expect(recoverable).toEqual([...queued].sort());
+      const withUnknown = (await unfinishedPushes([gw.accessLog], new Set([UNKNOWN_FATE_REASON]))).map((p) => p.token).sort();
+      expect(withUnknown).toEqual([...onWire, ...queued].sort());
     } finally {
       await sim.close();
     }
@@ -70,7 +124,10 @@ describe('graceful shutdown', () => {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 503, { what: 'readiness down' });
       const live = await fetch(`http://127.0.0.1:${port}/health/live`);
       expect(live.status).toBe(200);
-      const push = await fetch(`http://127.0.0.1:${port}/push`, { method: 'POST', body: JSON.stringify({ notifications: [ios(['late'])] }) });
+      const push = await fetch(`http://127.0.0.1:${port}/push`, {
+        method: 'POST',
+        body: JSON.stringify({ notifications: [ios(['late'])] }),
+      });
       expect(push.status).toBe(503);
       await closing;
       expect(sim.counts().apns.total).toBe(0);

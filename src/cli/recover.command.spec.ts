@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gaurunTime, regroup, unfinishedPushes } from './recover.command';
+import { gaurunTime, regroup, UNKNOWN_FATE_REASON, unfinishedPushes } from './recover.command';
 import { CommandError } from './notification';
 
 const dir = mkdtempSync(join(tmpdir(), 'pushgate-recover-unit-'));
@@ -84,5 +84,39 @@ describe('unfinishedPushes with Gaurun lines', () => {
     const empty = join(dir, 'empty');
     writeFileSync(empty, '');
     await expect(unfinishedPushes([empty])).rejects.toThrow(`${empty} is empty`);
+  });
+});
+
+describe('unfinishedPushes with pushgate lines', () => {
+  const line = (id: string, type: string, error?: string): Record<string, unknown> => ({
+    time: '2026-11-30T10:00:00.000Z',
+    id,
+    platform: 'ios',
+    token: `t-${id}`,
+    type,
+    ...(error === undefined ? {} : { error }),
+  });
+  const path = (): string =>
+    log([
+      line('b-0-0', 'accepted-push'),
+      line('b-0-1', 'accepted-push'),
+      line('b-0-2', 'accepted-push'),
+      line('b-0-0', 'failed-push', 'ShutdownInFlight'),
+      line('b-0-1', 'failed-push', 'Shutdown'),
+      line('b-0-2', 'failed-push', 'BadDeviceToken'),
+    ]);
+
+  it('leaves out a push whose send was unanswered at shutdown, naming it, and re-sends one never sent', async () => {
+    const unknown: (string | number)[] = [];
+    const pushes = await unfinishedPushes([path()], new Set(), (id) => unknown.push(id));
+    expect(pushes.map((p) => p.id)).toEqual(['b-0-1']);
+    expect(unknown).toEqual(['b-0-0']);
+  });
+
+  it('includes it when its reason is asked for, as --include-unknown does', async () => {
+    const unknown: (string | number)[] = [];
+    const pushes = await unfinishedPushes([path()], new Set([UNKNOWN_FATE_REASON]), (id) => unknown.push(id));
+    expect(pushes.map((p) => p.id)).toEqual(['b-0-0', 'b-0-1']);
+    expect(unknown).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { DirectSender } from './cli.module';
 import { CommandError, UsageError, validNotification } from './notification';
 
 export const RECOVER_USAGE = `usage: pushgate recover [-c pushgate.toml] [--gateway http://host:port] [--dry-run]
-                        [--also-failed REASON,...] ACCESS_LOG...
+                        [--also-failed REASON,...] [--include-unknown] ACCESS_LOG...
   Reads access logs (oldest first; rotated files too), finds the pushes that were accepted and never finished
   (no succeeded-push or failed-push line, or failed-push with reason Shutdown) and sends them again with every
   field, through a running gateway (--gateway; PUSHGATE_API_KEY is sent as a bearer key) or directly through the
@@ -20,6 +20,9 @@ export const RECOVER_USAGE = `usage: pushgate recover [-c pushgate.toml] [--gate
   name their zone (2006/01/02 15:04:05 MST); an abbreviation other than UTC or GMT is read in the local time
   zone: run with TZ set to the Gaurun server's zone. A file with no line of either log is an error.
   --also-failed  also re-send pushes that failed with these reasons (e.g. Timeout,ConnectionError)
+  --include-unknown
+                 also re-send pushes whose send was unanswered when the gateway stopped (failed-push with reason
+                 ShutdownInFlight): the provider may have delivered them, so they may arrive twice
   --dry-run      print the pushes that would be sent, send nothing
   Exit status 0 when every push was re-sent and succeeded, 1 when some failed, 2 on a usage or log problem.`;
 
@@ -46,6 +49,9 @@ export interface RecoveredPush extends Omit<PushResultDto, 'status'> {
 }
 
 const PUSH_TYPES = new Set(['accepted-push', 'succeeded-push', 'failed-push', 'disabled-push']);
+
+/** The reason of a push that was sent and unanswered when the gateway stopped: delivered or not, nobody knows. */
+export const UNKNOWN_FATE_REASON = 'ShutdownInFlight';
 
 /** Gaurun's (zap's) time layout, Go's `2006/01/02 15:04:05 MST`. */
 const GAURUN_TIME = /^(\d{4})\/(\d\d)\/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)$/;
@@ -99,9 +105,14 @@ export function isMaskedToken(token: string): boolean {
  * The pushes of these logs that were accepted and never finished, in acceptance order. A push counts as finished
  * with its `succeeded-push` line, or a `failed-push` line unless its reason is `Shutdown` (what a stopping gateway
  * could not send) or one of `alsoFailed`. Reads pushgate's lines and Gaurun's; throws a {@link CommandError} naming a
- * file that holds neither.
+ * file that holds neither. `unknown` is called for each push left out because its fate is unknown
+ * ({@link UNKNOWN_FATE_REASON}, unless it is in `alsoFailed`).
  */
-export async function unfinishedPushes(paths: string[], alsoFailed: ReadonlySet<string> = new Set()): Promise<UnfinishedPush[]> {
+export async function unfinishedPushes(
+  paths: string[],
+  alsoFailed: ReadonlySet<string> = new Set(),
+  unknown?: (id: string | number) => void,
+): Promise<UnfinishedPush[]> {
   const accepted = new Map<string, UnfinishedPush>();
   const finishedEarly = new Set<string>();
   const runs = new GaurunRuns();
@@ -133,6 +144,7 @@ export async function unfinishedPushes(paths: string[], alsoFailed: ReadonlySet<
         (type === 'failed-push' && line.error !== 'Shutdown' && !alsoFailed.has(String(line.error)))
       ) {
         if (!accepted.delete(key)) finishedEarly.add(key);
+        else if (line.error === UNKNOWN_FATE_REASON) unknown?.(id);
       }
     }
     if (understood === 0) {
@@ -275,8 +287,16 @@ export async function recoverCommand(args: string[], out: NodeJS.WritableStream,
   const config =
     configPath || !values.gateway ? loadConfig({ path: configPath, env: process.env }) : ({ ...CONFIG_DEFAULTS } as PushgateConfig);
   const alsoFailed = new Set((values['also-failed'] ?? '').split(',').filter((r) => r !== ''));
+  if (values['include-unknown']) alsoFailed.add(UNKNOWN_FATE_REASON);
 
-  const unfinished = await unfinishedPushes(positionals, alsoFailed);
+  let leftAlone = 0;
+  const unfinished = await unfinishedPushes(positionals, alsoFailed, () => leftAlone++);
+  if (leftAlone > 0) {
+    err.write(
+      `recover: ${leftAlone} pushes were sent and unanswered when the gateway stopped (${UNKNOWN_FATE_REASON}): ` +
+        'the provider may have delivered them; left alone (--include-unknown re-sends them)\n',
+    );
+  }
   const masked = unfinished.filter((p) => isMaskedToken(p.token));
   if (masked.length > 0) {
     throw new CommandError(
@@ -315,6 +335,7 @@ function parse(args: string[]) {
       config: { type: 'string', short: 'c' },
       gateway: { type: 'string', short: 'g' },
       'also-failed': { type: 'string' },
+      'include-unknown': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
     },
     strict: true,

@@ -3,7 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { Readiness, type ReadinessIndicator } from '../health/readiness';
 import { FcmService } from './fcm.service';
 
-/** Ready when every app's FCM client is configured and open; never depends on reaching Google. */
+/** Ready when every app's FCM client is configured and open and its transport thread runs; never depends on reaching Google. */
 @Injectable()
 @Readiness()
 export class FcmHealthIndicator implements ReadinessIndicator {
@@ -19,6 +19,9 @@ export class FcmHealthIndicator implements ReadinessIndicator {
     // Each app's client, the default app's figures also at the top level as before named apps existed.
     const apps: Record<string, Record<string, unknown>> = {};
     for (const [app, client] of clients) apps[app] = { project: client.projectId, connections: client.transport.openSessions };
+    // A client whose transport thread cannot start would accept pushes it can never send.
+    const transport = [...clients.values()].map((c) => c.transport.startFailure).find((f) => f !== undefined);
+    if (transport !== undefined) return indicator.down({ ...apps.default, apps, transport: `thread could not start: ${transport}` });
     const details = { ...apps.default, apps };
     return this.fcm.ready ? indicator.up(details) : indicator.down(details);
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
+import { transportStartFailure } from '../transport/threaded.transport';
 import { PushCounters } from './push.counters';
 import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
 import { PushJournal, type DisabledNotification } from './push.journal';
@@ -62,6 +63,11 @@ export class PushService {
       });
     }
     if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
+    const transportDown = transportStartFailure();
+    if (transportDown !== undefined)
+      throw new ServiceUnavailableException({
+        message: `cannot send: the transport thread could not start (${transportDown}); retry later`,
+      });
     let count = 0;
     for (const n of queued) count += n.dto.token.length;
     let skipped = 0;

@@ -227,9 +227,10 @@ export class PushWorkers implements BeforeApplicationShutdown {
 
   /**
    * Stops accepting, keeps delivering until everything queued has ended or `core.shutdown_timeout` passes, then
-   * logs whatever is left as `failed-push` with reason `Shutdown` (recoverable from the log), or hands it back to a
-   * durable queue. Runs before Nest
-   * closes the HTTP server and, after it, the provider clients.
+   * logs whatever is left as `failed-push`: with reason `Shutdown` when it was never sent (recoverable from the log),
+   * with `ShutdownInFlight` when its send was on the wire and unanswered, so the provider may have delivered it
+   * (`pushgate recover` leaves those alone unless asked). A durable queue is handed everything left instead. Runs
+   * before Nest closes the HTTP server and, after it, the provider clients.
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
@@ -240,18 +241,24 @@ export class PushWorkers implements BeforeApplicationShutdown {
       await sleep(20);
     }
     this.stopped = true;
-    const left = [...this.queue.drain(), ...this.inFlight, ...this.waitingRetry.keys()];
-    for (const lane of this.lanes.values()) left.push(...lane.parked.splice(0));
+    const sending = [...this.inFlight];
+    const unsent = [...this.queue.drain(), ...this.waitingRetry.keys()];
+    for (const lane of this.lanes.values()) unsent.push(...lane.parked.splice(0));
     this.parkedCount = 0;
     for (const timer of this.waitingRetry.values()) clearTimeout(timer);
     this.waitingRetry.clear();
     this.inFlight.clear();
-    if (left.length === 0) return;
+    const left = sending.length + unsent.length;
+    if (left === 0) return;
     if (this.queue.durable) {
-      this.logger.warn(`shutdown: ${left.length} unfinished pushes handed back to the queue`);
+      this.logger.warn(`shutdown: ${left} unfinished pushes handed back to the queue`);
       return;
     }
-    for (const push of left) this.fail(push, 'Shutdown', 0);
-    this.logger.warn(`shutdown: ${left.length} pushes not delivered in time, logged as failed-push (Shutdown)`);
+    for (const push of unsent) this.fail(push, 'Shutdown', 0);
+    for (const push of sending) this.fail(push, 'ShutdownInFlight', 0);
+    this.logger.warn(
+      `shutdown: ${unsent.length} pushes not sent in time, logged as failed-push (Shutdown); ` +
+        `${sending.length} sent and unanswered, fate unknown, logged as failed-push (ShutdownInFlight)`,
+    );
   }
 }

@@ -67,7 +67,7 @@ interface Scripts {
   pgOffer(...args: (string | number)[]): Promise<[number, number]>;
   pgSettle(...args: (string | number)[]): Promise<number>;
   pgRelease(...args: (string | number)[]): Promise<number>;
-  pgReplay(...args: (string | number)[]): Promise<[number, number, number]>;
+  pgReplay(...args: (string | number)[]): Promise<[number, number, string[]]>;
 }
 
 /** Raised while Redis cannot be reached: the request is refused whole and may be retried. */
@@ -416,7 +416,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
 
   /**
    * Queues the chosen dead letters again as new pushes (id `<old id>-r0`), all or none against the capacity.
-   * Returns the letters that were replayed.
+   * Returns the letters this call moved: of calls racing for the same letter, only the one that moved it names it.
    */
   async replay(deadIds: string[]): Promise<{ admitted: boolean; replayed: DeadLetter[] }> {
     const found: { deadId: string; letter: DeadLetter }[] = [];
@@ -430,10 +430,11 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
     for (const { deadId, letter } of found) {
       args.push(deadId, JSON.stringify({ p: `${letter.id}-r`, t: now, d: letter.notification } satisfies StoredNotification));
     }
-    const [admitted, depth] = await this.commands.pgReplay(this.keys.stream, this.keys.depth, this.keys.dead, ...args);
+    const [admitted, depth, moved] = await this.commands.pgReplay(this.keys.stream, this.keys.depth, this.keys.dead, ...args);
     this.depth = depth;
     if (admitted !== 1) return { admitted: false, replayed: [] };
-    return { admitted: true, replayed: found.map((f) => f.letter) };
+    const movedIds = new Set(moved);
+    return { admitted: true, replayed: found.filter((f) => movedIds.has(f.deadId)).map((f) => f.letter) };
   }
 
   /** Stops reading new work; what is held locally is still sent until the workers' drain ends. */

@@ -61,17 +61,18 @@ return n
 
 /**
  * KEYS stream, depth, dead; ARGV capacity, then pairs of dead-letter id and payload → [admitted 0|1, depth,
- * replayed]. A dead letter already replayed (or expired) is skipped; admission counts what is asked for.
+ * moved ids]. A dead letter already replayed (or expired) is skipped, so of replays racing for the same letter
+ * exactly one moves it and names it; admission counts what is asked for.
  */
 export const REPLAY = `
 local depth = tonumber(redis.call('GET', KEYS[2]) or '0')
-if depth + (#ARGV - 1) / 2 > tonumber(ARGV[1]) then return {0, depth, 0} end
-local n = 0
+if depth + (#ARGV - 1) / 2 > tonumber(ARGV[1]) then return {0, depth, {}} end
+local moved = {}
 for i = 2, #ARGV, 2 do
   if redis.call('XDEL', KEYS[3], ARGV[i]) == 1 then
     redis.call('XADD', KEYS[1], '*', 'n', ARGV[i + 1])
-    n = n + 1
+    moved[#moved + 1] = ARGV[i]
   end
 end
-return {1, redis.call('INCRBY', KEYS[2], n), n}
+return {1, redis.call('INCRBY', KEYS[2], #moved), moved}
 `;

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { sign } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
 import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
@@ -114,5 +118,42 @@ describe('transport thread', () => {
     await expect(inFlight).rejects.toMatchObject({ name: 'TransportError', reason: 'ConnectionError', message: 'transport thread exited' });
     expect((await t.request(push())).statusCode).toBe(200);
     expect(t.openSessions).toBe(1);
+  });
+
+  it('reports a thread that cannot start for want of file descriptors, fails its requests, and starts one once it can', async () => {
+    const root = resolve(__dirname, '../..');
+    const node = existsSync(join(root, 'node_modules/.bin/node')) ? join(root, 'node_modules/.bin/node') : process.execPath;
+    // A process of its own, so that running out of descriptors harms nothing else: it takes every descriptor,
+    // opens a transport, lets go of them and sends.
+    const script = `
+      const fs = require('node:fs');
+      const { createTransport, transportStartFailure } = require(${JSON.stringify(join(root, 'dist/transport/threaded.transport.js'))});
+      const [options, request] = JSON.parse(process.argv[1]);
+      const until = async (check) => { while (!check()) await new Promise((r) => setTimeout(r, 20)); };
+      (async () => {
+        const held = [];
+        try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+        const t = createTransport(options, 1);
+        await until(() => t.startFailure !== undefined);
+        const failure = transportStartFailure();
+        const refused = await t.request(request).then((r) => r.statusCode, (e) => e.reason + ': ' + e.message);
+        for (const fd of held) fs.closeSync(fd);
+        await until(() => t.startFailure === undefined);
+        const status = (await t.request(request)).statusCode;
+        await t.close();
+        console.log(JSON.stringify({ failure, refused, status, after: transportStartFailure() ?? null }));
+      })();`;
+    // Asynchronously: the simulator answering the child runs in this process.
+    const child = await promisify(execFile)(node, ['-e', script, JSON.stringify([{ ...options, ca: sim.ca }, push()])], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const last = child.stdout.split('\n').find((l) => l.startsWith('{')) ?? '';
+    expect(JSON.parse(last)).toEqual({
+      failure: expect.stringMatching(/EMFILE/),
+      refused: expect.stringMatching(/^ConnectionError: transport thread could not start: .*EMFILE/),
+      status: 200,
+      after: null,
+    });
   });
 });

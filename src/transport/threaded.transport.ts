@@ -16,6 +16,8 @@ import {
 export interface Transport {
   /** Connections currently open (for a transport thread, as of its last report). */
   readonly openSessions: number;
+  /** Why its thread could not be started (`Worker initialization failure: EMFILE`), while that lasts. */
+  readonly startFailure?: string;
   request(req: Http2Request): Promise<Http2Response>;
   ping(): void;
   close(graceMs?: number): Promise<void>;
@@ -50,6 +52,8 @@ const logger = new Logger('TransportThread');
 
 /** Answers handed to their callers in one turn of the event loop at most. */
 const REPLY_BATCH = 256;
+/** After a thread failed to start, the next attempt: out of file descriptors or memory is often short-lived. */
+const RESTART_DELAY_MS = 1000;
 
 interface Waiting {
   resolve(response: Http2Response): void;
@@ -64,6 +68,11 @@ function workerScript(): string {
   const beside = join(__dirname, 'transport.worker.js');
   return existsSync(beside) ? beside : resolve(__dirname, '../../dist/transport/transport.worker.js');
 }
+
+/** @internal How a transport thread is created; a test replaces it to make a start fail. */
+export const transportThreadSpawn = {
+  worker: (script: string): Worker => new Worker(script, { name: 'pushgate-transport' }),
+};
 
 /**
  * A worker thread holding HTTP/2 connections for any number of transports. Requests made in one turn of the main
@@ -81,27 +90,71 @@ class TransportThread {
   private inboxHead = 0;
   private delivering = false;
   private readonly open = new Map<number, { options: Http2TransportOptions; sessions: number; closed?: () => void }>();
+  /** Why the last start failed; cleared once a thread runs. */
+  failure?: string;
+  private restartTimer?: NodeJS.Timeout;
 
-  private start(): Worker {
-    const worker = new Worker(workerScript(), { name: 'pushgate-transport' });
+  /**
+   * Starts a thread. Creating one fails when the process is out of file descriptors or memory, either at once or
+   * with an error before it comes online; that is remembered (refusing pushes meanwhile) and tried again later.
+   */
+  private start(): Worker | undefined {
+    let worker: Worker;
+    try {
+      worker = transportThreadSpawn.worker(workerScript());
+    } catch (error) {
+      this.failedToStart((error as Error).message);
+      return undefined;
+    }
+    let online = false;
     worker.unref();
+    worker.on('online', () => {
+      online = true;
+      if (this.failure !== undefined) logger.log('transport thread started again');
+      this.failure = undefined;
+    });
     worker.on('message', (event: ThreadEvent) => this.receive(event));
-    worker.on('error', (error: Error) => logger.error(`transport thread failed: ${error.message}`));
-    worker.on('exit', () => this.lost(worker));
+    worker.on('error', (error: Error) => {
+      if (online) logger.error(`transport thread failed: ${error.message}`);
+      // It exits next: its requests fail then, with this reason.
+      else if (this.worker === worker) this.noteFailure(error.message);
+    });
+    worker.on('exit', () => this.lost(worker, online));
     for (const [transport, { options }] of this.open) worker.postMessage({ op: 'open', transport, options } satisfies ThreadCommand);
     this.worker = worker;
     return worker;
   }
 
-  /** The thread ended (it crashed or was stopped): its requests failed without an answer, new ones start a new one. */
-  private lost(worker: Worker): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    // Requests not yet posted are failed too: posted to a new thread they would go out after all.
+  private noteFailure(reason: string): void {
+    if (this.failure === undefined) logger.error(`transport thread could not start, pushes are refused until it can: ${reason}`);
+    this.failure = reason;
+  }
+
+  private failedToStart(reason: string): void {
+    this.noteFailure(reason);
+    this.abandon(`transport thread could not start: ${reason}`);
+    this.restartTimer ??= setTimeout(() => {
+      this.restartTimer = undefined;
+      // With no transport left there is nothing to start a thread for, nor anything refused for want of one.
+      if (this.open.size === 0) this.failure = undefined;
+      else if (!this.worker) this.start();
+    }, RESTART_DELAY_MS).unref();
+  }
+
+  /** Fails the requests waiting for an answer and those not yet posted: posted to a new thread they would go out after all. */
+  private abandon(message: string): void {
     this.outbox = [];
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of waiting) w.reject(new TransportError('ConnectionError', 'transport thread exited'));
+    for (const w of waiting) w.reject(new TransportError('ConnectionError', message));
+  }
+
+  /** The thread ended (it crashed, was stopped or never came online): its requests failed without an answer. */
+  private lost(worker: Worker, online: boolean): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    if (online) this.abandon('transport thread exited');
+    else this.failedToStart(this.failure ?? 'the thread exited before it came online');
     for (const [transport, entry] of this.open) {
       entry.sessions = 0;
       // A transport being closed has nothing left to close.
@@ -113,12 +166,14 @@ class TransportThread {
   }
 
   private post(command: ThreadCommand): void {
-    (this.worker ?? this.start()).postMessage(command);
+    (this.worker ?? this.start())?.postMessage(command);
   }
 
+  /** Opens a transport in the thread, starting the thread now so that a failure to start shows before any push. */
   register(transport: number, options: Http2TransportOptions): void {
     this.open.set(transport, { options, sessions: 0 });
     if (this.worker) this.post({ op: 'open', transport, options });
+    else this.start();
   }
 
   sessions(transport: number): number {
@@ -126,7 +181,9 @@ class TransportThread {
   }
 
   request(transport: number, req: Http2Request): Promise<Http2Response> {
-    if (!this.worker) this.start();
+    if (!this.worker && !this.start()) {
+      return Promise.reject(new TransportError('ConnectionError', `transport thread could not start: ${this.failure}`));
+    }
     const seq = ++this.seq;
     this.outbox.push({ transport, seq, path: req.path, method: req.method, headers: req.headers, body: req.body });
     if (!this.posting) {
@@ -238,6 +295,10 @@ export class ThreadedTransport implements Transport {
     return this.thread.sessions(this.id);
   }
 
+  get startFailure(): string | undefined {
+    return this.thread.failure;
+  }
+
   request(req: Http2Request): Promise<Http2Response> {
     return this.thread.request(this.id, req);
   }
@@ -249,6 +310,11 @@ export class ThreadedTransport implements Transport {
   close(graceMs?: number): Promise<void> {
     return this.thread.close(this.id, graceMs);
   }
+}
+
+/** Why a transport thread could not be started, while one cannot: pushes would be accepted and never sent. */
+export function transportStartFailure(): string | undefined {
+  return threads.find((t) => t.failure !== undefined)?.failure;
 }
 
 /**

@@ -101,6 +101,45 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_usage: 0 });
   });
 
+  it('names each dead letter in exactly one of concurrent replays, which journal and send it once', async () => {
+    gw = await start({ PUSHGATE_IOS_RETRY_MAX: '0' });
+    const tokens = [1, 2, 3].map((i) => `sim-flaky1-InternalServerError-race${i}`);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(tokens)] })
+      .expect(200);
+    let page: DeadLetterPage = { dead_letters: [] };
+    await eventually(async () => {
+      page = (await gw!.http.get('/queue/dead-letters').expect(200)).body as DeadLetterPage;
+      return page.dead_letters.length === tokens.length;
+    }, 10_000);
+    const ids = page.dead_letters.map((d) => d.dead_id);
+
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => gw!.http.post('/queue/dead-letters/replay').send({ ids }).expect(200)),
+    );
+    const claimed = answers.flatMap((a) => (a.body as { replayed: string[] }).replayed);
+    expect([...claimed].sort()).toEqual([...ids].sort());
+    for (const a of answers) {
+      const body = a.body as { count: number; replayed: string[]; missing: string[] };
+      expect(body.count).toBe(body.replayed.length);
+      expect([...body.replayed, ...body.missing].sort()).toEqual([...ids].sort());
+    }
+
+    await eventually(() => delivered(sim, tokens).length === 0, 10_000);
+    const replayIds = page.dead_letters.map((d) => `${d.id}-r0`);
+    let log: Record<string, unknown>[] = [];
+    await eventually(
+      () => replayIds.every((id) => (log = readLog(gw!.accessLog)).some((l) => l.type === 'succeeded-push' && l.id === id)),
+      5000,
+    );
+    for (const id of replayIds) expect(log.filter((l) => l.type === 'accepted-push' && l.id === id)).toHaveLength(1);
+    // The queue is empty once the replays have ended: nothing moved twice.
+    await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { queue_usage: number }).queue_usage === 0, 5000);
+    // One failed first send and one replayed send per token.
+    for (const token of tokens) expect(sim.records().filter((r) => r.token === token)).toHaveLength(2);
+  });
+
   it('refuses the dead-letter routes to anonymous callers with 403 naming auth.api_keys when no key is set', async () => {
     gw = await start({ PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'false' });
     const answers = [
