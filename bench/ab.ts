@@ -20,7 +20,8 @@
 // Every run gets fresh processes: its own server and its own gateway, so that no run inherits another's warm or
 // worn state. The simulator is build A's for both builds, so that only the gateway differs. Prints per build each
 // run's pushes/s, gateway CPU per push (all threads) and peak RSS, their mean and spread (max - min), and the B/A
-// ratio of the means, saying whether the two builds' runs overlap (then the difference is within the noise).
+// ratio of the means, saying whether the two builds' runs overlap (then the difference is within the noise) or lie
+// apart, and how often identical builds would lie apart by chance alone (10% with 3 runs each: more runs, less).
 // Writes bench/results/ab.json (quick-ab.json with --quick, which git ignores).
 
 import { execFileSync } from 'node:child_process';
@@ -129,6 +130,19 @@ interface Comparison {
    */
   separated: boolean | null;
   better: BuildName | null;
+  /**
+   * How often two identical builds would still have their runs apart, by chance alone: of the ways to share the
+   * m + n runs between the builds, the 2 that put all of one below all of the other (2 / C(m + n, m): 33% with 2 runs
+   * each, 10% with 3, 3% with 4).
+   */
+  apartByChance: number;
+}
+
+/** C(n, k), small arguments. */
+function choose(n: number, k: number): number {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return c;
 }
 
 function compare(a: number[], b: number[], higherIsBetter: boolean): Comparison {
@@ -137,7 +151,8 @@ function compare(a: number[], b: number[], higherIsBetter: boolean): Comparison 
   const aAbove = sa.min > sb.max;
   const separated = a.length < 2 || b.length < 2 ? null : aAbove || bAbove;
   const better = !separated ? null : bAbove === higherIsBetter ? 'B' : 'A';
-  return { a: sa, b: sb, ratio: round(sb.mean / sa.mean, 3), separated, better };
+  const apartByChance = round(Math.min(1, 2 / choose(a.length + b.length, a.length)), 3);
+  return { a: sa, b: sb, ratio: round(sb.mean / sa.mean, 3), separated, better, apartByChance };
 }
 
 function compareScenario<T extends Figures>(s: Scenario<T>): Record<Figure, Comparison> {
@@ -170,7 +185,7 @@ function table(scenarios: { label: string; comparison: Record<Figure, Comparison
         c.separated === null
           ? 'one run each: no spread to judge by'
           : c.separated
-            ? `runs apart: ${c.better} better`
+            ? `runs apart: ${c.better} better (by chance alone: ${Math.round(c.apartByChance * 100)}%)`
             : 'runs overlap: within the noise';
       rows.push([label, figure, 'B/A', '', c.ratio.toFixed(3), verdict]);
     }
