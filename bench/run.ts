@@ -13,6 +13,11 @@
 //                                 what per-push logging costs (results go to bench/results/discard-access-log.json)
 //   npm run bench -- --mockpush-src=DIR
 //                                 where mockpush's Go source is (also MOCKPUSH_SRC; default ../shared/mockpush beside the checkout)
+//   npm run bench:ab -- --a=DIR_A --b=DIR_B [--runs=3] [--quick]
+//                                 an A/B of two builds (copies of dist/ and package.json, bench/ab.ts says how), run in
+//                                 alternation A, B, A, B, ...: scenario 1 against the simulator and scenario 7 against
+//                                 mockpush, each run's pushes/s, CPU per push and peak RSS, mean, spread and B/A
+//                                 (bench/results/ab.json); the way to decide a performance change on this noisy VM
 //
 // Two push servers, one after the other: the project's APNs/FCM simulator (dist/simulator/main.js) and, when the
 // Go toolchain is on PATH, mockpush (a Go HTTP/2 server answering like APNs and FCM v1, bench/lib/mockpush.ts).
