@@ -10,6 +10,9 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json nest-cli.json ./
 COPY src ./src
 RUN npm run build
+# The image is for deployments: without credentials it refuses to start rather than fall back to the simulator.
+COPY config/pushgate.toml ./config/
+RUN sed -i 's/^simulator = "auto"/simulator = "off" /' config/pushgate.toml && grep -q '^simulator = "off"' config/pushgate.toml
 
 # Production dependencies only. No install scripts: the remaining ones (@firebase/util, protobufjs) are
 # the ones package.json's allowScripts turns off.
@@ -27,7 +30,7 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-COPY config/pushgate.toml /etc/pushgate/pushgate.toml
+COPY --from=build /app/config/pushgate.toml /etc/pushgate/pushgate.toml
 # Numeric, so Kubernetes' runAsNonRoot can verify it without resolving names.
 USER 65532:65532
 EXPOSE 1056

@@ -29,6 +29,11 @@ export interface CoreConfig {
   transport_threads: number;
   /** Client connections open at once; those above are closed as they arrive. 0 = no limit. */
   max_connections: number;
+  /**
+   * `auto`: without provider credentials the embedded simulator stands in for APNs and FCM; `off`: such a start is
+   * refused, so a production deployment that lost its credentials cannot deliver to a simulator.
+   */
+  simulator: string;
 }
 
 export interface IosConfig {
@@ -189,6 +194,7 @@ export const CONFIG_DEFAULTS: Sections = {
     keepalive_timeout: 75,
     transport_threads: 1,
     max_connections: 0,
+    simulator: 'auto',
   },
   ios: {
     enabled: true,
@@ -473,6 +479,7 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
     }
     if (config.feedback.webhook_secret === '') problems.push('feedback.webhook_secret: required with feedback.webhook_url (the HMAC key that signs each POST)');
   }
+  if (!['auto', 'off'].includes(config.core.simulator)) problems.push(`core.simulator: "${config.core.simulator}" is neither auto nor off`);
   if (!['memory', 'redis'].includes(config.queue.backend)) problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
   if (config.queue.backend === 'redis') validateRedis(config.queue, problems);
   if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
@@ -492,7 +499,15 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   const defaultApp: AppConfig = { ios: config.ios, android: config.android, ...APP_DEFAULTS };
   // With named apps, `[ios]` / `[android]` without any credentials simply means there is no default app.
   const defaultConfigured = Object.keys(named).length === 0 || hasCredentials(defaultApp);
-  const simulator = defaultConfigured && !hasCredentials(defaultApp) && config.android.apikey === '';
+  const noCredentials = defaultConfigured && !hasCredentials(defaultApp) && config.android.apikey === '';
+  const simulator = noCredentials && config.core.simulator !== 'off';
+  if (noCredentials && config.core.simulator === 'off') {
+    problems.push(
+      'core.simulator = "off" and no provider credentials: set ios.token_auth_key_path, ios.token_auth_key_id, ' +
+        'ios.token_auth_team_id and ios.topic (or ios.pem_cert_path and ios.pem_key_path), and/or ' +
+        'android.service_account_path, or [apps.<name>] credentials',
+    );
+  }
   if (defaultConfigured) {
     validateCredentials(defaultApp, '', problems);
     apps[DEFAULT_APP] = defaultApp;
