@@ -244,7 +244,12 @@ export class PushAcceptedDto {
   @ApiProperty({ example: 2, description: 'Pushes queued by this request (one per token).' })
   readonly count: number;
 
-  @ApiProperty({ example: 'fSfFwgfS-r1a', description: "This request's id, for `GET /push/{id}`; unique across restarts and replicas." })
+  @ApiProperty({
+    example: 'fSfFwgfS-r1a',
+    description:
+      "This request's id, for `GET /push/{id}`, also in the `X-Request-Id` response header and the journal lines: the " +
+      "client's `X-Request-Id` (safe characters, at most 128), else a generated one, unique across restarts and replicas.",
+  })
   readonly request_id: string;
 
   @ApiPropertyOptional({

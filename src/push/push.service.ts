@@ -37,9 +37,14 @@ export class PushService {
 
   /**
    * Validates the limits that depend on configuration, then queues every push of the request or none. With
-   * `waitMs`, answers once every push has ended or that time has passed, with each token's result.
+   * `waitMs`, answers once every push has ended or that time has passed, with each token's result. `requestId` is the
+   * HTTP request's id; one is generated when there is none.
    */
-  async accept(request: PushRequestDto, waitMs?: number): Promise<PushAcceptedDto> {
+  async accept(
+    request: PushRequestDto,
+    waitMs?: number,
+    requestId = `${this.bootId}-r${(this.requests++).toString(36)}`,
+  ): Promise<PushAcceptedDto> {
     const { notifications } = request;
     const { notification_max } = this.config.core;
     if (notifications.length > notification_max) {
@@ -48,7 +53,6 @@ export class PushService {
       });
     }
     const now = Date.now();
-    const requestId = `${this.bootId}-r${(this.requests++).toString(36)}`;
     const problems: string[] = [];
     const queued = notifications.map((n, i) => this.prepare(n, i, now, requestId, problems));
     if (problems.length > 0) {
