@@ -6,7 +6,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
 import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
-import { TransportError } from '../transport/http2.transport';
+import { TransportError, type ProxySettings } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export const FCM_ORIGIN = 'https://fcm.googleapis.com';
@@ -14,6 +14,8 @@ export const FCM_ORIGIN = 'https://fcm.googleapis.com';
 export interface FcmClientOptions {
   serviceAccountPath: string;
   connectTo?: { host: string; port: number };
+  /** HTTP proxy the connections that carry the messages are tunnelled through. */
+  proxy?: ProxySettings;
   ca?: string;
   sessions: number;
   timeoutMs: number;
@@ -85,6 +87,7 @@ export class FcmClient {
       {
         origin: FCM_ORIGIN,
         connectTo: options.connectTo,
+        proxy: options.proxy,
         ca: options.ca,
         sessions: options.sessions,
         timeoutMs: options.timeoutMs,
