@@ -69,6 +69,22 @@ describe('egress through an HTTP proxy (CONNECT, then TLS and HTTP/2 inside the 
     expect([...new Set(proxy.tunnels)].sort()).toEqual(simulatorHosts());
   });
 
+  it("sends FCM's OAuth token request through the proxy too", async () => {
+    gw = await startGateway(sim, {
+      PUSHGATE_CORE_HTTPS_PROXY: proxy.url,
+      PUSHGATE_CORE_TRANSPORT_THREADS: '0',
+      PUSHGATE_IOS_ENABLED: 'false',
+      PUSHGATE_ANDROID_KEEPALIVE_CONNS: '1',
+    });
+    await gw.http
+      .post('/push')
+      .send({ notifications: [android(['oauth-android'])] })
+      .expect(200);
+    await eventually(() => sim.records().some((r) => r.token === 'oauth-android' && r.status === 200), 10_000);
+    // One tunnel for the token request (HTTP/1.1, keep-alive), one for the HTTP/2 connection carrying the message.
+    expect(proxy.tunnels).toEqual([new URL(sim.fcmUrl).host, new URL(sim.fcmUrl).host]);
+  });
+
   it('takes the proxy from HTTPS_PROXY, also in the transport threads', async () => {
     gw = await startGateway(sim, { HTTPS_PROXY: proxy.url, NO_PROXY: '' });
     expect(gw.config.core.https_proxy).toBe(proxy.url);

@@ -58,7 +58,7 @@ export function proxyFor(proxy: ProxySettings | undefined, host: string, port: n
  * A stream to `host:port` through an HTTP proxy's CONNECT tunnel, usable at once: what is written before the proxy
  * has answered (the TLS ClientHello) waits for the tunnel. A refusal of the proxy destroys the stream with its status.
  */
-function tunnel(proxy: URL, host: string, port: number): Duplex {
+export function tunnel(proxy: URL, host: string, port: number): Duplex {
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   let upstream: Socket | undefined;
   let waiting: (() => void) | undefined;
