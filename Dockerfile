@@ -28,6 +28,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY tsconfig.json ./
 COPY src ./src
 RUN /build/node_modules/.bin/tsc -p tsconfig.json
+# The image is for deployments: without credentials it refuses to start rather than fall back to the simulator.
+COPY config/pushgate.toml ./config/
+RUN sed -i 's/^simulator = "auto"/simulator = "off" /' config/pushgate.toml && grep -q '^simulator = "off"' config/pushgate.toml
 
 # Runtime: distroless, no shell or package manager. Its entrypoint is node, so node is PID 1 and receives
 # SIGTERM itself (the gateway's graceful shutdown depends on that).
@@ -47,7 +50,7 @@ ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /build/app/dist ./dist
 COPY package.json ./
-COPY config/pushgate.toml /etc/pushgate/pushgate.toml
+COPY --from=build /build/app/config/pushgate.toml /etc/pushgate/pushgate.toml
 # Numeric, so Kubernetes' runAsNonRoot can verify it without resolving names.
 USER 65532:65532
 EXPOSE 1056

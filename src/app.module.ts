@@ -9,6 +9,7 @@ import { GorushModule } from './gorush/gorush.module';
 import { HealthModule } from './health/health.module';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { RequestIdMiddleware } from './http/request-id.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -58,6 +59,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
+    consumer.apply(RequestIdMiddleware, PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
   }
 }

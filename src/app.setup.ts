@@ -8,10 +8,115 @@ import { ApiKeyGuard } from './auth/auth.guard';
 import { keyRequired } from './auth/auth.middleware';
 import { pushgateConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyConnectionLimits } from './http/connection-limits';
+import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH } from './http/request-id.middleware';
 import { LogService } from './log/log.service';
 
 /** Where the OpenAPI description is served: the UI, and the document as JSON and YAML. */
 export const OPENAPI_PATHS = { ui: 'docs', json: 'docs-json', yaml: 'docs-yaml' } as const;
+
+type SchemaObject = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>[string];
+interface HeaderObject {
+  description: string;
+  schema: SchemaObject;
+}
+/** A response as this module writes them (no references). */
+interface ResponseObject {
+  description: string;
+  headers?: Record<string, HeaderObject>;
+  content?: Record<string, { schema: SchemaObject }>;
+}
+
+/** The name of the bearer security scheme in the document. */
+const BEARER = 'bearer';
+
+const ERROR_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['message'],
+  properties: {
+    message: { type: 'string', example: 'invalid API key' },
+    request_id: {
+      type: 'string',
+      description: "`POST /push` only: the request's id, as in its `X-Request-Id` header.",
+      example: 'fSfFwgfS-r1a',
+    },
+    errors: { type: 'array', items: { type: 'string' }, description: '400 of `POST /push`: every problem found.' },
+  },
+};
+
+const RETRY_AFTER: HeaderObject = { description: 'Seconds to wait before retrying.', schema: { type: 'integer', example: 1 } };
+
+/** The refusals every route behind the API keys may answer, besides its own. */
+const KEYED_ERRORS: Record<string, ResponseObject> = {
+  '401': {
+    description: 'Missing or wrong API key (only when API keys are configured).',
+    headers: {
+      'WWW-Authenticate': {
+        description: '`Bearer realm="pushgate"`, with `error="invalid_token"` for a wrong key.',
+        schema: { type: 'string' },
+      },
+    },
+  },
+  '403': { description: 'The key may not use this route or app, or an administration route without keys.' },
+  '429': { description: 'Over `auth.rate_limit`, or too many wrong keys from this address.', headers: { 'Retry-After': RETRY_AFTER } },
+};
+
+/** The operation id of `METHOD /path`: `postPush`, `getPushById`, `getQueueDeadLetters`... stable while the route is. */
+function operationId(method: string, path: string): string {
+  const words = path
+    .split('/')
+    .filter((part) => part !== '')
+    .flatMap((part) => (part.startsWith('{') ? ['by', part.slice(1, -1)] : part.split(/[-_]/)));
+  return method + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
+/**
+ * What a client generator needs beyond the decorators: operation ids that follow the routes rather than the
+ * controllers' method names, the bearer scheme on every route behind the keys (the probes never need one), and every
+ * refusal the gateway's middleware and guards may answer with, all with the same error body.
+ */
+function describeForClients(doc: OpenAPIObject): OpenAPIObject {
+  doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ErrorDto: ERROR_SCHEMA } };
+  const error = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorDto' } } };
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.operationId = operationId(method, path);
+      const responses = operation.responses as unknown as Record<string, ResponseObject>;
+      const add = (status: string, response: ResponseObject): void => {
+        responses[status] = { ...response, ...responses[status], headers: { ...response.headers, ...responses[status]?.headers } };
+      };
+      const push = method === 'post' && path === '/push';
+      if (path.startsWith('/health/')) {
+        operation.security = [];
+      } else {
+        operation.security = [{ [BEARER]: [] }];
+        for (const [status, response] of Object.entries(KEYED_ERRORS)) add(status, response);
+      }
+      // Bodies are read (and refused over core.body_limit) for every method but GET.
+      if (method !== 'get') add('413', { description: 'Body over `core.body_limit`.' });
+      if (push) {
+        add('503', { description: 'Queue full or shutting down; nothing was queued.', headers: { 'Retry-After': RETRY_AFTER } });
+        operation.parameters = [
+          ...(operation.parameters ?? []),
+          {
+            name: REQUEST_ID_HEADER,
+            in: 'header',
+            required: false,
+            description: `Correlation id for this request: kept if it is made of letters, digits and \`._:+=@-\` (others are dropped, at most ${REQUEST_ID_MAX_LENGTH} kept), else generated.`,
+            schema: { type: 'string', maxLength: REQUEST_ID_MAX_LENGTH },
+          },
+        ];
+      }
+      for (const [status, response] of Object.entries(responses)) {
+        response.headers = { ...response.headers, [REQUEST_ID_HEADER]: { description: "The request's id.", schema: { type: 'string' } } };
+        // The gateway answers every refusal with the same body: `POST /push`'s carry its request id as well.
+        if (/^[45]/.test(status) && (push || !response.content) && !(path === '/health/ready')) response.content = error;
+      }
+    }
+  }
+  return doc;
+}
 
 /** The OpenAPI 3 document of every route of the application, generated from its controllers and DTOs. */
 export function openApiDocument(app: INestApplication): OpenAPIObject {
@@ -19,8 +124,12 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('pushgate')
     .setDescription("Push notification gateway for APNs and FCM HTTP v1, compatible with Gaurun's API.")
     .setVersion((JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version)
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'One of the keys of `auth.api_keys` / `auth.api_keys_path`, when any is configured.' },
+      BEARER,
+    )
     .build();
-  return SwaggerModule.createDocument(app, info);
+  return describeForClients(SwaggerModule.createDocument(app, info));
 }
 
 /** What main and the end-to-end tests both apply to a created application. */
@@ -31,7 +140,10 @@ export function setupApp(app: INestApplication): INestApplication {
   express.set('etag', false);
   applyConnectionLimits(app.getHttpServer() as Server, app.get<PushgateConfig>(pushgateConfig.KEY).core);
   // Swagger's routes are Express's own, outside Nest's guards.
-  express.use(Object.values(OPENAPI_PATHS).map((path) => `/${path}`), keyRequired(app.get(ApiKeyGuard), '/docs'));
+  express.use(
+    Object.values(OPENAPI_PATHS).map((path) => `/${path}`),
+    keyRequired(app.get(ApiKeyGuard), '/docs'),
+  );
   // Built on the first request for it, not at start.
   SwaggerModule.setup(OPENAPI_PATHS.ui, app, () => openApiDocument(app), {
     jsonDocumentUrl: OPENAPI_PATHS.json,

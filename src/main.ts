@@ -13,6 +13,7 @@ import { bootConfigSource, ConfigError, loadConfig, pushgateConfig, type Pushgat
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
+import { deliveryMode } from './simulator/simulator.settings';
 
 /**
  * A configuration the gateway cannot start with, as one JSON line in the error log's format on stderr (where Gaurun
@@ -67,7 +68,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     await app.listen(Number(port));
   }
   if (pid) writeFileSync(pid, `${process.pid}\n`);
-  logger.log(`pushgate ${VERSION} listening on ${port} (node ${process.version})`);
+  logger.log(`pushgate ${VERSION} listening on ${port} (${deliveryMode(config)} mode, node ${process.version})`);
 
   let closing = false;
   const shutdown = (signal: string): void => {

@@ -119,7 +119,7 @@ describe('Gaurun command line', () => {
       expect(stats.concurrency).toBe(3 * 2);
       expect(await listening(filePort)).toBe(false);
       await eventually(() => stderr().includes('listening on'), 10_000);
-      expect(stderr()).toContain(`"msg":"pushgate ${VERSION} listening on ${port} (node ${process.version})"`);
+      expect(stderr()).toContain(`"msg":"pushgate ${VERSION} listening on ${port} (simulator mode, node ${process.version})"`);
     } finally {
       await stop(gateway);
     }
@@ -194,6 +194,17 @@ describe('start checks', () => {
         'log.level: "loud" is not one of trace, debug, info, warn, error, dpanic, panic, fatal',
       ],
     });
+  });
+
+  it('under core.simulator = "off", refuses a start without credentials, naming the keys to set', async () => {
+    const line = await refusedStart([], { PUSHGATE_CORE_SIMULATOR: 'off' });
+    expect(line.msg).toBe('invalid configuration');
+    const [problem, ...others] = line.problems as string[];
+    expect(others).toEqual([]);
+    expect(problem).toMatch(/^core\.simulator = "off" and no provider credentials/);
+    for (const key of ['ios.token_auth_key_path', 'ios.token_auth_key_id', 'ios.token_auth_team_id', 'ios.pem_cert_path', 'android.service_account_path']) {
+      expect(problem).toContain(key);
+    }
   });
 
   it('reports a missing pid-file directory as a configuration error before anything binds', async () => {

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { VERSION } from '../src/cli/version';
 import { Simulator } from '../src/simulator/simulator';
 import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
 
@@ -63,6 +64,8 @@ describe('GET /metrics follows the pushes as they flow', () => {
     const before = await scrape(gw);
     expect(before.value('pushgate_pushes_total', { platform: 'ios', outcome: 'succeeded' })).toBe(0);
     expect(before.find('pushgate_queue_capacity')).toBe(100);
+    // Credentials pointed at a simulator are still credentials: the gateway runs its production clients.
+    expect(before.find('pushgate_build_info', { version: VERSION, mode: 'providers' })).toBe(1);
     expect(before.find('pushgate_push_concurrency')).toBe(1);
     expect(before.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
 

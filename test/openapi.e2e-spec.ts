@@ -1,6 +1,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
 import { Simulator } from '../src/simulator/simulator';
+import { haveRedisServer, RedisServer } from './redis/support';
 import { startGateway, type Gateway } from './support/gateway';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
@@ -78,8 +79,103 @@ describe('OpenAPI description', () => {
     expect(push.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'wait', in: 'query' })]));
   });
 
+  it('fits client generation: bearer auth, every refusal documented, integer types, stable operation ids, typed answers', async () => {
+    const doc = (await gw.http.get('/docs-json').expect(200)).body as OpenAPIV3.Document;
+    expect(doc.components!.securitySchemes!.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    const resolved = (await SwaggerParser.dereference(structuredClone(doc) as never)) as OpenAPIV3.Document;
+    const operations = Object.entries(resolved.paths).flatMap(([path, item]) =>
+      METHODS.filter((m) => item?.[m] !== undefined).map((m) => ({ name: `${m.toUpperCase()} ${path}`, path, op: item![m]! })),
+    );
+
+    // Stable ids from the routes, unique, and usable as method names by any generator.
+    const ids = operations.map((o) => o.op.operationId);
+    expect(ids.every((id) => /^[a-z][A-Za-z]+$/.test(id ?? ''))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(operations.find((o) => o.name === 'POST /push')!.op.operationId).toBe('postPush');
+    expect(operations.find((o) => o.name === 'GET /push/{id}')!.op.operationId).toBe('getPushById');
+    expect(operations.find((o) => o.name === 'GET /stat/runtime')!.op.operationId).toBe('getStatRuntime');
+
+    for (const { name, path, op } of operations) {
+      if (path.startsWith('/health/')) {
+        expect({ name, security: op.security }).toEqual({ name, security: [] });
+        continue;
+      }
+      expect({ name, security: op.security }).toEqual({ name, security: [{ bearer: [] }] });
+      expect({ name, statuses: Object.keys(op.responses) }).toEqual({ name, statuses: expect.arrayContaining(['401', '403', '429']) });
+    }
+
+    const push = resolved.paths['/push']!.post!;
+    expect(Object.keys(push.responses).sort()).toEqual(['200', '400', '401', '403', '413', '429', '503']);
+    for (const status of ['400', '401', '403', '413', '429', '503']) {
+      const response = push.responses[status] as OpenAPIV3.ResponseObject;
+      const schema = response.content!['application/json'].schema as OpenAPIV3.SchemaObject;
+      expect({ status, message: schema.properties!.message, requestId: schema.properties!.request_id }).toEqual({
+        status,
+        message: expect.objectContaining({ type: 'string' }),
+        requestId: expect.objectContaining({ type: 'string' }),
+      });
+      expect(response.headers).toHaveProperty('X-Request-Id');
+    }
+    expect((push.responses['429'] as OpenAPIV3.ResponseObject).headers).toHaveProperty('Retry-After');
+    expect((push.responses['401'] as OpenAPIV3.ResponseObject).headers).toHaveProperty('WWW-Authenticate');
+    expect(push.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'X-Request-Id', in: 'header' })]));
+
+    // Every number the API answers or takes is a whole number: none may be typed `number`.
+    expect(JSON.stringify(doc)).not.toContain('"type":"number"');
+    const accepted = doc.components!.schemas!.PushAcceptedDto as OpenAPIV3.SchemaObject;
+    expect(accepted.properties!.message).toEqual(expect.objectContaining({ type: 'string' }));
+    expect(accepted.properties!.count).toEqual(expect.objectContaining({ type: 'integer' }));
+
+    const schemaOf = (path: string, status: string): OpenAPIV3.SchemaObject =>
+      (resolved.paths[path]!.get!.responses[status] as OpenAPIV3.ResponseObject).content!['application/json']
+        .schema as OpenAPIV3.SchemaObject;
+    expect(schemaOf('/health/live', '200').properties).toEqual(
+      expect.objectContaining({ status: expect.objectContaining({ enum: ['ok'] }), info: expect.objectContaining({ type: 'object' }) }),
+    );
+    for (const status of ['200', '503']) {
+      expect(Object.keys(schemaOf('/health/ready', status).properties!).sort()).toEqual(['details', 'error', 'info', 'status']);
+    }
+  });
+
   it('serves the interactive UI at /docs', async () => {
     const res = await gw.http.get('/docs').redirects(1).expect(200);
     expect(res.text).toContain('swagger-ui');
+  });
+});
+
+(haveRedisServer() ? describe : describe.skip)('OpenAPI description with the Redis queue', () => {
+  let sim: Simulator;
+  let redis: RedisServer;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    [sim, redis] = await Promise.all([Simulator.start(), RedisServer.start()]);
+    gw = await startGateway(sim, {
+      PUSHGATE_QUEUE_BACKEND: 'redis',
+      PUSHGATE_QUEUE_REDIS_URL: redis.url,
+      PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true',
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.stop();
+    await sim?.close();
+  });
+
+  it('types the dead-letter answers, with integer fields', async () => {
+    const doc = (await gw.http.get('/docs-json').expect(200)).body as OpenAPIV3.Document;
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+    expect(JSON.stringify(doc)).not.toContain('"type":"number"');
+    const resolved = (await SwaggerParser.dereference(structuredClone(doc) as never)) as OpenAPIV3.Document;
+    const list = resolved.paths['/queue/dead-letters']!.get!;
+    expect(list.operationId).toBe('getQueueDeadLetters');
+    const page = (list.responses['200'] as OpenAPIV3.ResponseObject).content!['application/json'].schema as OpenAPIV3.SchemaObject;
+    const letter = (page.properties!.dead_letters as OpenAPIV3.ArraySchemaObject).items as OpenAPIV3.SchemaObject;
+    expect(Object.keys(letter.properties!).sort()).toEqual(['dead_id', 'failed_at', 'id', 'notification', 'platform', 'reason', 'token']);
+    expect(letter.properties!.platform).toEqual(expect.objectContaining({ type: 'integer' }));
+    const replay = resolved.paths['/queue/dead-letters/replay']!.post!;
+    const result = (replay.responses['200'] as OpenAPIV3.ResponseObject).content!['application/json'].schema as OpenAPIV3.SchemaObject;
+    expect(result.properties!.count).toEqual(expect.objectContaining({ type: 'integer' }));
+    expect(Object.keys(replay.responses).sort()).toEqual(['200', '400', '401', '403', '413', '429', '503']);
   });
 });

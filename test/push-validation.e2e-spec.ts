@@ -29,28 +29,48 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
       .send(typeof body === 'string' ? body : JSON.stringify(body));
 
   it('empty body: Gaurun message', async () => {
-    await post('').expect(400, { message: 'request body is empty' });
+    await post('')
+      .expect(400)
+      .expect((res) => expect(res.body).toEqual({ message: 'request body is empty', request_id: res.headers['x-request-id'] }));
   });
 
   it('malformed JSON, and JSON that is not an object: Gaurun message', async () => {
-    await post('{"notifications": [').expect(400, { message: 'Request-body is malformed' });
-    await post('[1,2]').expect(400, { message: 'Request-body is malformed' });
-    await post('"x"').expect(400, { message: 'Request-body is malformed' });
+    await post('{"notifications": [')
+      .expect(400)
+      .expect((res) => expect(res.body).toEqual({ message: 'Request-body is malformed', request_id: res.headers['x-request-id'] }));
+    await post('[1,2]')
+      .expect(400)
+      .expect((res) => expect(res.body).toEqual({ message: 'Request-body is malformed', request_id: res.headers['x-request-id'] }));
+    await post('"x"')
+      .expect(400)
+      .expect((res) => expect(res.body).toEqual({ message: 'Request-body is malformed', request_id: res.headers['x-request-id'] }));
   });
 
   it('missing or empty notifications: Gaurun message', async () => {
-    await post({}).expect(400).expect((res) => expect(res.body.message).toBe('empty notification'));
-    await post({ notifications: [] }).expect(400).expect((res) => expect(res.body.message).toBe('empty notification'));
+    await post({})
+      .expect(400)
+      .expect((res) => expect(res.body.message).toBe('empty notification'));
+    await post({ notifications: [] })
+      .expect(400)
+      .expect((res) => expect(res.body.message).toBe('empty notification'));
   });
 
   it('too many notifications: Gaurun message with the configured limit', async () => {
     const n = ios(['t']);
-    await post({ notifications: [n, n, n, n] }).expect(400, { message: 'number of notifications(4) over limit(3)' });
+    await post({ notifications: [n, n, n, n] })
+      .expect(400)
+      .expect((res) =>
+        expect(res.body).toEqual({ message: 'number of notifications(4) over limit(3)', request_id: res.headers['x-request-id'] }),
+      );
   });
 
   it('lists every problem with its path; an unknown field adds none (it is ignored, as Gaurun ignored it)', async () => {
     const res = await post({
-      notifications: [ios(['ok']), { token: ['a'], platform: 3, message: 'x' }, { token: 'not-an-array', platform: 2, message: 5, colour: 'red' }],
+      notifications: [
+        ios(['ok']),
+        { token: ['a'], platform: 3, message: 'x' },
+        { token: 'not-an-array', platform: 2, message: 5, colour: 'red' },
+      ],
     }).expect(400);
     const errors = res.body.errors as string[];
     expect(errors).toEqual(
@@ -100,7 +120,16 @@ describe('POST /push rejects bad input with 400 and changes nothing', () => {
 
   it('configuration limits: tokens per notification, empty message, APNs payload size', async () => {
     const res = await post({
-      notifications: [ios(['a', 'b', 'c']), android(['d'], { message: '' }), ios(['e'], { extend: [{ key: 'big', val: 'x'.repeat(4000) }, { key: 'big2', val: 'y'.repeat(200) }] })],
+      notifications: [
+        ios(['a', 'b', 'c']),
+        android(['d'], { message: '' }),
+        ios(['e'], {
+          extend: [
+            { key: 'big', val: 'x'.repeat(4000) },
+            { key: 'big2', val: 'y'.repeat(200) },
+          ],
+        }),
+      ],
     }).expect(400);
     expect(res.body.errors).toEqual([
       'notifications[0].token: 3 tokens over limit(2)',

@@ -5,6 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { ApnsService } from '../src/apns/apns.service';
+import { VERSION } from '../src/cli/version';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
 import { loadConfig, pushgateConfig } from '../src/config/pushgate.config';
@@ -58,6 +59,8 @@ describe('a gateway without credentials delivers to its embedded simulator', () 
       .expect(200);
     await eventually(() => readLog(accessLog).filter((l) => l.type === 'succeeded-push').length === 2, 10_000);
     const records = simulator.records();
+    const metrics = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(metrics.text).toContain(`pushgate_build_info{version="${VERSION}",mode="simulator"} 1`);
     expect(records.map((r) => [r.platform, r.token, r.status]).sort()).toEqual([
       ['android', 'embedded-android', 200],
       ['ios', 'embedded-ios', 200],

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ApnsError, Errors, Host, Priority, type Notification } from 'apns2';
 import { createSigner } from 'fast-jwt';
 import { SENT, type SendResult } from '../provider/provider.result';
-import { TransportError, type Http2Response, type Http2TransportOptions } from '../transport/http2.transport';
+import { TransportError, type Http2Response, type Http2TransportOptions, type ProxySettings } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export type ApnsAuth =
@@ -15,6 +15,8 @@ export interface ApnsClientOptions {
   topic: string;
   sandbox: boolean;
   connectTo?: { host: string; port: number };
+  /** HTTP proxy the connections to APNs are tunnelled through. */
+  proxy?: ProxySettings;
   ca?: string;
   sessions: number;
   timeoutMs: number;
@@ -60,6 +62,7 @@ export class GatewayApnsClient {
     const transportOptions: Http2TransportOptions = {
       origin: `https://${host}`,
       connectTo: config.connectTo,
+      proxy: config.proxy,
       ca: config.ca,
       sessions: config.sessions,
       timeoutMs: config.timeoutMs,

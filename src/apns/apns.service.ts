@@ -4,6 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
+import type { ProxySettings } from '../transport/http2.transport';
 import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
 
 /** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
@@ -15,12 +16,14 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private readonly threads: number;
+  private readonly proxy: ProxySettings;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
+    this.proxy = { url: config.core.https_proxy, noProxy: config.core.no_proxy };
     for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios));
   }
 
@@ -35,7 +38,7 @@ export class ApnsService implements OnApplicationShutdown {
 
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(ios: IosConfig): GatewayApnsClient {
-    return new GatewayApnsClient(clientOptions(ios, this.threads));
+    return new GatewayApnsClient(clientOptions(ios, this.threads, this.proxy));
   }
 
   /**
@@ -66,7 +69,7 @@ export class ApnsService implements OnApplicationShutdown {
   }
 }
 
-function clientOptions(ios: IosConfig, threads: number): ApnsClientOptions {
+function clientOptions(ios: IosConfig, threads: number, proxy: ProxySettings): ApnsClientOptions {
   return {
     threads,
     sessions: ios.keepalive_conns,
@@ -89,6 +92,7 @@ function clientOptions(ios: IosConfig, threads: number): ApnsClientOptions {
     topic: ios.topic,
     sandbox: ios.sandbox,
     connectTo: parseEndpoint(ios.endpoint),
+    proxy,
     ca: ios.ca_path ? readFileSync(ios.ca_path, 'utf8') : undefined,
   };
 }

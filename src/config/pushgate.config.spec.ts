@@ -13,6 +13,17 @@ describe('loadConfig', () => {
     expect(config.simulator).toBe(true);
   });
 
+  it('core.simulator: "auto" by default; "off" refuses a start without credentials and changes nothing with them', () => {
+    expect(loadConfig().core.simulator).toBe('auto');
+    const refused = problems(() => loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'off' } }));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/^core\.simulator = "off" and no provider credentials: set ios\.token_auth_key_path, /);
+    expect(refused[0]).toContain('android.service_account_path');
+    const configured = loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'off', PUSHGATE_IOS_ENABLED: 'false', PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: account } });
+    expect(configured.simulator).toBe(false);
+    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'never' } }))).toEqual(['core.simulator: "never" is neither auto nor off']);
+  });
+
   it('loads a gaurun.toml unchanged (numbers as ports, Gaurun-only keys reported, not fatal)', () => {
     const path = file(
       dir,

@@ -31,6 +31,18 @@ export interface CoreConfig {
   transport_threads: number;
   /** Client connections open at once; those above are closed as they arrive. 0 = no limit. */
   max_connections: number;
+  /**
+   * `auto`: without provider credentials the embedded simulator stands in for APNs and FCM; `off`: such a start is
+   * refused, so a production deployment that lost its credentials cannot deliver to a simulator.
+   */
+  simulator: string;
+  /**
+   * HTTP proxy for the provider connections (`http://[user:pass@]host:port`), tunnelled with CONNECT; the
+   * `HTTPS_PROXY` / `https_proxy` environment variables when not set.
+   */
+  https_proxy: string;
+  /** Hosts reached without the proxy (`NO_PROXY` syntax); `NO_PROXY` / `no_proxy` when not set. */
+  no_proxy: string;
 }
 
 export interface IosConfig {
@@ -203,6 +215,9 @@ export const CONFIG_DEFAULTS: Sections = {
     keepalive_timeout: 75,
     transport_threads: 1,
     max_connections: 0,
+    simulator: 'auto',
+    https_proxy: '',
+    no_proxy: '',
   },
   ios: {
     enabled: true,
@@ -491,11 +506,25 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
     if (!/^https?:\/\/[^/]/i.test(config.feedback.webhook_url) || !URL.canParse(config.feedback.webhook_url)) {
       problems.push('feedback.webhook_url: expected an http:// or https:// URL');
     }
-    if (config.feedback.webhook_secret === '') problems.push('feedback.webhook_secret: required with feedback.webhook_url (the HMAC key that signs each POST)');
+    if (config.feedback.webhook_secret === '')
+      problems.push('feedback.webhook_secret: required with feedback.webhook_url (the HMAC key that signs each POST)');
   }
-  if (!['memory', 'redis'].includes(config.queue.backend)) problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
+  // The conventional variables, for the provider connections only; the keys take precedence.
+  config.core.https_proxy ||= env.HTTPS_PROXY || env.https_proxy || '';
+  config.core.no_proxy ||= env.NO_PROXY || env.no_proxy || '';
+  if (config.core.https_proxy !== '') {
+    const proxy = URL.canParse(config.core.https_proxy) ? new URL(config.core.https_proxy) : undefined;
+    if (proxy?.protocol !== 'http:' || proxy.hostname === '' || (proxy.pathname !== '/' && proxy.pathname !== '')) {
+      // Not quoted: the URL may hold a password.
+      problems.push('core.https_proxy: expected http://[user:password@]host:port (the HTTPS_PROXY variable when the key is not set)');
+    }
+  }
+  if (!['auto', 'off'].includes(config.core.simulator)) problems.push(`core.simulator: "${config.core.simulator}" is neither auto nor off`);
+  if (!['memory', 'redis'].includes(config.queue.backend))
+    problems.push(`queue.backend: "${config.queue.backend}" is neither memory nor redis`);
   if (config.queue.backend === 'redis') validateRedis(config.queue, problems);
-  if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path)) problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
+  if (config.queue.redis_ca_path !== '' && !readable(config.queue.redis_ca_path))
+    problems.push(`queue.redis_ca_path: cannot read "${config.queue.redis_ca_path}"`);
   const level = LOG_LEVELS.get(config.log.level.toLowerCase());
   if (level === undefined) {
     problems.push(`log.level: "${config.log.level}" is not one of trace, debug, info, warn, error, dpanic, panic, fatal`);
@@ -503,7 +532,9 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
     config.log.level = level;
   }
   if (config.core.header_timeout > config.core.request_timeout) {
-    problems.push(`core.header_timeout: ${config.core.header_timeout} is longer than core.request_timeout (${config.core.request_timeout})`);
+    problems.push(
+      `core.header_timeout: ${config.core.header_timeout} is longer than core.request_timeout (${config.core.request_timeout})`,
+    );
   }
   if (config.auth.api_keys_path !== '' && !readable(config.auth.api_keys_path)) {
     problems.push(`auth.api_keys_path: cannot read "${config.auth.api_keys_path}"`);
@@ -512,7 +543,15 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   const defaultApp: AppConfig = { ios: config.ios, android: config.android, ...APP_DEFAULTS };
   // With named apps, `[ios]` / `[android]` without any credentials simply means there is no default app.
   const defaultConfigured = Object.keys(named).length === 0 || hasCredentials(defaultApp);
-  const simulator = defaultConfigured && !hasCredentials(defaultApp) && config.android.apikey === '';
+  const noCredentials = defaultConfigured && !hasCredentials(defaultApp) && config.android.apikey === '';
+  const simulator = noCredentials && config.core.simulator !== 'off';
+  if (noCredentials && config.core.simulator === 'off') {
+    problems.push(
+      'core.simulator = "off" and no provider credentials: set ios.token_auth_key_path, ios.token_auth_key_id, ' +
+        'ios.token_auth_team_id and ios.topic (or ios.pem_cert_path and ios.pem_key_path), and/or ' +
+        'android.service_account_path, or [apps.<name>] credentials',
+    );
+  }
   if (defaultConfigured) {
     validateCredentials(defaultApp, '', problems);
     apps[DEFAULT_APP] = defaultApp;
@@ -537,7 +576,9 @@ function validateRedis(queue: QueueConfig, problems: string[]): void {
     );
   } else if (url !== '' && !URL.canParse(url)) {
     // The Redis client would throw a TypeError quoting the whole URL, password included.
-    problems.push('queue.redis_url: not a valid URL (the value is not shown: it may hold a password); a password with reserved characters must be percent-encoded');
+    problems.push(
+      'queue.redis_url: not a valid URL (the value is not shown: it may hold a password); a password with reserved characters must be percent-encoded',
+    );
   }
   if (given > 1) problems.push('queue.redis_url, queue.redis_sentinels, queue.redis_cluster_nodes: set only one of them');
   for (const [name, list] of [
@@ -565,7 +606,8 @@ function loadApps(raw: unknown, env: NodeJS.ProcessEnv, problems: string[], unkn
   const tables: Record<string, Record<string, unknown>> = {};
   if (raw !== undefined) {
     if (typeof raw !== 'object' || raw === null) problems.push('apps: expected a table of apps');
-    else for (const [name, table] of Object.entries(raw as Record<string, unknown>)) tables[name] = (table ?? {}) as Record<string, unknown>;
+    else
+      for (const [name, table] of Object.entries(raw as Record<string, unknown>)) tables[name] = (table ?? {}) as Record<string, unknown>;
   }
   for (const variable of Object.keys(env)) {
     const match = /^PUSHGATE_APPS_(.+?)_(IOS|ANDROID|IN_FLIGHT_MAX|API_KEYS)(_|$)/.exec(variable);
@@ -578,7 +620,11 @@ function loadApps(raw: unknown, env: NodeJS.ProcessEnv, problems: string[], unkn
       problems.push(`${prefix}: app names are lower-case letters, digits and underscores, and not "${DEFAULT_APP}"`);
       continue;
     }
-    const app = { ios: { ...CONFIG_DEFAULTS.ios, enabled: false }, android: { ...CONFIG_DEFAULTS.android, enabled: false }, ...APP_DEFAULTS };
+    const app = {
+      ios: { ...CONFIG_DEFAULTS.ios, enabled: false },
+      android: { ...CONFIG_DEFAULTS.android, enabled: false },
+      ...APP_DEFAULTS,
+    };
     const values = app as unknown as Record<string, Record<string, Scalar> | Scalar>;
     for (const [key, value] of Object.entries(table)) {
       if (key === 'ios' || key === 'android') {
@@ -610,7 +656,12 @@ function loadApps(raw: unknown, env: NodeJS.ProcessEnv, problems: string[], unkn
         const variable = env[appEnvName(name, platformName, key)];
         if (variable === undefined) continue;
         seen = true;
-        const coerced = coerce(variable, platform[key], `${appEnvName(name, platformName, key)} (${prefix}.${platformName}.${key})`, problems);
+        const coerced = coerce(
+          variable,
+          platform[key],
+          `${appEnvName(name, platformName, key)} (${prefix}.${platformName}.${key})`,
+          problems,
+        );
         if (coerced !== undefined) platform[key] = coerced;
       }
       // A platform given only through the environment is enabled as a table in the file would be.
@@ -635,21 +686,26 @@ function validateAppRanges(app: AppConfig, prefix: string, problems: string[]): 
     if (value < min || value > max) problems.push(`${prefix}${name}: ${value} is outside ${min}..${max}`);
   }
   const [min, max] = INT_RANGES['apps.in_flight_max'];
-  if (app.in_flight_max < min || app.in_flight_max > max) problems.push(`${prefix}in_flight_max: ${app.in_flight_max} is outside ${min}..${max}`);
+  if (app.in_flight_max < min || app.in_flight_max > max)
+    problems.push(`${prefix}in_flight_max: ${app.in_flight_max} is outside ${min}..${max}`);
 }
 
 function hasCredentials({ ios, android }: AppConfig): boolean {
-  const iosCredentials = ios.enabled && [ios.pem_cert_path, ios.pem_key_path, ios.token_auth_key_path, ios.token_auth_key_id, ios.token_auth_team_id].some((v) => v !== '');
+  const iosCredentials =
+    ios.enabled &&
+    [ios.pem_cert_path, ios.pem_key_path, ios.token_auth_key_path, ios.token_auth_key_id, ios.token_auth_team_id].some((v) => v !== '');
   return iosCredentials || (android.enabled && android.service_account_path !== '');
 }
 
 /** Checks one app's credentials; `prefix` is `apps.<name>.` for a named app, empty for the default one. */
 function validateCredentials(app: AppConfig, prefix: string, problems: string[]): void {
   const { ios, android } = app;
-  if (!ios.enabled && !android.enabled) problems.push(`${prefix}ios.enabled and ${prefix}android.enabled are both false: nothing to push to`);
+  if (!ios.enabled && !android.enabled)
+    problems.push(`${prefix}ios.enabled and ${prefix}android.enabled are both false: nothing to push to`);
   if (android.enabled && android.apikey !== '') {
     problems.push(
-      `${prefix}android.apikey:` + ' the legacy FCM server key stopped working when Google shut the legacy API down in 2024; ' +
+      `${prefix}android.apikey:` +
+        ' the legacy FCM server key stopped working when Google shut the legacy API down in 2024; ' +
         'remove it and set android.service_account_path to a Firebase service-account JSON file (FCM HTTP v1)',
     );
   }
@@ -664,15 +720,19 @@ function validateCredentials(app: AppConfig, prefix: string, problems: string[])
     if (certAuth && tokenAuth) {
       problems.push(`${prefix}ios: both certificate (pem_*) and token (token_auth_*) authentication are configured; choose one`);
     } else if (!certAuth && !tokenAuth) {
-      problems.push(`${prefix}ios: no credentials; set pem_cert_path and pem_key_path, or token_auth_key_path, token_auth_key_id and token_auth_team_id, or set ios.enabled = false`);
+      problems.push(
+        `${prefix}ios: no credentials; set pem_cert_path and pem_key_path, or token_auth_key_path, token_auth_key_id and token_auth_team_id, or set ios.enabled = false`,
+      );
     } else if (certAuth) {
       if (ios.pem_cert_path === '') problems.push(`${prefix}ios.pem_cert_path: required with ios.pem_key_path`);
       if (ios.pem_key_path === '') problems.push(`${prefix}ios.pem_key_path: required with ios.pem_cert_path`);
       files.push([`${prefix}ios.pem_cert_path`, ios.pem_cert_path], [`${prefix}ios.pem_key_path`, ios.pem_key_path]);
     } else {
       if (ios.token_auth_key_path === '') problems.push(`${prefix}ios.token_auth_key_path: required for token authentication`);
-      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_key_id)) problems.push(`${prefix}ios.token_auth_key_id: expected the 10-character key id from Apple`);
-      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_team_id)) problems.push(`${prefix}ios.token_auth_team_id: expected the 10-character team id from Apple`);
+      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_key_id))
+        problems.push(`${prefix}ios.token_auth_key_id: expected the 10-character key id from Apple`);
+      if (!/^[A-Z0-9]{10}$/.test(ios.token_auth_team_id))
+        problems.push(`${prefix}ios.token_auth_team_id: expected the 10-character team id from Apple`);
       files.push([`${prefix}ios.token_auth_key_path`, ios.token_auth_key_path]);
       if (ios.topic === '') problems.push(`${prefix}ios.topic: required with token authentication (the app bundle id)`);
     }
@@ -680,7 +740,9 @@ function validateCredentials(app: AppConfig, prefix: string, problems: string[])
   }
   if (android.enabled) {
     if (android.service_account_path === '' && android.apikey === '') {
-      problems.push(`${prefix}android.service_account_path: required (a Firebase service-account JSON file), or set android.enabled = false`);
+      problems.push(
+        `${prefix}android.service_account_path: required (a Firebase service-account JSON file), or set android.enabled = false`,
+      );
     }
     files.push([`${prefix}android.service_account_path`, android.service_account_path], [`${prefix}android.ca_path`, android.ca_path]);
   }
@@ -691,7 +753,8 @@ function validateCredentials(app: AppConfig, prefix: string, problems: string[])
     try {
       const account = JSON.parse(readFileSync(android.service_account_path, 'utf8')) as Record<string, unknown>;
       for (const field of ['project_id', 'client_email', 'private_key']) {
-        if (typeof account[field] !== 'string') problems.push(`${prefix}android.service_account_path: "${field}" missing in the service-account file`);
+        if (typeof account[field] !== 'string')
+          problems.push(`${prefix}android.service_account_path: "${field}" missing in the service-account file`);
       }
     } catch (error) {
       problems.push(`${prefix}android.service_account_path: not JSON (${(error as Error).message})`);

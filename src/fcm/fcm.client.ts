@@ -6,7 +6,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { cert, type Credential } from 'firebase-admin/app';
 import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
-import { TransportError } from '../transport/http2.transport';
+import { proxyFor, TransportError, tunnel, type ProxySettings } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export const FCM_ORIGIN = 'https://fcm.googleapis.com';
@@ -14,6 +14,8 @@ export const FCM_ORIGIN = 'https://fcm.googleapis.com';
 export interface FcmClientOptions {
   serviceAccountPath: string;
   connectTo?: { host: string; port: number };
+  /** HTTP proxy the connections (messages and OAuth token requests) are tunnelled through. */
+  proxy?: ProxySettings;
   ca?: string;
   sessions: number;
   timeoutMs: number;
@@ -47,19 +49,24 @@ const TOKEN_REFRESH_MARGIN_MS = 5 * 60 * 1000;
 
 /**
  * An https.Agent for firebase-admin's credential: its OAuth token request goes to Google's host name, which
- * this agent dials at `connectTo` (the simulator) while TLS still verifies that host name.
+ * this agent dials at `connectTo` (the simulator) while TLS still verifies that host name, through the proxy if any.
  */
 class RoutedAgent extends Agent {
   constructor(
     options: AgentOptions,
     private readonly connectTo?: { host: string; port: number },
+    private readonly proxy?: ProxySettings,
   ) {
     super(options);
   }
 
   override createConnection(options: ConnectionOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
-    if (!this.connectTo) return super.createConnection(options, callback) as Duplex;
-    return tlsConnect({ ...options, servername: options.servername ?? options.host, host: this.connectTo.host, port: this.connectTo.port });
+    const host = this.connectTo?.host ?? options.host ?? 'localhost';
+    const port = this.connectTo?.port ?? Number(options.port ?? 443);
+    const proxy = proxyFor(this.proxy, host, port);
+    if (!this.connectTo && !proxy) return super.createConnection(options, callback) as Duplex;
+    const servername = options.servername ?? options.host;
+    return tlsConnect({ ...options, servername, ...(proxy ? { socket: tunnel(proxy, host, port) } : { host, port }) });
   }
 }
 
@@ -85,13 +92,14 @@ export class FcmClient {
     const account = JSON.parse(readFileSync(options.serviceAccountPath, 'utf8')) as { project_id: string };
     this.projectId = account.project_id;
     this.path = `/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`;
-    const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo);
+    const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo, options.proxy);
     this.credential = cert(options.serviceAccountPath, agent);
     this.transportTimeoutMs = options.timeoutMs;
     this.transport = createTransport(
       {
         origin: FCM_ORIGIN,
         connectTo: options.connectTo,
+        proxy: options.proxy,
         ca: options.ca,
         sessions: options.sessions,
         timeoutMs: options.timeoutMs,

@@ -4,6 +4,7 @@ import { Interval } from '@nestjs/schedule';
 import { DEFAULT_APP, pushgateConfig, type AndroidConfig, type PushgateConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
+import type { ProxySettings } from '../transport/http2.transport';
 import { FcmClient } from './fcm.client';
 
 /** One long-lived FCM client per app with Android enabled, each with its own service account (Firebase project). */
@@ -15,12 +16,14 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private readonly threads: number;
+  private readonly proxy: ProxySettings;
 
   constructor(
     @Inject(pushgateConfig.KEY) config: PushgateConfig,
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
+    this.proxy = { url: config.core.https_proxy, noProxy: config.core.no_proxy };
     for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android));
   }
 
@@ -35,7 +38,7 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
   build(android: AndroidConfig): FcmClient {
-    return clientOf(android, this.threads);
+    return clientOf(android, this.threads, this.proxy);
   }
 
   /**
@@ -77,11 +80,12 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   }
 }
 
-function clientOf(android: AndroidConfig, threads: number): FcmClient {
+function clientOf(android: AndroidConfig, threads: number, proxy: ProxySettings): FcmClient {
   return new FcmClient({
     threads,
     serviceAccountPath: android.service_account_path,
     connectTo: parseEndpoint(android.endpoint),
+    proxy,
     ca: android.ca_path ? readFileSync(android.ca_path, 'utf8') : undefined,
     sessions: android.keepalive_conns,
     timeoutMs: android.timeout * 1000,

@@ -3,6 +3,7 @@ import { DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { StatusOnlyForAnonymous } from '../auth/auth.decorators';
+import { LivenessDto, ReadinessDto } from './health.dto';
 import { Readiness, type ReadinessIndicator } from './readiness';
 
 type HostModule = NonNullable<ReturnType<DiscoveryService['getProviders']>[number]['host']>;
@@ -58,7 +59,7 @@ export class HealthController implements OnModuleInit {
    */
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers; never depends on APNs, FCM or anything else' })
-  @ApiOkResponse({ schema: { type: 'object', example: { status: 'ok', info: { process: { status: 'up', uptime_seconds: 3600 } } } } })
+  @ApiOkResponse({ type: LivenessDto })
   live(): { status: 'ok'; info: { process: { status: 'up'; uptime_seconds: number } } } {
     return { status: 'ok', info: { process: { status: 'up', uptime_seconds: Math.round(process.uptime()) } } };
   }
@@ -68,8 +69,8 @@ export class HealthController implements OnModuleInit {
   @StatusOnlyForAnonymous()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: clients configured, queue below 90% of its capacity, not shutting down' })
-  @ApiOkResponse({ schema: { type: 'object', example: HEALTH_UP } })
-  @ApiServiceUnavailableResponse({ schema: { type: 'object', example: HEALTH_DOWN } })
+  @ApiOkResponse({ type: ReadinessDto, example: HEALTH_UP })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, example: HEALTH_DOWN })
   ready(): Promise<HealthCheckResult> {
     return this.health.check(this.checks);
   }

@@ -7,6 +7,8 @@ import { PLATFORM_IOS, type Platform } from '../push/push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
 import { PushWorkers } from '../push/push.workers';
+import { VERSION } from '../cli/version';
+import { deliveryMode } from '../simulator/simulator.settings';
 import { ReasonLabels } from './metrics.labels';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -76,6 +78,12 @@ export class MetricsService implements OnModuleInit {
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'pushgate_build_info',
+      help: 'Always 1: the running version, and whether pushes go to the embedded simulator or to the providers.',
+      labelNames: ['version', 'mode'] as const,
+      registers,
+    }).set({ version: VERSION, mode: deliveryMode(config) }, 1);
 
     const tallies: Tally[] = [];
     const tally = (series: { inc(value: number): void }): Tally => {

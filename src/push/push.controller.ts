@@ -12,6 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
+import { RequestId } from '../http/request-id.middleware';
 import { MessageDto, PushAcceptedDto, PushRequestDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
 import { DEFAULT_RESULTS_LIMITS, PushResults, WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from './push.results';
 import { PushService } from './push.service';
@@ -65,8 +66,13 @@ export class PushController {
     description: 'Queue full or shutting down; nothing was queued.',
     headers: { 'Retry-After': { description: 'Seconds to wait before retrying (queue full).', schema: { type: 'integer', example: 1 } } },
   })
-  accept(@Body() request: PushRequestDto, @Query('wait') wait?: string, @Query('timeout') timeout?: string): Promise<PushAcceptedDto> {
-    return this.push.accept(request, waitFromQuery(wait, timeout));
+  accept(
+    @Body() request: PushRequestDto,
+    @RequestId() requestId?: string,
+    @Query('wait') wait?: string,
+    @Query('timeout') timeout?: string,
+  ): Promise<PushAcceptedDto> {
+    return this.push.accept(request, waitFromQuery(wait, timeout), requestId);
   }
 
   @Get('push/:id')

@@ -108,7 +108,12 @@ export class NotificationDto {
   @AreDeviceTokens()
   readonly token!: string[];
 
-  @ApiProperty({ description: '1 = iOS (APNs), 2 = Android (FCM).', enum: [PLATFORM_IOS, PLATFORM_ANDROID], example: PLATFORM_IOS })
+  @ApiProperty({
+    description: '1 = iOS (APNs), 2 = Android (FCM).',
+    type: 'integer',
+    enum: [PLATFORM_IOS, PLATFORM_ANDROID],
+    example: PLATFORM_IOS,
+  })
   @IsIn([PLATFORM_IOS, PLATFORM_ANDROID], { message: 'platform must be 1 (iOS) or 2 (Android)' })
   readonly platform!: Platform;
 
@@ -148,7 +153,7 @@ export class NotificationDto {
   @IsString()
   @MaxLength(1024)
   readonly subtitle?: string;
-  @ApiPropertyOptional({ description: 'iOS: `aps.badge`, sent only when given (0 clears it).', example: 1, minimum: 0 })
+  @ApiPropertyOptional({ description: 'iOS: `aps.badge`, sent only when given (0 clears it).', type: 'integer', example: 1, minimum: 0 })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -174,6 +179,7 @@ export class NotificationDto {
   readonly mutable_content?: boolean;
   @ApiPropertyOptional({
     description: 'iOS: seconds until `apns-expiration`; 0 is "not set", as in Gaurun (no header).',
+    type: 'integer',
     example: 3600,
     minimum: 0,
     maximum: 31536000,
@@ -203,6 +209,7 @@ export class NotificationDto {
   readonly delay_while_idle?: boolean;
   @ApiPropertyOptional({
     description: 'Android: `android.ttl` in seconds; 0 is "not set", as in Gaurun (FCM\'s default TTL).',
+    type: 'integer',
     example: 86400,
     minimum: 0,
     maximum: 2419200,
@@ -338,13 +345,18 @@ export class PushResultDto {
 }
 
 export class PushAcceptedDto {
-  @ApiProperty({ example: 'ok', description: 'Gaurun clients read only this field.' })
+  @ApiProperty({ type: String, example: 'ok', description: 'Gaurun clients read only this field.' })
   readonly message = 'ok';
 
-  @ApiProperty({ example: 2, description: 'Pushes queued by this request (one per token).' })
+  @ApiProperty({ type: 'integer', example: 2, description: 'Pushes queued by this request (one per token).' })
   readonly count: number;
 
-  @ApiProperty({ example: 'fSfFwgfS-r1a', description: "This request's id, for `GET /push/{id}`; unique across restarts and replicas." })
+  @ApiProperty({
+    example: 'fSfFwgfS-r1a',
+    description:
+      "This request's id, for `GET /push/{id}`, also in the `X-Request-Id` response header and the journal lines: the " +
+      "client's `X-Request-Id` (safe characters, at most 128), else a generated one, unique across restarts and replicas.",
+  })
   readonly request_id: string;
 
   @ApiPropertyOptional({
@@ -387,10 +399,10 @@ export class PushRequestStatusDto {
   @ApiProperty({ example: '2026-11-27T14:40:13.593Z', description: 'When the request was accepted.' })
   readonly accepted_at!: string;
 
-  @ApiProperty({ example: 3, description: 'Pushes the request queued (one per token).' })
+  @ApiProperty({ type: 'integer', example: 3, description: 'Pushes the request queued (one per token).' })
   readonly queued!: number;
 
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ type: 'integer', example: 1 })
   readonly succeeded!: number;
 
   @ApiProperty({
@@ -401,7 +413,7 @@ export class PushRequestStatusDto {
   })
   readonly failed!: Record<string, number>;
 
-  @ApiProperty({ example: 1, description: 'Pushes not finished yet (queued, being sent or waiting for a retry).' })
+  @ApiProperty({ type: 'integer', example: 1, description: 'Pushes not finished yet (queued, being sent or waiting for a retry).' })
   readonly pending!: number;
 
   @ApiProperty({ example: false, description: 'True once every push of the request has ended.' })

@@ -60,6 +60,20 @@ describe('PushJournal', () => {
     ]);
   });
 
+  it("puts the request's id in the accepted, succeeded and failed lines of its pushes", async () => {
+    const { journal, events, lines } = await setup();
+    const n = payloadPreparer().prepare({ token: [TOKEN, 'short'], platform: 2, message: 'hello' }, 'q-', 0, 'client-id-7');
+    journal.accepted([n]);
+    settle(events, n, 0, { ok: true });
+    settle(events, n, 1, { ok: false, reason: 'UNREGISTERED' });
+    expect(lines()).toEqual([
+      '{"level":"info","time":"T","platform":"android","message":"hello","type":"accepted-push","request_id":"client-id-7","id":"q-0","token":"01234567...cdef"}',
+      '{"level":"info","time":"T","platform":"android","message":"hello","type":"accepted-push","request_id":"client-id-7","id":"q-1","token":"*****"}',
+      '{"level":"info","time":"T","platform":"android","message":"hello","request_id":"client-id-7","type":"succeeded-push","id":"q-0","token":"01234567...cdef","ptime":0.012}',
+      '{"level":"info","time":"T","platform":"android","message":"hello","request_id":"client-id-7","type":"failed-push","id":"q-1","token":"*****","ptime":0.012,"error":"UNREGISTERED"}',
+    ]);
+  });
+
   it('writes a replayed dead letter as accepted, with the push it replays', async () => {
     const { journal, lines } = await setup();
     journal.replayed([{ dto: { token: [TOKEN], platform: 1, message: 'hello' }, id: 'x-0-3-r0', replayOf: 'x-0-3' }]);

@@ -54,7 +54,7 @@ export class PushJournal {
   accepted(notifications: readonly QueuedNotification[]): void {
     try {
       for (const n of notifications) {
-        const log = notificationLogger(this.access, n.dto, ACCEPTED);
+        const log = notificationLogger(this.access, n.dto, n.requestId === undefined ? ACCEPTED : { ...ACCEPTED, request_id: n.requestId });
         const tokens = n.dto.token;
         for (let i = 0; i < tokens.length; i++) log.info({ id: n.idPrefix + i, token: this.token(tokens[i]) });
       }
@@ -94,7 +94,7 @@ export class PushJournal {
       const n = push.notification;
       let log = this.children.get(n);
       if (log === undefined) {
-        log = notificationLogger(this.access, n.dto);
+        log = notificationLogger(this.access, n.dto, n.requestId === undefined ? undefined : { request_id: n.requestId });
         this.children.set(n, log);
       }
       if (outcome.ok) log.info({ type: 'succeeded-push', id, token: this.token(token), ptime });

@@ -39,9 +39,14 @@ export class PushService {
   /**
    * Validates the limits that depend on configuration, then queues every push of the request or none; the pushes of
    * a disabled platform are skipped (logged and counted, not queued), as Gaurun skipped them. With `waitMs`, answers
-   * once every queued push has ended or that time has passed, with each queued token's result.
+   * once every queued push has ended or that time has passed, with each queued token's result. `requestId` is the
+   * HTTP request's id; one is generated when there is none.
    */
-  async accept(request: PushRequestDto, waitMs?: number): Promise<PushAcceptedDto> {
+  async accept(
+    request: PushRequestDto,
+    waitMs?: number,
+    requestId = `${this.bootId}-r${(this.requests++).toString(36)}`,
+  ): Promise<PushAcceptedDto> {
     const { notifications, warnings } = request;
     if (warnings) this.counters.unknownKeys += warnings.length;
     const { notification_max } = this.config.core;
@@ -51,7 +56,6 @@ export class PushService {
       });
     }
     const now = Date.now();
-    const requestId = `${this.bootId}-r${(this.requests++).toString(36)}`;
     const problems: string[] = [];
     const queued: QueuedNotification[] = [];
     const disabled: DisabledNotification[] = [];

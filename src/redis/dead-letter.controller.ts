@@ -14,6 +14,7 @@ import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
 import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
 import { PushWorkers } from '../push/push.workers';
+import { DeadLetterPageDto, ReplayResultDto } from './dead-letter.dto';
 import { QueueUnavailableException, RedisPushQueue, type DeadLetter } from './redis.queue';
 
 const LIST_MAX = 1000;
@@ -54,7 +55,7 @@ export class DeadLetterController {
   @ApiOperation({ summary: 'Pushes that ended failed, oldest first' })
   @ApiQuery({ name: 'count', required: false, schema: { type: 'integer', minimum: 1, maximum: LIST_MAX, default: 100 } })
   @ApiQuery({ name: 'after', required: false, description: '`next` of the previous page.', example: '1764254413593-0' })
-  @ApiOkResponse({ schema: { type: 'object', example: { dead_letters: [LETTER_EXAMPLE], next: '1764254413593-0' } } })
+  @ApiOkResponse({ type: DeadLetterPageDto, example: { dead_letters: [LETTER_EXAMPLE], next: '1764254413593-0' } })
   async list(@Query('count') count?: string, @Query('after') after?: string): Promise<{ dead_letters: DeadLetter[]; next?: string }> {
     const n = count === undefined ? 100 : /^\d{1,4}$/.test(count) ? Number(count) : NaN;
     if (!(n >= 1 && n <= LIST_MAX)) throw new BadRequestException({ message: `count: expected 1..${LIST_MAX}` });
@@ -71,7 +72,7 @@ export class DeadLetterController {
   @Post('replay')
   @HttpCode(200)
   @ApiOperation({ summary: 'Queue chosen dead letters again (all or none); each leaves the dead-letter set' })
-  @ApiOkResponse({ schema: { type: 'object', example: { message: 'ok', count: 1, replayed: ['1764254413593-0'], missing: [] } } })
+  @ApiOkResponse({ type: ReplayResultDto, example: { message: 'ok', count: 1, replayed: ['1764254413593-0'], missing: [] } })
   @ApiBadRequestResponse({ description: 'Malformed ids.' })
   @ApiServiceUnavailableResponse({ description: 'Queue full, Redis unreachable or shutting down; nothing was queued.' })
   async replay(@Body() body: ReplayDeadLettersDto): Promise<{ message: string; count: number; replayed: string[]; missing: string[] }> {

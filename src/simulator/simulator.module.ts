@@ -41,7 +41,7 @@ class SimulatorLifecycle implements OnApplicationShutdown {
         new Logger('Simulator').error(
           `NO PROVIDER CREDENTIALS CONFIGURED: pushes go to the embedded APNs/FCM simulator ` +
             `(APNs ${simulator.apnsUrl}, FCM ${simulator.fcmUrl}), not to Apple or Google. ` +
-            `Set the ios.* and android.* credential keys to deliver for real.`,
+            `Set the ios.* and android.* credential keys to deliver for real; core.simulator = "off" refuses to start without them.`,
         );
         return { simulator, files };
       },

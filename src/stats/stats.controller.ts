@@ -35,9 +35,9 @@ function emptyCounters(): PlatformCounters {
 }
 
 class PlatformCountersDto implements PlatformCounters {
-  @ApiProperty({ example: 120 }) readonly push_success!: number;
-  @ApiProperty({ example: 3 }) readonly push_error!: number;
-  @ApiProperty({ example: 2, description: 'Retries scheduled.' }) readonly retries!: number;
+  @ApiProperty({ type: 'integer', example: 120 }) readonly push_success!: number;
+  @ApiProperty({ type: 'integer', example: 3 }) readonly push_error!: number;
+  @ApiProperty({ type: 'integer', example: 2, description: 'Retries scheduled.' }) readonly retries!: number;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'integer' },
@@ -48,18 +48,18 @@ class PlatformCountersDto implements PlatformCounters {
 }
 
 class PlatformStatsDto extends PlatformCountersDto implements PlatformStats {
-  @ApiProperty({ example: 0, description: 'Pushes skipped because the platform is disabled (logged as `disabled-push`).' })
+  @ApiProperty({ type: 'integer', example: 0, description: 'Pushes skipped because the platform is disabled (logged as `disabled-push`).' })
   readonly push_disabled!: number;
 }
 
 class AppStatsDto implements AppStats {
-  @ApiProperty({ example: 8192 }) readonly queue_max!: number;
-  @ApiProperty({ example: 0 }) readonly queue_usage!: number;
-  @ApiProperty({ example: 255 }) readonly pusher_max!: number;
-  @ApiProperty({ example: 0, description: 'Sends in flight.' }) readonly pusher_count!: number;
-  @ApiProperty({ example: 512, description: 'core.workers x (pusher_max + 1).' }) readonly concurrency!: number;
-  @ApiProperty({ example: 123, description: 'Pushes accepted since start.' }) readonly accepted!: number;
-  @ApiProperty({ example: 0, description: 'Pushes waiting for a retry.' }) readonly retrying!: number;
+  @ApiProperty({ type: 'integer', example: 8192 }) readonly queue_max!: number;
+  @ApiProperty({ type: 'integer', example: 0 }) readonly queue_usage!: number;
+  @ApiProperty({ type: 'integer', example: 255 }) readonly pusher_max!: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Sends in flight.' }) readonly pusher_count!: number;
+  @ApiProperty({ type: 'integer', example: 512, description: 'core.workers x (pusher_max + 1).' }) readonly concurrency!: number;
+  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted since start.' }) readonly accepted!: number;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Pushes waiting for a retry.' }) readonly retrying!: number;
   @ApiProperty({ type: PlatformStatsDto }) readonly ios!: PlatformStats;
   @ApiProperty({ type: PlatformStatsDto }) readonly android!: PlatformStats;
   @ApiProperty({

@@ -1,5 +1,16 @@
+import { request as httpRequest } from 'node:http';
 import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { isIP, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+
+/** An HTTP proxy the connections are tunnelled through (CONNECT), and the hosts that bypass it. */
+export interface ProxySettings {
+  /** `http://[user:password@]host:port`. */
+  url: string;
+  /** `NO_PROXY` syntax: comma-separated host names, domain suffixes (`.example.com`), IPs, `host:port`, or `*`. */
+  noProxy: string;
+}
 
 export interface Http2TransportOptions {
   /** The provider's real origin, e.g. `https://api.push.apple.com`: used for `:authority` and TLS server name. */
@@ -18,6 +29,90 @@ export interface Http2TransportOptions {
   timeoutMs: number;
   /** Close a connection that has been idle this long; 0 keeps it. */
   idleTimeoutMs: number;
+  /** Tunnel the connections through this HTTP proxy. */
+  proxy?: ProxySettings;
+}
+
+/** The proxy URL to reach `host:port` through, or undefined when `noProxy` exempts it (or there is no proxy). */
+export function proxyFor(proxy: ProxySettings | undefined, host: string, port: number): URL | undefined {
+  if (!proxy || proxy.url === '') return undefined;
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  for (const raw of proxy.noProxy.toLowerCase().split(/[\s,]+/)) {
+    if (raw === '') continue;
+    if (raw === '*') return undefined;
+    const [, entryHost, entryPort] = /^\[([^\]]+)\](?::(\d+))?$/.exec(raw) ?? /^([^:]+)(?::(\d+))?$/.exec(raw) ?? [raw, raw];
+    if (entryPort !== undefined && Number(entryPort) !== port) continue;
+    const suffix = entryHost.replace(/^\*/, '');
+    if (
+      suffix.startsWith('.')
+        ? name.endsWith(suffix) || name === suffix.slice(1)
+        : name === suffix || (!isIP(name) && name.endsWith(`.${suffix}`))
+    ) {
+      return undefined;
+    }
+  }
+  return new URL(proxy.url);
+}
+
+/**
+ * A stream to `host:port` through an HTTP proxy's CONNECT tunnel, usable at once: what is written before the proxy
+ * has answered (the TLS ClientHello) waits for the tunnel. A refusal of the proxy destroys the stream with its status.
+ */
+export function tunnel(proxy: URL, host: string, port: number): Duplex {
+  const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let upstream: Socket | undefined;
+  let waiting: (() => void) | undefined;
+  const headers: Record<string, string> = { host: target };
+  if (proxy.username !== '') {
+    const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+    headers['proxy-authorization'] = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  const connectRequest = httpRequest({
+    host: proxy.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(proxy.port || 80),
+    method: 'CONNECT',
+    path: target,
+    headers,
+    agent: false,
+  });
+  const stream = new Duplex({
+    write(chunk: Buffer, _encoding, callback) {
+      if (upstream) upstream.write(chunk, callback);
+      else waiting = () => upstream!.write(chunk, callback);
+    },
+    read() {
+      upstream?.resume();
+    },
+    final(callback) {
+      upstream?.end();
+      callback();
+    },
+    destroy(error, callback) {
+      upstream?.destroy();
+      connectRequest.destroy();
+      callback(error);
+    },
+  });
+  connectRequest.once('connect', (res, socket, head) => {
+    if (res.statusCode !== 200) {
+      socket.destroy();
+      stream.destroy(new Error(`proxy ${proxy.host} answered ${res.statusCode} to CONNECT ${target}`));
+      return;
+    }
+    upstream = socket;
+    if (head.length > 0) stream.push(head);
+    socket.on('data', (data: Buffer) => {
+      if (!stream.push(data)) socket.pause();
+    });
+    socket.on('end', () => stream.push(null));
+    socket.on('error', (error) => stream.destroy(error));
+    socket.on('close', () => stream.destroy());
+    waiting?.();
+    waiting = undefined;
+  });
+  connectRequest.once('error', (error) => stream.destroy(new Error(`proxy ${proxy.host}: ${error.message}`)));
+  connectRequest.end();
+  return stream;
 }
 
 export interface Http2Response {
@@ -348,13 +443,14 @@ export class Http2Transport {
   private connect(): ClientHttp2Session {
     const { connectTo, ca, cert, key, passphrase } = this.options;
     const servername = this.authority.hostname;
-    const port = Number(this.authority.port || 443);
+    const host = connectTo?.host ?? servername;
+    const port = connectTo?.port ?? Number(this.authority.port || 443);
+    const proxy = proxyFor(this.options.proxy, host, port);
     return connect(this.authority.origin, {
       settings: { enablePush: false },
       createConnection: () =>
         tlsConnect({
-          host: connectTo?.host ?? servername,
-          port: connectTo?.port ?? port,
+          ...(proxy ? { socket: tunnel(proxy, host, port) } : { host, port }),
           servername,
           ALPNProtocols: ['h2'],
           ca,

@@ -235,8 +235,8 @@ describe('configuration and credentials', () => {
     expect(c.args?.[0]).toBe('dist/main.js');
   });
 
-  it('without a Secret, leaves every credential empty so the gateway runs its simulator', async () => {
-    const objects = await render();
+  it('without a Secret, leaves every credential empty so the gateway runs its simulator (when allowed)', async () => {
+    const objects = await render({ set: { 'config.core.simulator': 'auto' } });
     const toml = tomlOf(objects);
     expect(toml.ios.token_auth_key_path).toBe('');
     expect(toml.ios.pem_cert_path).toBe('');
@@ -246,7 +246,7 @@ describe('configuration and credentials', () => {
 
   it('renders the documented defaults and sets a shutdown delay', async () => {
     const toml = tomlOf(await render());
-    expect(toml.core).toMatchObject({ port: '1056', shutdown_delay: 3, shutdown_timeout: 10, log_full_token: false });
+    expect(toml.core).toMatchObject({ port: '1056', shutdown_delay: 3, shutdown_timeout: 10, log_full_token: false, simulator: 'off' });
     expect(toml.log).toMatchObject({ access_log: 'stdout', error_log: 'stderr' });
     expect(Object.keys(toml).sort()).toEqual(['android', 'auth', 'core', 'feedback', 'ios', 'log', 'queue']);
   });
@@ -558,8 +558,10 @@ describe('NOTES.txt', () => {
     return one<{ data: { notes: string } }>(objects, 'ConfigMap').data.notes;
   };
 
-  it('says pushes go to the simulator until credentials are configured', async () => {
-    expect(await notes({})).toMatch(/simulator/i);
+  it('says the pods refuse to start without credentials, or deliver to the simulator when it is allowed', async () => {
+    expect(await notes({})).toMatch(/NO CREDENTIALS: THE PODS WILL NOT START/);
+    expect(await notes({ set: { 'config.core.simulator': 'auto' } })).toMatch(/SIMULATOR MODE/);
+    expect(await notes({ set: { 'config.core.simulator': 'auto' } })).toContain('credentials.existingSecret');
     expect(await notes({})).toContain('credentials.existingSecret');
     expect(await notes(prod)).not.toMatch(/simulator/i);
   });

@@ -43,6 +43,7 @@ describe('Dockerfile', () => {
   const finalStage = froms.length - 1;
   const final = all.filter((i) => i.stage === finalStage);
   const last = (keyword: string) => final.filter((i) => i.keyword === keyword).at(-1);
+  const copyOf = (pattern: RegExp) => final.find((i) => i.keyword === 'COPY' && pattern.test(i.args))?.args;
 
   it('builds in node:24 and runs on distroless nodejs24 as nonroot, by default', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
@@ -81,6 +82,17 @@ describe('Dockerfile', () => {
     expect(/npm ci .*--omit=dev/.test(installs) || prunedLater).toBe(true);
     expect(fromStage('dist')).toBeDefined();
     expect(copies.some((c) => /config\/pushgate\.toml\s+\/etc\/pushgate\/pushgate\.toml/.test(c))).toBe(true);
+  });
+
+  it('bundles the default config with core.simulator = "off": the image refuses to start without credentials', () => {
+    const configStage = copyOf(/config\/pushgate\.toml\s+\/etc\/pushgate\/pushgate\.toml/)?.match(/--from=(\S+)/)?.[1];
+    const stage = froms.findIndex((f) => f.args.match(/AS\s+(\S+)/i)?.[1] === configStage);
+    const rewrite = all.find((i) => i.stage === stage && i.keyword === 'RUN' && i.args.includes('config/pushgate.toml'))?.args ?? '';
+    const source = readFileSync(resolve(root, 'config', 'pushgate.toml'), 'utf8');
+    expect(source).toMatch(/^simulator = "auto"/m);
+    const sed = /sed -i '(s\/[^']+)'/.exec(rewrite)?.[1] ?? '';
+    const [, from, to] = sed.split('/');
+    expect(source.replace(new RegExp(from, 'm'), to)).toMatch(/^simulator = "off"/m);
   });
 
   it('keeps node_modules, build output and credentials out of the build context', () => {

@@ -293,7 +293,7 @@ interface ImageConfig {
   it('starts the gateway, delivers a push, answers its health check, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const [uid] = config.User.split(':');
-    const buildahRun = (cmd: string[], output: 'pipe' | 'ignore'): ChildProcess =>
+    const buildahRun = (cmd: string[], output: 'pipe' | 'ignore', env: string[] = []): ChildProcess =>
       spawn(
         'buildah',
         [
@@ -307,13 +307,24 @@ interface ImageConfig {
           config.User,
           '--env',
           `PUSHGATE_CORE_PORT=${port}`,
+          ...env.flatMap((e) => ['--env', e]),
           container,
           '--',
           ...cmd,
         ],
         { stdio: ['ignore', output, output] },
       );
-    const gateway = buildahRun([...config.Entrypoint, ...config.Cmd], 'pipe');
+    // The image's bundled configuration has core.simulator = "off": without credentials it refuses to start.
+    const refused = buildahRun([...config.Entrypoint, ...config.Cmd], 'pipe');
+    let refusal = '';
+    refused.stderr!.on('data', (chunk: Buffer) => (refusal += chunk.toString()));
+    refused.stdout!.resume();
+    const refusedWith = await new Promise<number | null>((resolve) => refused.on('exit', resolve));
+    expect(refusedWith).not.toBe(0);
+    expect(refusal).toContain('core.simulator');
+
+    // Trying the image out, as its documentation says: the embedded simulator, opted into.
+    const gateway = buildahRun([...config.Entrypoint, ...config.Cmd], 'pipe', ['PUSHGATE_CORE_SIMULATOR=auto']);
     let errorLog = '';
     gateway.stderr!.on('data', (chunk: Buffer) => (errorLog += chunk.toString()));
     gateway.stdout!.resume();

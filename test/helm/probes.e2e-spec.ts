@@ -81,7 +81,8 @@ describe('the chart probes against the real gateway', () => {
 
   beforeAll(async () => {
     if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: run \`npm run build\` first`);
-    const objects = await render();
+    // The chart's try-it-out mode: without credentials it runs only with the simulator allowed.
+    const objects = await render({ set: { 'config.core.simulator': 'auto' } });
     const deployment = one<IDeployment>(objects, 'Deployment');
     const podSpec = deployment.spec!.template.spec!;
     container = podSpec.containers.find((c) => c.name === 'pushgate')!;

@@ -31,7 +31,8 @@ function loaded(toml: string, env: EnvVar[], secret: Record<string, string>): Re
     const value = e.value ?? secret[e.valueFrom!.secretKeyRef.key];
     if (value !== undefined) variables[e.name] = value;
   }
-  return loadConfig({ path, env: variables });
+  // The renderings carry no provider credentials: only the chart's try-it-out mode loads them.
+  return loadConfig({ path, env: { PUSHGATE_CORE_SIMULATOR: 'auto', ...variables } });
 }
 
 describe('Helm chart: the queue on Sentinel or Cluster', () => {
