@@ -17,6 +17,8 @@ const PIPE_WRITE = 4 * 1024;
  * calls instead of fifty-four.
  */
 const FILE_WRITE = 64 * 1024;
+/** Free bytes on a full disk's file system from which its log is tried again: a page, a few lines. */
+const ROOM = 4096;
 /** While a log keeps failing, its failures are reported at most this often. */
 const REPORT_EVERY_MS = 60_000;
 
@@ -304,7 +306,7 @@ export class LogService implements LoggerService, OnApplicationShutdown {
     if (this.failure?.code !== 'ENOSPC' || path === undefined) return;
     try {
       const fs = statfsSync(dirname(path));
-      if (fs.bavail * fs.bsize >= FILE_WRITE) this.recovered();
+      if (fs.bavail * fs.bsize >= ROOM) this.recovered();
     } catch {
       ignore();
     }
