@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
+import { gaurunTime, unfinishedPushes } from '../cli/recover.command';
 import { loadConfig, pushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import type { NotificationDto } from './push.dto';
@@ -128,7 +129,10 @@ describe('PushJournal', () => {
           .split('\n')
           .map((l) => JSON.parse(l) as Record<string, unknown>);
       const access = parse(accessLog);
-      for (const line of access) expect(String(line.time)).toMatch(GO_LAYOUT);
+      for (const line of access) {
+        expect(String(line.time)).toMatch(GO_LAYOUT);
+        expect(Math.abs(gaurunTime(String(line.time))! - Date.now())).toBeLessThan(60_000);
+      }
       const strip = (line: Record<string, unknown>) => Object.entries(line).filter(([key]) => key !== 'time');
       expect(access.map(strip)).toEqual(
         [
@@ -195,6 +199,9 @@ describe('PushJournal', () => {
       );
       const failed = parse(errorLog).filter((l) => l.type === 'failed-push');
       expect(failed).toEqual([access[4]]);
+      // What `pushgate recover` reads from a Gaurun log: push 1 never ended.
+      const unfinished = await unfinishedPushes([accessLog]);
+      expect(unfinished.map((p) => [p.id, p.token])).toEqual([[1, '01234567...cdef']]);
     });
   });
 });
