@@ -48,6 +48,22 @@ describe('LogFile', () => {
   });
 });
 
+describe('LogFile on a disk that fills up', () => {
+  it('ends a line the disk cut short before the next one, also after a rollback to inside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pushgate-logfile-'));
+    const path = join(dir, 'access.log');
+    const file = LogFile.open(path);
+    file.write('{"a":1}\n{"b":');
+    const from = file.mark();
+    file.write('2}\n');
+    expect(file.rollback(from)).toBe(true);
+    file.write('{"c":3}\n');
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\n{"b":\n{"c":3}\n');
+    file.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('LineBatch over a failing destination', () => {
   it('drops and reports the chunk that failed instead of throwing, and reports the next success', () => {
     let fail = true;

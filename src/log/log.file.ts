@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** How long one write waits in all for a full pipe (EAGAIN) before it counts as failed. */
@@ -41,7 +41,8 @@ export class LogFile {
 
   private static openPath(path: string): number {
     mkdirSync(dirname(path), { recursive: true });
-    return openSync(path, 'a', 0o644);
+    // Readable too, so that a rollback can tell whether the file now ends inside a line.
+    return openSync(path, 'a+', 0o644);
   }
 
   /** Writes all of `data` or throws; a full pipe is waited for, {@link PIPE_FULL_WAIT_MS} at most. */
@@ -84,7 +85,8 @@ export class LogFile {
     try {
       if (expected !== undefined && fstatSync(this.fd).size !== expected) return false;
       ftruncateSync(this.fd, mark);
-      this.torn = false;
+      const last = Buffer.alloc(1);
+      this.torn = mark > 0 && readSync(this.fd, last, 0, 1, mark - 1) === 1 && last[0] !== 0x0a;
       return true;
     } catch {
       return false;
