@@ -15,10 +15,7 @@ function ignore(): void {}
 /**
  * Gathers log lines into chunks of at most `chunkBytes` and hands each chunk to the destination in one write.
  *
- * sonic-boom appends every write to its pending string and then measures that string's UTF-8 length, which
- * flattens it: each line costs a copy of the whole pending chunk, and the copy is garbage at once. Joined here
- * first, 300,000 lines of 215 bytes cost 0.38 us each instead of 0.86 us, with a tenth of the young-generation
- * collections (Node.js 24, to a file).
+ * One system call per chunk instead of one per line; the lines are joined once, when the chunk is written.
  *
  * A line longer than a chunk goes on its own. Nothing is held past `flush`, `flushSync` or `reopen`. A chunk the
  * destination fails to take is dropped and reported (`report`), never thrown at the code that logged a line: a
