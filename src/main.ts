@@ -15,6 +15,9 @@ import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
 import { deliveryMode } from './simulator/simulator.settings';
 
+/** Seconds allowed past `core.shutdown_delay` + `core.shutdown_timeout` for closing the server and the clients. */
+const SHUTDOWN_MARGIN_SECONDS = 5;
+
 /**
  * A configuration the gateway cannot start with, as one JSON line in the error log's format on stderr (where Gaurun
  * reported it, and where a service manager looks): the configured error log may be what is wrong.
@@ -75,6 +78,13 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     if (closing) return;
     closing = true;
     logger.log(`${signal}: shutting down`);
+    // The drain has its budget; whatever else hangs (a log on a failing disk, a client that does not close) must not
+    // keep the process past it.
+    const budgetMs = (config.core.shutdown_delay + config.core.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS) * 1000;
+    setTimeout(() => {
+      logger.error(`${signal}: shutdown did not finish within ${budgetMs / 1000} s; exiting`);
+      process.exit(1);
+    }, budgetMs).unref();
     app
       .close()
       .then(() => {
@@ -89,6 +99,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
+    // A file that cannot be reopened is reported by LogService and stays open where it was.
     app.get(LogService).reopen();
     logger.log('SIGHUP: log files reopened, reloading the configuration');
     try {

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     const config = loadConfig();
     expect(config.core).toEqual(expect.objectContaining({ port: '1056', queues: 8192, notification_max: 100, shutdown_timeout: 10 }));
     expect(config.ios).toEqual(expect.objectContaining({ enabled: true, sandbox: true, retry_max: 1, timeout: 5 }));
-    expect(config.log).toEqual({ access_log: 'stdout', error_log: 'stderr', level: 'error' });
+    expect(config.log).toEqual({ access_log: 'stdout', error_log: 'stderr', level: 'error', format: 'json' });
     expect(config.simulator).toBe(true);
   });
 

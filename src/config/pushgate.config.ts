@@ -151,6 +151,8 @@ export interface LogConfig {
   access_log: string;
   error_log: string;
   level: string;
+  /** `json` (pino's lines) or `gaurun` (Gaurun's zap lines, for pipelines that parse them). */
+  format: string;
 }
 
 /**
@@ -291,6 +293,7 @@ export const CONFIG_DEFAULTS: Sections = {
     access_log: 'stdout',
     error_log: 'stderr',
     level: 'error',
+    format: 'json',
   },
 };
 
@@ -531,6 +534,7 @@ export function loadConfig(source: ConfigSource = {}): PushgateConfig {
   } else {
     config.log.level = level;
   }
+  if (!['json', 'gaurun'].includes(config.log.format)) problems.push(`log.format: "${config.log.format}" is neither json nor gaurun`);
   if (config.core.header_timeout > config.core.request_timeout) {
     problems.push(
       `core.header_timeout: ${config.core.header_timeout} is longer than core.request_timeout (${config.core.request_timeout})`,

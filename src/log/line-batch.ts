@@ -1,21 +1,25 @@
 import type { DestinationStream } from 'pino';
 
-/** What a {@link LineBatch} writes to: a sonic-boom destination (`pino.destination`). */
+/** What a {@link LineBatch} writes to: a {@link LogFile}, or any destination whose `write` throws on failure. */
 export type Destination = DestinationStream & {
   reopen?(): void;
   flushSync?(): void;
   flush?(callback: (error?: Error | null) => void): void;
 };
 
+/** Told of the outcome of every chunk written: the error, or undefined once a write succeeded. */
+export type WriteReport = (error?: Error) => void;
+
+function ignore(): void {}
+
 /**
  * Gathers log lines into chunks of at most `chunkBytes` and hands each chunk to the destination in one write.
  *
- * sonic-boom appends every write to its pending string and then measures that string's UTF-8 length, which
- * flattens it: each line costs a copy of the whole pending chunk, and the copy is garbage at once. Joined here
- * first, 300,000 lines of 215 bytes cost 0.38 us each instead of 0.86 us, with a tenth of the young-generation
- * collections (Node.js 24, to a file).
+ * One system call per chunk instead of one per line; the lines are joined once, when the chunk is written.
  *
- * A line longer than a chunk goes on its own. Nothing is held past `flush`, `flushSync` or `reopen`.
+ * A line longer than a chunk goes on its own. Nothing is held past `flush`, `flushSync` or `reopen`. A chunk the
+ * destination fails to take is dropped and reported (`report`), never thrown at the code that logged a line: a
+ * pino logger over this batch never throws.
  */
 export class LineBatch implements DestinationStream {
   private lines: string[] = [];
@@ -24,6 +28,7 @@ export class LineBatch implements DestinationStream {
   constructor(
     private readonly destination: Destination,
     private readonly chunkBytes: number,
+    private readonly report: WriteReport = ignore,
   ) {}
 
   write(line: string): void {
@@ -46,7 +51,10 @@ export class LineBatch implements DestinationStream {
     this.destination.flushSync?.();
   }
 
-  /** Writes out the pending lines to the old file, then opens the path anew (after logrotate moved it). */
+  /**
+   * Writes out the pending lines to the old file, then opens the path anew (after logrotate moved it). Throws when
+   * the path cannot be opened; the old file then stays in use.
+   */
   reopen(): void {
     this.release();
     this.destination.reopen?.();
@@ -57,11 +65,26 @@ export class LineBatch implements DestinationStream {
     return this.bytes;
   }
 
-  private release(): void {
-    if (this.lines.length === 0) return;
+  /** Drops the pending lines unwritten. */
+  discard(): void {
+    this.lines = [];
+    this.bytes = 0;
+  }
+
+  /** Hands the pending lines to the destination in one write; returns the error when it failed (lines dropped). */
+  release(): Error | undefined {
+    if (this.lines.length === 0) return undefined;
     const chunk = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
     this.lines = [];
     this.bytes = 0;
-    this.destination.write(chunk);
+    try {
+      this.destination.write(chunk);
+    } catch (error) {
+      const failure = typeof error === 'object' && error !== null ? (error as Error) : new Error(String(error));
+      this.report(failure);
+      return failure;
+    }
+    this.report();
+    return undefined;
   }
 }

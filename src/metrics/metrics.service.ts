@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApnsService } from '../apns/apns.service';
 import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LogService } from '../log/log.service';
 import { PushCounters } from '../push/push.counters';
 import { PLATFORM_IOS, type Platform } from '../push/push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
@@ -75,6 +76,7 @@ export class MetricsService implements OnModuleInit {
     workers: PushWorkers,
     counters: PushCounters,
     apns: ApnsService,
+    logs: LogService,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -162,6 +164,16 @@ export class MetricsService implements OnModuleInit {
     this.ios = series('ios');
     this.android = series('android');
 
+    new Counter({
+      name: 'pushgate_log_write_errors_total',
+      help: 'Writes a log failed (full disk, I/O error, closed pipe), by log (access, error); their lines are lost.',
+      labelNames: ['log'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [log, errors] of Object.entries(logs.writeErrors)) this.inc({ log }, errors);
+      },
+    });
     new Counter({
       name: 'pushgate_pushes_accepted_total',
       help: 'Pushes accepted into the queue (one per token).',

@@ -63,8 +63,13 @@ export class PushController {
   @ApiPayloadTooLargeResponse({ type: MessageDto, description: 'Body over `core.body_limit`.' })
   @ApiServiceUnavailableResponse({
     type: MessageDto,
-    description: 'Queue full or shutting down; nothing was queued.',
-    headers: { 'Retry-After': { description: 'Seconds to wait before retrying (queue full).', schema: { type: 'integer', example: 1 } } },
+    description: 'Queue full, access log (the recovery journal) cannot be written, or shutting down; nothing was queued.',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds to wait before retrying (queue full, access log failing).',
+        schema: { type: 'integer', example: 1 },
+      },
+    },
   })
   accept(
     @Body() request: PushRequestDto,

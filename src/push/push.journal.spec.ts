@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
-import pino from 'pino';
+import { gaurunTime, unfinishedPushes } from '../cli/recover.command';
 import { loadConfig, pushgateConfig } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import type { NotificationDto } from './push.dto';
 import { PushEvents } from './push.events';
 import { payloadPreparer } from '../../test/support/preparer';
-import { PushJournal } from './push.journal';
+import { JournalUnavailableException, PushJournal } from './push.journal';
 import type { PushOutcome, QueuedNotification } from './push.queue';
 
 const TOKEN = '0123456789abcdef0123456789abcdef';
@@ -99,33 +99,132 @@ describe('PushJournal', () => {
     expect(lines().map((l) => (JSON.parse(l) as { token: string }).token)).toEqual([TOKEN, TOKEN]);
   });
 
-  it('keeps a failing access log to itself: acceptance and the other records of an outcome go on', async () => {
-    const failing = pino(
-      { base: null },
-      {
-        write: () => {
-          throw new Error('EIO: i/o error, write');
-        },
-      },
-    );
-    const config = loadConfig({ env: { PUSHGATE_LOG_ERROR_LOG: 'discard' } });
+  it('refuses acceptance when its lines cannot be written (a full disk), and keeps other failures to itself', async () => {
+    // Linux's /dev/full fails every write with ENOSPC, as a full disk does.
+    const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: '/dev/full', PUSHGATE_LOG_ERROR_LOG: 'discard' } });
     const moduleRef = await Test.createTestingModule({
-      providers: [
-        PushJournal,
-        PushEvents,
-        { provide: LogService, useValue: { accessLog: failing, writeOut: () => failing.info('flush') } },
-        { provide: pushgateConfig.KEY, useValue: config },
-      ],
+      providers: [PushJournal, PushEvents, LogService, { provide: pushgateConfig.KEY, useValue: config }],
     }).compile();
     moduleRef.useLogger(false);
     const journal = moduleRef.get(PushJournal);
     const events = moduleRef.get(PushEvents);
+    const logs = moduleRef.get(LogService);
     const seen: string[] = [];
     events.onSettled((e) => seen.push(e.id));
     const n = notification({}, 'e-');
-    expect(() => journal.accepted([n])).not.toThrow();
+    expect(() => journal.accepted([n])).toThrow(JournalUnavailableException);
+    expect(logs.accessFailure?.code).toBe('ENOSPC');
     expect(() => journal.replayed([{ dto: n.dto, id: 'e-0-r0', replayOf: 'e-0' }])).not.toThrow();
     expect(() => settle(events, n, 0, { ok: true })).not.toThrow();
+    expect(() => logs.flush()).not.toThrow();
+    expect(() => logs.onApplicationShutdown()).not.toThrow();
     expect(seen).toEqual(['e-0']);
+    expect(logs.writeErrors.access).toBe(3);
+  });
+
+  describe('log.format = "gaurun"', () => {
+    /** Go's `time.Parse("2006/01/02 15:04:05 MST", s)` accepts exactly this shape. */
+    const GO_LAYOUT = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} [A-Z]{3,5}$|^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2,4}$/;
+
+    it("writes Gaurun's zap lines: numeric ids from 1, Go's time layout, error empty on success, failures on the error log too", async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pushgate-journal-'));
+      const accessLog = join(dir, 'access.log');
+      const errorLog = join(dir, 'error.log');
+      const config = loadConfig({
+        env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_FORMAT: 'gaurun' },
+      });
+      const moduleRef = await Test.createTestingModule({
+        providers: [PushJournal, PushEvents, LogService, { provide: pushgateConfig.KEY, useValue: config }],
+      }).compile();
+      const journal = moduleRef.get(PushJournal);
+      const events = moduleRef.get(PushEvents);
+      const logs = moduleRef.get(LogService);
+      const ios = notification({ token: [TOKEN, 'short'], badge: 3, sound: 'default' }, 'p-0-');
+      const android = notification({ platform: 2, collapse_key: 'k', message: 'hi' }, 'p-1-');
+      journal.request({ uri: '/push', method: 'POST', proto: 'HTTP/1.1', contentLength: 120 });
+      journal.accepted([ios, android]);
+      settle(events, ios, 1, { ok: false, reason: 'BadDeviceToken' }, 0.01234);
+      settle(events, android, 0, { ok: true }, 0.004);
+      logs.flush();
+      const parse = (file: string) =>
+        readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const access = parse(accessLog);
+      for (const line of access) {
+        expect(String(line.time)).toMatch(GO_LAYOUT);
+        expect(Math.abs(gaurunTime(String(line.time))! - Date.now())).toBeLessThan(60_000);
+      }
+      const strip = (line: Record<string, unknown>) => Object.entries(line).filter(([key]) => key !== 'time');
+      expect(access.map(strip)).toEqual(
+        [
+          { level: 'info', message: '', type: 'accepted-request', uri: '/push', method: 'POST', proto: 'HTTP/1.1', content_length: 120 },
+          {
+            level: 'info',
+            message: 'hello',
+            id: 1,
+            platform: 'ios',
+            token: '01234567...cdef',
+            type: 'accepted-push',
+            ptime: 0,
+            error: '',
+            badge: 3,
+            sound: 'default',
+          },
+          {
+            level: 'info',
+            message: 'hello',
+            id: 2,
+            platform: 'ios',
+            token: '*****',
+            type: 'accepted-push',
+            ptime: 0,
+            error: '',
+            badge: 3,
+            sound: 'default',
+          },
+          {
+            level: 'info',
+            message: 'hi',
+            id: 3,
+            platform: 'android',
+            token: '01234567...cdef',
+            type: 'accepted-push',
+            ptime: 0,
+            error: '',
+            collapse_key: 'k',
+          },
+          {
+            level: 'error',
+            message: 'hello',
+            id: 2,
+            platform: 'ios',
+            token: '*****',
+            type: 'failed-push',
+            ptime: 0.012,
+            error: 'BadDeviceToken',
+            badge: 3,
+            sound: 'default',
+          },
+          {
+            level: 'info',
+            message: 'hi',
+            id: 3,
+            platform: 'android',
+            token: '01234567...cdef',
+            type: 'succeeded-push',
+            ptime: 0.004,
+            error: '',
+            collapse_key: 'k',
+          },
+        ].map((line) => Object.entries(line)),
+      );
+      const failed = parse(errorLog).filter((l) => l.type === 'failed-push');
+      expect(failed).toEqual([access[4]]);
+      // What `pushgate recover` reads from a Gaurun log: push 1 never ended.
+      const unfinished = await unfinishedPushes([accessLog]);
+      expect(unfinished.map((p) => [p.id, p.token])).toEqual([[1, '01234567...cdef']]);
+    });
   });
 });

@@ -1,4 +1,5 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import type { Request } from 'express';
 import { TerminusModule } from '@nestjs/terminus';
 import { ApnsModule } from '../apns/apns.module';
 import { ApnsProvider } from '../apns/apns.provider';
@@ -10,6 +11,7 @@ import { PushCounters } from './push.counters';
 import { PushEvents } from './push.events';
 import { PushHealthIndicator } from './push.health';
 import { PushJournal } from './push.journal';
+import { JournalHealthIndicator } from './push.journal.health';
 import { PushPreparer } from './push.preparer';
 import { PushQueue } from './push.queue';
 import { PushResults } from './push.results';
@@ -37,10 +39,37 @@ export interface PushModuleOptions {
 @Module({
   imports: [providers, TerminusModule],
   controllers: [PushController],
-  providers: [PushCounters, PushEvents, PushJournal, PushPreparer, PushResults, PushService, PushWorkers, PushHealthIndicator],
+  providers: [
+    PushCounters,
+    PushEvents,
+    PushJournal,
+    PushPreparer,
+    PushResults,
+    PushService,
+    PushWorkers,
+    PushHealthIndicator,
+    JournalHealthIndicator,
+  ],
   exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushWorkers, providers],
 })
-export class PushModule {
+export class PushModule implements NestModule {
+  constructor(private readonly journal: PushJournal) {}
+
+  /** Gaurun's `accepted-request` line, for every `POST /push` as Gaurun wrote it: before the body is read. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply((req: Request, _res: unknown, next: () => void) => {
+        const length = req.headers['content-length'];
+        this.journal.request({
+          uri: req.originalUrl,
+          method: req.method,
+          proto: `HTTP/${req.httpVersion}`,
+          contentLength: length === undefined ? -1 : Number(length),
+        });
+        next();
+      })
+      .forRoutes({ path: 'push', method: RequestMethod.POST });
+  }
   static forRoot({ queue }: PushModuleOptions): DynamicModule {
     return {
       module: PushModule,

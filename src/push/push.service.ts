@@ -76,6 +76,12 @@ export class PushService {
     for (const n of queued) count += n.dto.token.length;
     let skipped = 0;
     for (const n of disabled) skipped += n.dto.token.length;
+    const full = (): QueueFullException =>
+      new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
+    // Refused before the journal is written, so that a full queue leaves no accepted-push lines behind.
+    if (this.queue.size + count > this.queue.capacity) throw full();
+    // The recovery journal: written before the pushes are queued; a request it cannot record is refused (503).
+    const entry = this.journal.accepted(queued);
     // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
     this.results.track(requestId, count, now);
     const waiter = waitMs === undefined ? undefined : this.results.expect(requestId, count);
@@ -83,13 +89,12 @@ export class PushService {
     try {
       if (!offered) offered = await this.queue.offer(queued);
     } finally {
-      if (!offered) this.results.forget(requestId);
+      if (!offered) {
+        this.results.forget(requestId);
+        this.journal.withdraw(entry);
+      }
     }
-    if (!offered) {
-      throw new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
-    }
-    // The recovery journal: written out before the client hears 200.
-    this.journal.accepted(queued);
+    if (!offered) throw full();
     if (disabled.length > 0) {
       this.journal.disabled(disabled);
       for (const n of disabled) this.counters.skipped(n.dto.platform, n.dto.token.length);
