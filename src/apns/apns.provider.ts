@@ -4,7 +4,7 @@ import { notificationProblem, type PushProvider } from '../provider/push.provide
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
 import { apnsIdOf } from './apns.client';
-import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions } from './apns.payload';
+import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';
 
 /** What an iOS notification keeps for its pushes: apns2's options, from which each push builds its payload. */
@@ -27,11 +27,13 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
     return { apns: toApnsOptions(notification, acceptedAt) };
   }
 
-  validate(_notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
+  validate(notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
+    const problems = apnsExtendProblems(notification, path);
     const bytes = apnsPayloadBytes(prepared.apns ?? {});
-    return bytes > APNS_MAX_PAYLOAD_BYTES
-      ? [notificationProblem(path, `APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`)]
-      : [];
+    if (bytes > APNS_MAX_PAYLOAD_BYTES) {
+      problems.push(notificationProblem(path, `APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`));
+    }
+    return problems;
   }
 
   send(app: string, token: string, prepared: ApnsPrepared, pushId?: string): Promise<SendResult> {

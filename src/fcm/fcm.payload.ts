@@ -1,13 +1,47 @@
+import { fieldPath, notificationProblem } from '../provider/push.provider';
 import type { NotificationDto } from '../push/push.dto';
 import { FcmClient, type PreparedFcmMessage } from './fcm.client';
 
-/** FCM HTTP v1: `data` is the message plus the `extend` pairs; delivery options go into `android`. */
-export function toFcmMessage(n: NotificationDto): PreparedFcmMessage {
+/** FCM's limit on a message's payload, here its `data` map as compact JSON. */
+export const FCM_MAX_DATA_BYTES = 4096;
+
+/** Data keys FCM reserves: `from`, `message_type` and any key starting with `google` or `gcm`. */
+export function isReservedFcmDataKey(key: string): boolean {
+  return key === 'from' || key === 'message_type' || key.startsWith('google') || key.startsWith('gcm');
+}
+
+/** The `data` map of a notification: its message, then the `extend` pairs (a later key replaces an earlier one). */
+export function toFcmData(n: NotificationDto): Record<string, string> {
   const data: Record<string, string> = { message: n.message };
   for (const e of n.extend ?? []) data[e.key] = e.val;
-  return FcmClient.prepare(data, {
+  return data;
+}
+
+/** FCM HTTP v1: `data` is the message plus the `extend` pairs; delivery options go into `android`. */
+export function toFcmMessage(n: NotificationDto): PreparedFcmMessage {
+  return FcmClient.prepare(toFcmData(n), {
     collapse_key: n.collapse_key || undefined,
     priority: n.priority === 'high' ? 'HIGH' : n.priority === 'normal' ? 'NORMAL' : undefined,
     ttl: n.time_to_live !== undefined ? `${n.time_to_live}s` : undefined,
   });
+}
+
+/** Size in bytes of a `data` map as FCM receives it (compact JSON, UTF-8). */
+export function fcmDataBytes(data: Record<string, string>): number {
+  return Buffer.byteLength(JSON.stringify(data));
+}
+
+/** What FCM would refuse in a notification's `data`, each problem naming its field under `path`. */
+export function fcmDataProblems(n: NotificationDto, path: string): string[] {
+  const problems: string[] = [];
+  n.extend?.forEach((e, i) => {
+    if (isReservedFcmDataKey(e.key)) {
+      problems.push(`${fieldPath(path, `extend[${i}].key`)}: "${e.key}" is reserved by FCM (from, message_type, google*, gcm*)`);
+    }
+  });
+  const bytes = fcmDataBytes(toFcmData(n));
+  if (bytes > FCM_MAX_DATA_BYTES) {
+    problems.push(notificationProblem(path, `FCM data is ${bytes} bytes, over the ${FCM_MAX_DATA_BYTES}-byte limit`));
+  }
+  return problems;
 }
