@@ -317,6 +317,7 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       return 'InvalidPayload';
     }
     if (!isObject(record.payload)) return 'InvalidPayload';
+    if (record.payload.aps !== undefined && !isObject(record.payload.aps)) return 'InvalidPayload';
     return pushTypeProblem(pushType ?? 'alert', priority ?? '10', record.payload);
   }
 
