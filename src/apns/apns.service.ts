@@ -5,6 +5,7 @@ import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
 import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
+import { proveApnsCredentials } from './apns.credentials';
 
 /** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
 @Injectable()
@@ -21,7 +22,7 @@ export class ApnsService implements OnApplicationShutdown {
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
-    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios));
+    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios, name));
   }
 
   /** The default app's client. */
@@ -33,9 +34,15 @@ export class ApnsService implements OnApplicationShutdown {
     return this.clients.size > 0 && !this.closed;
   }
 
-  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
-  build(ios: IosConfig): GatewayApnsClient {
-    return new GatewayApnsClient(clientOptions(ios, this.threads));
+  /**
+   * A client for new settings of an app, built before anything is swapped so that a failure changes nothing.
+   * Credentials that cannot work (a wrong passphrase, a key of another certificate, an expired certificate, a key
+   * that is no P-256 key) throw here, naming the setting, rather than failing every push later.
+   */
+  build(ios: IosConfig, app = DEFAULT_APP): GatewayApnsClient {
+    const options = clientOptions(ios, this.threads);
+    for (const warning of proveApnsCredentials(options.auth, app === DEFAULT_APP ? '' : `apps.${app}.`)) this.logger.warn(warning);
+    return new GatewayApnsClient(options);
   }
 
   /**

@@ -5,6 +5,7 @@ import { DEFAULT_APP, pushgateConfig, type AndroidConfig, type PushgateConfig } 
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
 import { FcmClient } from './fcm.client';
+import { proveServiceAccount } from './fcm.credentials';
 
 /** One long-lived FCM client per app with Android enabled, each with its own service account (Firebase project). */
 @Injectable()
@@ -21,7 +22,7 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
     this.threads = config.core.transport_threads;
-    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android));
+    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android, name));
   }
 
   /** The default app's client. */
@@ -33,8 +34,12 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
     return this.clients.size > 0 && !this.closed;
   }
 
-  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
-  build(android: AndroidConfig): FcmClient {
+  /**
+   * A client for new settings of an app, built before anything is swapped so that a failure changes nothing. A
+   * service account whose key does not parse throws here, naming the setting, rather than failing every push later.
+   */
+  build(android: AndroidConfig, app = DEFAULT_APP): FcmClient {
+    proveServiceAccount(android.service_account_path, app === DEFAULT_APP ? '' : `apps.${app}.`);
     return clientOf(android, this.threads);
   }
 
