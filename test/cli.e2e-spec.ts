@@ -51,7 +51,7 @@ describe('pushgate send', () => {
         '--badge',
         '0',
         '--push-type',
-        'background',
+        'alert',
         '--content-available',
         '--extend',
         'k=v=w',
@@ -65,9 +65,8 @@ describe('pushgate send', () => {
     expect(ran.code).toBe(1);
     const [record] = byToken(sim, 'cli-ios-1');
     expect(record.payload).toEqual({ aps: { alert: { title: 'T', body: 'Hello' }, badge: 0, 'content-available': 1 }, k: 'v=w' });
-    expect(record.headers).toEqual(
-      expect.objectContaining({ 'apns-push-type': 'background', 'apns-priority': '5', 'apns-topic': sim.credentials.apns.topic }),
-    );
+    expect(record.headers).toEqual(expect.objectContaining({ 'apns-push-type': 'alert', 'apns-topic': sim.credentials.apns.topic }));
+    expect(record.headers['apns-priority']).toBeUndefined();
   });
 
   it('sends an Android notification through the FCM client, retrying a retryable error as the gateway would', async () => {

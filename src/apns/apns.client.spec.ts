@@ -60,7 +60,15 @@ describe('GatewayApnsClient requests', () => {
 
   /** A client whose transport records the requests and answers them in reverse order, each when told. */
   function client(auth: ApnsAuth, answer: (req: Http2Request) => Http2Response = () => ok()) {
-    const c = new GatewayApnsClient({ auth, topic: 'com.example.app', sandbox: false, sessions: 1, timeoutMs: 1000, idleTimeoutMs: 1000, threads: 0 });
+    const c = new GatewayApnsClient({
+      auth,
+      topic: 'com.example.app',
+      sandbox: false,
+      sessions: 1,
+      timeoutMs: 1000,
+      idleTimeoutMs: 1000,
+      threads: 0,
+    });
     void c.close();
     const requests: Http2Request[] = [];
     const pending: (() => void)[] = [];
@@ -84,8 +92,17 @@ describe('GatewayApnsClient requests', () => {
 
   it("sends each push with its own apns-id, also when the sends overlap, and apns2's headers and payload", async () => {
     const { c, requests, answerAll } = client(TOKEN_AUTH);
-    const background = new Notification('aa bb', { type: PushType.background, priority: Priority.throttled, contentAvailable: true, expiration: 1700000000 });
-    const sends = [c.deliver(new Notification('t1', { alert: 'one' }), 'id-1'), c.deliver(background, 'id-2'), c.deliver(new Notification('t3'))];
+    const background = new Notification('aa bb', {
+      type: PushType.background,
+      priority: Priority.throttled,
+      contentAvailable: true,
+      expiration: 1700000000,
+    });
+    const sends = [
+      c.deliver(new Notification('t1', { alert: 'one' }), 'id-1'),
+      c.deliver(background, 'id-2'),
+      c.deliver(new Notification('t3')),
+    ];
     await new Promise(setImmediate);
     answerAll();
     expect(await Promise.all(sends)).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
@@ -93,7 +110,12 @@ describe('GatewayApnsClient requests', () => {
     expect(requests[1]).toEqual({
       method: 'POST',
       path: '/3/device/aa%20bb',
-      headers: expect.objectContaining({ 'apns-push-type': 'background', 'apns-priority': '5', 'apns-topic': 'com.example.app', 'apns-expiration': '1700000000' }) as object,
+      headers: expect.objectContaining({
+        'apns-push-type': 'background',
+        'apns-priority': '5',
+        'apns-topic': 'com.example.app',
+        'apns-expiration': '1700000000',
+      }) as object,
       body: JSON.stringify({ aps: { 'content-available': 1 } }),
     });
     expect(requests[0].headers['apns-priority']).toBeUndefined();
@@ -107,8 +129,15 @@ describe('GatewayApnsClient requests', () => {
     await Promise.all(sends);
     const [first, second] = requests.map((r) => String(r.headers.authorization));
     expect(second).toBe(first);
-    const verify = createVerifier({ key: publicKey.export({ type: 'spki', format: 'pem' }).toString(), complete: true, algorithms: ['ES256'] });
-    const { header, payload } = verify(first.slice('bearer '.length)) as { header: { kid: string; alg: string }; payload: { iss: string; iat: number } };
+    const verify = createVerifier({
+      key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      complete: true,
+      algorithms: ['ES256'],
+    });
+    const { header, payload } = verify(first.slice('bearer '.length)) as {
+      header: { kid: string; alg: string };
+      payload: { iss: string; iat: number };
+    };
     expect(header).toEqual(expect.objectContaining({ alg: 'ES256', kid: 'KEY1234567' }));
     expect(payload.iss).toBe('TEAM123456');
     expect(c.tokenAgeMs).toBeGreaterThanOrEqual(0);
@@ -126,7 +155,11 @@ describe('GatewayApnsClient requests', () => {
 
   it("maps Apple's answer through apns2's error, an unreadable body being UnknownError", async () => {
     const answers: Http2Response[] = [
-      { statusCode: 410, headers: {}, body: { json: () => Promise.resolve({ reason: 'Unregistered', timestamp: 1 }), text: () => Promise.resolve('') } },
+      {
+        statusCode: 410,
+        headers: {},
+        body: { json: () => Promise.resolve({ reason: 'Unregistered', timestamp: 1 }), text: () => Promise.resolve('') },
+      },
       { statusCode: 500, headers: {}, body: { json: () => Promise.reject(new SyntaxError('not JSON')), text: () => Promise.resolve('') } },
     ];
     const { c, answerAll } = client(TOKEN_AUTH, () => answers.shift()!);

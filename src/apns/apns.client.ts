@@ -112,10 +112,10 @@ export class GatewayApnsClient {
   /** The headers apns2 sends for a notification, with the push's `apns-id`. */
   private headers(notification: Notification, apnsId?: string): Record<string, string> {
     const { options } = notification;
-    const headers: Record<string, string> = {
-      'apns-push-type': notification.pushType,
-      'apns-topic': options.topic ?? this.config.topic,
-    };
+    const headers: Record<string, string> = { 'apns-push-type': notification.pushType };
+    // Without a topic APNs takes the one of the client certificate; an empty header is a BadTopic.
+    const topic = options.topic || this.config.topic;
+    if (topic) headers['apns-topic'] = topic;
     if (this.sign) headers.authorization = `bearer ${this.providerToken()}`;
     if (notification.priority !== Priority.immediate) headers['apns-priority'] = notification.priority.toString();
     const { expiration } = options;

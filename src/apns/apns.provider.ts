@@ -5,7 +5,7 @@ import { fieldPath, notificationProblem, type PushProvider } from '../provider/p
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
 import { apnsIdOf } from './apns.client';
-import { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions } from './apns.payload';
+import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';
 
 /** What an iOS notification keeps for its pushes: apns2's options, from which each push builds its payload. */
@@ -32,7 +32,7 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
   }
 
   validate(notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
-    const problems: string[] = [];
+    const problems = apnsExtendProblems(notification, path);
     const topicProblem = this.topicProblem(notification);
     if (topicProblem) problems.push(`${fieldPath(path, 'topic')}: ${topicProblem}`);
     const bytes = apnsPayloadBytes(prepared.apns ?? {});

@@ -6,6 +6,7 @@ import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.s
 import { parseEndpoint } from '../transport/send-result';
 import type { ProxySettings } from '../transport/http2.transport';
 import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
+import { proveApnsCredentials } from './apns.credentials';
 
 /** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
 @Injectable()
@@ -18,13 +19,10 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly threads: number;
   private readonly proxy: ProxySettings;
 
-  constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
-    @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
-  ) {
+  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
     this.threads = config.core.transport_threads;
     this.proxy = { url: config.core.https_proxy, noProxy: config.core.no_proxy };
-    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios));
+    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios, name));
   }
 
   /** The default app's client. */
@@ -36,9 +34,15 @@ export class ApnsService implements OnApplicationShutdown {
     return this.clients.size > 0 && !this.closed;
   }
 
-  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
-  build(ios: IosConfig): GatewayApnsClient {
-    return new GatewayApnsClient(clientOptions(ios, this.threads, this.proxy));
+  /**
+   * A client for new settings of an app, built before anything is swapped so that a failure changes nothing.
+   * Credentials that cannot work (a wrong passphrase, a key of another certificate, an expired certificate, a key
+   * that is no P-256 key) throw here, naming the setting, rather than failing every push later.
+   */
+  build(ios: IosConfig, app = DEFAULT_APP): GatewayApnsClient {
+    const options = clientOptions(ios, this.threads, this.proxy);
+    for (const warning of proveApnsCredentials(options.auth, app === DEFAULT_APP ? '' : `apps.${app}.`)) this.logger.warn(warning);
+    return new GatewayApnsClient(options);
   }
 
   /**

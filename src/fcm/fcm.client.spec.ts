@@ -57,10 +57,15 @@ describe('FCM error mapping', () => {
       error: {
         status: 'INVALID_ARGUMENT',
         message: 'Invalid value',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'message.token', description: 'bad' }] }],
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'message.token', description: 'bad' }] },
+        ],
       },
     });
-    expect(await errorCode(400, Promise.resolve(violations))).toEqual({ reason: 'INVALID_ARGUMENT', detail: 'Invalid value; message.token: bad' });
+    expect(await errorCode(400, Promise.resolve(violations))).toEqual({
+      reason: 'INVALID_ARGUMENT',
+      detail: 'Invalid value; message.token: bad',
+    });
     const long = await errorCode(400, body(400, 'INVALID_ARGUMENT', 'x'.repeat(600)));
     expect(long.detail).toHaveLength(500);
   });

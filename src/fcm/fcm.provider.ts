@@ -3,7 +3,7 @@ import type { PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_ANDROID, type NotificationDto } from '../push/push.dto';
 import type { PreparedFcmMessage } from './fcm.client';
-import { toFcmMessage } from './fcm.payload';
+import { fcmDataProblems, toFcmMessage } from './fcm.payload';
 import { FcmService } from './fcm.service';
 
 /** What an Android notification keeps for its pushes: its FCM message, serialised once around the token. */
@@ -13,7 +13,7 @@ export interface FcmPrepared {
 
 const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
 
-/** FCM HTTP v1 behind the provider contract: the message serialised once, one send through the app's client. */
+/** FCM HTTP v1 behind the provider contract: data limits, the message serialised once, one send through the app's client. */
 @Injectable()
 export class FcmProvider implements PushProvider<FcmPrepared> {
   readonly platform = PLATFORM_ANDROID;
@@ -26,9 +26,9 @@ export class FcmProvider implements PushProvider<FcmPrepared> {
     return { fcm: toFcmMessage(notification) };
   }
 
-  /** FCM checks a message's content itself, when it is sent. */
-  validate(): string[] {
-    return [];
+  /** FCM's documented limits on `data`, checked before anything is queued rather than refused for every token. */
+  validate(notification: NotificationDto, _prepared: FcmPrepared, path: string): string[] {
+    return fcmDataProblems(notification, path);
   }
 
   send(app: string, token: string, prepared: FcmPrepared): Promise<SendResult> {

@@ -6,6 +6,7 @@ import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.s
 import { parseEndpoint } from '../transport/send-result';
 import type { ProxySettings } from '../transport/http2.transport';
 import { FcmClient } from './fcm.client';
+import { proveServiceAccount } from './fcm.credentials';
 
 /** One long-lived FCM client per app with Android enabled, each with its own service account (Firebase project). */
 @Injectable()
@@ -18,13 +19,10 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly threads: number;
   private readonly proxy: ProxySettings;
 
-  constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
-    @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
-  ) {
+  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
     this.threads = config.core.transport_threads;
     this.proxy = { url: config.core.https_proxy, noProxy: config.core.no_proxy };
-    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android));
+    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android, name));
   }
 
   /** The default app's client. */
@@ -36,8 +34,12 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
     return this.clients.size > 0 && !this.closed;
   }
 
-  /** A client for new settings of an app, built before anything is swapped so that a failure changes nothing. */
-  build(android: AndroidConfig): FcmClient {
+  /**
+   * A client for new settings of an app, built before anything is swapped so that a failure changes nothing. A
+   * service account whose key does not parse throws here, naming the setting, rather than failing every push later.
+   */
+  build(android: AndroidConfig, app = DEFAULT_APP): FcmClient {
+    proveServiceAccount(android.service_account_path, app === DEFAULT_APP ? '' : `apps.${app}.`);
     return clientOf(android, this.threads, this.proxy);
   }
 

@@ -6,10 +6,10 @@ import { maskToken } from './push.log';
 const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 1, message: 'hi', ...fields });
 
 describe('APNs mapping', () => {
-  it('alert is the plain message without title or subtitle, an object with one', () => {
+  it('alert is the plain message without title or subtitle, an object with one, without empty keys', () => {
     expect(new Notification('t', toApnsOptions(dto({}), 0)).buildApnsOptions()).toEqual({ aps: { alert: 'hi' } });
     expect(new Notification('t', toApnsOptions(dto({ subtitle: 's' }), 0)).buildApnsOptions()).toEqual({
-      aps: { alert: { title: '', subtitle: 's', body: 'hi' } },
+      aps: { alert: { subtitle: 's', body: 'hi' } },
     });
   });
 

@@ -75,8 +75,8 @@ export class ReloadService {
       for (const [name, app] of Object.entries(next.apps)) {
         // The embedded simulator's default app has no credentials to reload.
         if (next.simulator && name === DEFAULT_APP) continue;
-        if (app.ios.enabled && this.changed(name, app, 'ios')) apns.push([name, this.apns.build(app.ios)]);
-        if (app.android.enabled && this.changed(name, app, 'android')) fcm.push([name, this.fcm.build(app.android)]);
+        if (app.ios.enabled && this.changed(name, app, 'ios')) apns.push([name, this.apns.build(app.ios, name)]);
+        if (app.android.enabled && this.changed(name, app, 'android')) fcm.push([name, this.fcm.build(app.android, name)]);
       }
     } catch (error) {
       for (const [, client] of [...apns, ...fcm]) void client.close();

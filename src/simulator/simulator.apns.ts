@@ -134,6 +134,32 @@ function certIdentity(session: Http2Session): CertIdentity | undefined {
   return { auth: Object.freeze({ kind: 'cert', subject: x509.subject.replace(/\n/g, ', ') }), topic };
 }
 
+/** Whether `topic` is the app's bundle id, or one of its suffixed topics (`.voip`, `.complication`...). */
+function topicOf(topic: string, bundleId: string): boolean {
+  return topic === bundleId || topic.startsWith(`${bundleId}.`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Apple's rules tying push type, priority and payload together ("Sending notification requests to APNs",
+ * "Pushing background updates to your app"): a background push goes at priority 5, with `content-available` and
+ * without alert, sound or badge; priority 10 is an error for a push whose `aps` only has `content-available`.
+ * Apple names no reason for a background push that would alert the user; InvalidPushType says what is wrong.
+ */
+function pushTypeProblem(pushType: string, priority: string, payload: Record<string, unknown>): string | undefined {
+  const aps = isObject(payload.aps) ? payload.aps : {};
+  const alerts = aps.alert !== undefined || aps.sound !== undefined || aps.badge !== undefined;
+  if (pushType === 'background') {
+    if (priority !== '5') return 'BadPriority';
+    if (alerts || aps['content-available'] !== 1) return 'InvalidPushType';
+  }
+  if (priority === '10' && aps['content-available'] === 1 && !alerts) return 'BadPriority';
+  return undefined;
+}
+
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -250,7 +276,8 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
     const topic = header(headers, 'apns-topic');
     if (cert) {
       record.auth = cert.auth;
-      if (topic !== undefined && topic !== cert.topic && !topic.startsWith(`${cert.topic}.`)) return 'BadTopic';
+      // Without the header APNs takes the certificate's topic; with it, the topic must be the certificate's.
+      if (topic !== undefined && !topicOf(topic, cert.topic)) return 'BadTopic';
     } else {
       const authorization = header(headers, 'authorization');
       if (!authorization) return 'MissingProviderToken';
@@ -267,6 +294,7 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       }
       record.auth = identity.auth;
       if (!topic) return 'MissingTopic';
+      if (!topicOf(topic, material.apns.topic)) return 'TopicDisallowed';
     }
     const apnsId = header(headers, 'apns-id');
     if (apnsId !== undefined && !CANONICAL_UUID.test(apnsId)) return 'BadMessageId';
@@ -288,10 +316,9 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       record.payload = text;
       return 'InvalidPayload';
     }
-    if (record.payload === null || typeof record.payload !== 'object' || Array.isArray(record.payload)) {
-      return 'InvalidPayload';
-    }
-    return undefined;
+    if (!isObject(record.payload)) return 'InvalidPayload';
+    if (record.payload.aps !== undefined && !isObject(record.payload.aps)) return 'InvalidPayload';
+    return pushTypeProblem(pushType ?? 'alert', priority ?? '10', record.payload);
   }
 
   function answer(stream: ServerHttp2Stream, record: SimRecord, apnsId: string): void {

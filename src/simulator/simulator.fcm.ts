@@ -16,6 +16,7 @@ const MAX_BODY_KEPT = 64 * 1024;
 const ACCESS_TOKENS_LIMIT = 10_000;
 const TTL_PATTERN = /^\d+(\.\d{1,9})?s$/;
 const MAX_TTL_SECONDS = 2_419_200;
+const MAX_DATA_BYTES = 4096;
 
 interface FcmError {
   status: number;
@@ -139,15 +140,22 @@ export function validateSendBody(body: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * FCM's rules for a `data` map (REST reference, `Message.data`; "Firebase Cloud Messaging message types"): string
+ * values, no reserved key (`from`, `message_type`, anything starting with `google` or `gcm`), at most 4,096 bytes.
+ */
 function validateData(data: unknown, field: string): string | undefined {
   if (data === undefined) return undefined;
   if (!isObject(data)) return `Invalid value at '${field}' (Map<string, string>)`;
   let i = 0;
   for (const key in data) {
-    if (key === 'from' || key === 'gcm' || key.startsWith('google')) return `Invalid data payload key: ${key}`;
+    if (key === 'from' || key === 'message_type' || key.startsWith('google') || key.startsWith('gcm')) {
+      return `Invalid data payload key: ${key}`;
+    }
     if (typeof data[key] !== 'string') return `Invalid value at '${field}[${i}].value' (TYPE_STRING), ${JSON.stringify(data[key])}`;
     i++;
   }
+  if (Buffer.byteLength(JSON.stringify(data)) > MAX_DATA_BYTES) return 'Android message is too big';
   return undefined;
 }
 

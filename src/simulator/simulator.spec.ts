@@ -353,6 +353,32 @@ describe('Simulator', () => {
       expect(bad?.payload).toBe('{"aps":');
     });
 
+    // Apple, "Sending notification requests to APNs" and "Pushing background updates to your app".
+    it('holds topic, push type, priority and payload to the rules Apple documents', async () => {
+      const contentOnly = JSON.stringify({ aps: { 'content-available': 1 } });
+      const badge = JSON.stringify({ aps: { 'content-available': 1, badge: 1 } });
+      const background = { 'apns-push-type': 'background', 'apns-priority': '5' };
+      const cases: [OutgoingHttpHeaders, string, number, string | undefined][] = [
+        [{ 'apns-topic': 'com.other.app' }, PAYLOAD, 400, 'TopicDisallowed'],
+        [{ 'apns-topic': `${sim.credentials.apns.topic}.voip`, 'apns-push-type': 'voip' }, PAYLOAD, 200, undefined],
+        [background, contentOnly, 200, undefined],
+        [{ 'apns-push-type': 'background' }, contentOnly, 400, 'BadPriority'],
+        [{ 'apns-push-type': 'background', 'apns-priority': '10' }, contentOnly, 400, 'BadPriority'],
+        [background, PAYLOAD, 400, 'InvalidPushType'],
+        [background, badge, 400, 'InvalidPushType'],
+        [background, JSON.stringify({ aps: {} }), 400, 'InvalidPushType'],
+        [{ 'apns-push-type': 'alert' }, contentOnly, 400, 'BadPriority'],
+        [{ 'apns-push-type': 'alert', 'apns-priority': '5' }, contentOnly, 200, undefined],
+        [{}, JSON.stringify({ aps: { alert: 'x', 'content-available': 1 } }), 200, undefined],
+        [{}, JSON.stringify({ aps: 'x' }), 400, 'InvalidPayload'],
+      ];
+      for (const [extra, body, status, reason] of cases) {
+        const reply = await push('rules', extra, body);
+        expect([extra, body, reply.status]).toEqual([extra, body, status]);
+        if (reason !== undefined) expect(JSON.parse(reply.body)).toEqual({ reason });
+      }
+    });
+
     // Apple, "Handling notification responses from APNs": an error answer carries the HTTP status and a JSON body
     // whose `reason` names the error; `timestamp` (ms since the epoch) is included only when the status is 410.
     const rejected = async (token: string, extra: OutgoingHttpHeaders = {}, body?: string): Promise<[number, unknown]> => {
@@ -698,12 +724,20 @@ describe('Simulator', () => {
       ]);
     });
 
-    it('a data key FCM uses itself (from, gcm, google...): 400 INVALID_ARGUMENT', async () => {
-      for (const key of ['from', 'gcm', 'google.sent_time']) {
+    it('a data key FCM reserves (from, message_type, google*, gcm*): 400 INVALID_ARGUMENT', async () => {
+      for (const key of ['from', 'message_type', 'gcm', 'gcm.notification.title', 'google.sent_time']) {
         const reply = await send({ message: { token: 'a', data: { [key]: 'v' } } });
         expect([key, reply.status, errorOf(reply).status]).toEqual([key, 400, 'INVALID_ARGUMENT']);
       }
       expect((await send({ message: { token: 'a', data: { collapse_key: 'v', fromage: 'brie' } } })).status).toBe(200);
+    });
+
+    it('data over 4,096 bytes (compact JSON), in message.data or android.data: 400 INVALID_ARGUMENT', async () => {
+      const data = (bytes: number): Record<string, string> => ({ k: 'x'.repeat(bytes - Buffer.byteLength('{"k":""}')) });
+      expect((await send({ message: { token: 'a', data: data(4096) } })).status).toBe(200);
+      const over = await send({ message: { token: 'a', data: data(4097) } });
+      expect([over.status, errorOf(over).status]).toEqual([400, 'INVALID_ARGUMENT']);
+      expect((await send({ message: { token: 'a', android: { data: data(4097) } } })).status).toBe(400);
     });
 
     it('a TTL outside 0 to 2,419,200 seconds (four weeks): 400 INVALID_ARGUMENT', async () => {
