@@ -109,6 +109,7 @@ describe("POST /push reads Gaurun's requests as Gaurun did", () => {
     expect(bad.body).toEqual({
       message: 'notifications[0].platform: platform must be 1 (iOS) or 2 (Android)',
       errors: ['notifications[0].platform: platform must be 1 (iOS) or 2 (Android)'],
+      request_id: expect.any(String),
     });
   });
 });
@@ -134,6 +135,7 @@ describe('POST /push with core.strict_keys = true', () => {
         'notifications[0].data_while_idle: property data_while_idle should not exist',
         'notifications[1].data_while_idle: property data_while_idle should not exist',
       ],
+      request_id: expect.any(String),
     });
     const cased = await gw.http
       .post('/push')

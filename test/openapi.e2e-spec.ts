@@ -25,6 +25,26 @@ function expressRoutes(gw: Gateway): string[] {
   return routes;
 }
 
+/** Fields that are fractions by nature and so rightly typed `number`; every other number in the API is whole. */
+const FRACTIONAL = ['CriticalSoundDto.volume', 'GorushSoundDto.volume'];
+
+/** `Schema.property` (or the JSON path, outside components) of every schema typed `number`, with its format. */
+function numberTyped(doc: OpenAPIV3.Document): { at: string; format?: string }[] {
+  const found: { at: string; format?: string }[] = [];
+  const visit = (node: unknown, at: string[]): void => {
+    if (Array.isArray(node)) return node.forEach((item, i) => visit(item, [...at, String(i)]));
+    if (node === null || typeof node !== 'object') return;
+    const schema = node as Record<string, unknown>;
+    if (schema.type === 'number') {
+      const named = at[0] === 'components' && at[1] === 'schemas' && at[3] === 'properties' && at.length === 5;
+      found.push({ at: named ? `${at[2]}.${at[4]}` : at.join('/'), format: schema.format as string | undefined });
+    }
+    for (const [key, value] of Object.entries(schema)) visit(value, [...at, key]);
+  };
+  visit(doc, []);
+  return found;
+}
+
 describe('OpenAPI description', () => {
   let sim: Simulator;
   let gw: Gateway;
@@ -120,8 +140,8 @@ describe('OpenAPI description', () => {
     expect((push.responses['401'] as OpenAPIV3.ResponseObject).headers).toHaveProperty('WWW-Authenticate');
     expect(push.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'X-Request-Id', in: 'header' })]));
 
-    // Every number the API answers or takes is a whole number: none may be typed `number`.
-    expect(JSON.stringify(doc)).not.toContain('"type":"number"');
+    // Every number the API answers or takes is a whole number typed `integer`, but for fractions such as a volume.
+    expect(numberTyped(doc)).toEqual(FRACTIONAL.map((at) => ({ at, format: 'float' })));
     const accepted = doc.components!.schemas!.PushAcceptedDto as OpenAPIV3.SchemaObject;
     expect(accepted.properties!.message).toEqual(expect.objectContaining({ type: 'string' }));
     expect(accepted.properties!.count).toEqual(expect.objectContaining({ type: 'integer' }));
@@ -165,7 +185,7 @@ describe('OpenAPI description', () => {
   it('types the dead-letter answers, with integer fields', async () => {
     const doc = (await gw.http.get('/docs-json').expect(200)).body as OpenAPIV3.Document;
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
-    expect(JSON.stringify(doc)).not.toContain('"type":"number"');
+    expect(numberTyped(doc)).toEqual(FRACTIONAL.map((at) => ({ at, format: 'float' })));
     const resolved = (await SwaggerParser.dereference(structuredClone(doc) as never)) as OpenAPIV3.Document;
     const list = resolved.paths['/queue/dead-letters']!.get!;
     expect(list.operationId).toBe('getQueueDeadLetters');

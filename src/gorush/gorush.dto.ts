@@ -59,7 +59,7 @@ export class GorushAlertDto {
 
 /** Gorush's sound dictionary (a critical alert). */
 export class GorushSoundDto {
-  @ApiPropertyOptional({ enum: [0, 1], example: 1 })
+  @ApiPropertyOptional({ type: 'integer', enum: [0, 1], example: 1 })
   @IsOptional()
   @IsIn([0, 1])
   readonly critical?: 0 | 1;
@@ -70,7 +70,7 @@ export class GorushSoundDto {
   @MaxLength(256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ example: 1, minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
   @IsOptional()
   @IsNumber()
   @Min(0)
@@ -141,7 +141,7 @@ export class GorushNotificationDto {
   @IsString()
   readonly to?: string;
 
-  @ApiProperty({ description: '1 = iOS, 2 = Android (3 = Huawei is refused).', enum: [GORUSH_IOS, GORUSH_ANDROID, GORUSH_HUAWEI] })
+  @ApiProperty({ type: 'integer', description: '1 = iOS, 2 = Android (3 = Huawei is refused).', enum: [GORUSH_IOS, GORUSH_ANDROID, GORUSH_HUAWEI] })
   @IsInt()
   readonly platform!: number;
 
@@ -190,7 +190,7 @@ export class GorushNotificationDto {
   @IsObject()
   readonly data?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: "Accepted; the app's `retry_max` applies." })
+  @ApiPropertyOptional({ type: 'integer', description: "Accepted; the app's `retry_max` applies." })
   @IsOptional()
   @IsInt()
   readonly retry?: number;
@@ -214,7 +214,7 @@ export class GorushNotificationDto {
   @Type(() => GorushAndroidDto)
   readonly android?: GorushAndroidDto;
 
-  @ApiPropertyOptional({ description: 'iOS: absolute `apns-expiration` (Unix seconds).' })
+  @ApiPropertyOptional({ type: 'integer', description: 'iOS: absolute `apns-expiration` (Unix seconds).' })
   @IsOptional()
   @IsInt()
   readonly expiration?: number;
@@ -234,7 +234,7 @@ export class GorushNotificationDto {
   @IsString()
   readonly push_type?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: 'integer' })
   @IsOptional()
   @IsInt()
   readonly badge?: number;
@@ -303,7 +303,7 @@ export class GorushLogDto {
 }
 
 export class GorushPushAnswerDto {
-  @ApiProperty({ example: 2, description: 'Pushes queued (one per token).' })
+  @ApiProperty({ type: 'integer', example: 2, description: 'Pushes queued (one per token).' })
   readonly counts!: number;
 
   @ApiProperty({ type: [GorushLogDto], description: 'In sync mode, every token that did not succeed; otherwise empty.' })
@@ -314,7 +314,7 @@ export class GorushPushAnswerDto {
 }
 
 export class GorushErrorDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   readonly code!: number;
 
   @ApiProperty({ example: 'Notifications field is empty.' })

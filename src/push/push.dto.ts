@@ -79,7 +79,7 @@ export class ExtendDto {
 
 /** iOS: a critical alert sound (`aps.sound` as an object). */
 export class CriticalSoundDto {
-  @ApiProperty({ enum: [0, 1], example: 1 })
+  @ApiProperty({ type: 'integer', enum: [0, 1], example: 1 })
   @IsIn([0, 1])
   readonly critical!: 0 | 1;
 
@@ -89,7 +89,7 @@ export class CriticalSoundDto {
   @MaxLength(256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ example: 1, minimum: 0, maximum: 1 })
+  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
   @IsOptional()
   @IsNumber()
   @Min(0)
@@ -289,11 +289,11 @@ export class NotificationDto {
   @Type(() => ExtendDto)
   readonly extend?: ExtendDto[];
 
-  @ApiPropertyOptional({ description: "Gaurun's retry count: accepted for compatibility and ignored.", example: 0 })
+  @ApiPropertyOptional({ type: 'integer', description: "Gaurun's retry count: accepted for compatibility and ignored.", example: 0 })
   @IsOptional()
   @IsInt()
   readonly retry?: number;
-  @ApiPropertyOptional({ description: "Gaurun's push id: accepted for compatibility and ignored.", example: 0, minimum: 0 })
+  @ApiPropertyOptional({ type: 'integer', description: "Gaurun's push id: accepted for compatibility and ignored.", example: 0, minimum: 0 })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -370,6 +370,7 @@ export class PushAcceptedDto {
   readonly results?: PushResultDto[];
 
   @ApiPropertyOptional({
+    type: 'integer',
     example: 1,
     description: 'Pushes not sent because their platform is disabled (`ios.enabled` / `android.enabled = false`); absent when none.',
   })

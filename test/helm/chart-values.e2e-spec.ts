@@ -30,6 +30,7 @@ describe('values.schema.json', () => {
     ['config.core.workers', 'abc'],
     ['config.core.shutdown_timeout', '-1'],
     ['config.log.level', 'loud'],
+    ['config.core.simulator', 'never'],
     ['service.type', 'Public'],
     ['image.pullPolicy', 'Sometimes'],
     ['autoscaling.queueDepth.type', 'Object'],
@@ -100,11 +101,15 @@ describe('every non-secret configuration section', () => {
     expect(toml.feedback).toMatchObject({ webhook_url: 'https://backend.example/dead-tokens', batch_size: 20 });
     expect(toml.queue).toEqual({ redis_ca_path: '/etc/pushgate/redis/ca.pem' });
 
-    // The gateway reads the defaults the chart renders as its own.
+    // The gateway reads the defaults the chart renders as its own: it refuses them without credentials
+    // (config.core.simulator is "off"), and runs them against its simulator when that is allowed.
     const dir = mkdtempSync(join(tmpdir(), 'pushgate-chart-sections-'));
     try {
       const file = join(dir, 'pushgate.toml');
       writeFileSync(file, one<{ data: Record<string, string> }>(await render(), 'ConfigMap').data['pushgate.toml']);
+      expect(() => loadConfig({ path: file, env: {} })).toThrow(/core\.simulator = "off" and no provider credentials/);
+      const demo = await render({ set: { 'config.core.simulator': 'auto' } });
+      writeFileSync(file, one<{ data: Record<string, string> }>(demo, 'ConfigMap').data['pushgate.toml']);
       const config = loadConfig({ path: file, env: {} });
       expect(config.auth).toMatchObject({ protect_stats: false, rate_limit: 0, api_keys_path: '' });
       expect(config.feedback).toMatchObject({ webhook_url: '', history_size: 1000 });

@@ -132,7 +132,7 @@ for shutdown_delay and drains its queue for at most shutdown_timeout.
 {{- end }}
 
 {{/*
-True (non-empty) when the gateway gets credentials: without any it runs its embedded simulator.
+True (non-empty) when the gateway gets credentials: without any it refuses to start, or runs its embedded simulator (config.core.simulator=auto).
 */}}
 {{- define "pushgate.hasCredentials" -}}
 {{- $ios := .Values.config.ios }}
