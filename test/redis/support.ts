@@ -116,7 +116,9 @@ export class RedisServer {
     if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf.port));
     if (busPort) {
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'), '--cluster-port', String(busPort));
-      args.push('--cluster-node-timeout', '2000');
+      // A replica whose last contact with its primary is older than node-timeout x validity-factor refuses to fail over
+      // (the cluster then stays down); on a loaded machine that contact can lag, so the factor is 0: always fail over.
+      args.push('--cluster-node-timeout', '2000', '--cluster-replica-validity-factor', '0');
     }
     // A replica says it is ready before it has synced; its caller waits for the sync where it matters.
     this.process = await spawnRedis('redis-server', args, 'Ready to accept connections');
