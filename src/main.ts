@@ -9,7 +9,7 @@ import { UsageError } from './cli/notification';
 import { flagEnvironment, parseServeArgs, SERVE_USAGE } from './cli/serve.args';
 import { removeStaleSocket, socketPath, startProblems } from './cli/start.checks';
 import { VERSION, versionText } from './cli/version';
-import { bootConfigSource, ConfigError, loadConfig, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { bootConfigSource, ConfigError, loadConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
@@ -54,11 +54,10 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   }
 
   const app = setupApp(await NestFactory.create(AppModule.forRoot(bootConfig), APP_OPTIONS));
-  const config = app.get<PushgateConfig>(pushgateConfig.KEY);
   const logger = new Logger('Main');
-  if (config.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${config.unknown_keys.join(', ')}`);
-  const { port, pid } = config.core;
-  applyServerTimeouts(app.getHttpServer() as Server, config.core);
+  if (bootConfig.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${bootConfig.unknown_keys.join(', ')}`);
+  const { port, pid } = bootConfig.core;
+  applyServerTimeouts(app.getHttpServer() as Server, bootConfig.core);
   const path = socketPath(port);
   if (path !== undefined) {
     removeStaleSocket(path);

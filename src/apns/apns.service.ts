@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type IosConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
 import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
@@ -17,10 +17,10 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly threads: number;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(CORE_CONFIG) core: CoreConfig,
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
-    this.threads = config.core.transport_threads;
+    this.threads = core.transport_threads;
     for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios));
   }
 

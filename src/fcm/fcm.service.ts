@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DEFAULT_APP, pushgateConfig, type AndroidConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type AndroidConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
 import { FcmClient } from './fcm.client';
@@ -17,10 +17,10 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly threads: number;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(CORE_CONFIG) core: CoreConfig,
     @Inject(PROVIDER_SETTINGS) settings: ProviderSettings,
   ) {
-    this.threads = config.core.transport_threads;
+    this.threads = core.transport_threads;
     for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android));
   }
 

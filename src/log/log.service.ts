@@ -1,7 +1,7 @@
 import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import pino, { type Logger } from 'pino';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LOG_CONFIG, type LogConfig } from '../config/pushgate.config';
 import { LineBatch, type Destination } from './line-batch';
 
 /**
@@ -77,9 +77,9 @@ export class LogService implements LoggerService, OnApplicationShutdown {
   private readonly destinations: Destination[] = [];
   private readonly access?: Destination;
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
-    const access = logger(config.log.access_log, 'info', true);
-    const error = logger(config.log.error_log, config.log.level, false);
+  constructor(@Inject(LOG_CONFIG) log: LogConfig) {
+    const access = logger(log.access_log, 'info', true);
+    const error = logger(log.error_log, log.level, false);
     this.accessLog = access.logger;
     this.errorLog = error.logger;
     this.access = access.dest;

@@ -1,7 +1,7 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApnsService } from '../apns/apns.service';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings } from '../config/pushgate.config';
 import { PushCounters } from '../push/push.counters';
 import { PLATFORM_IOS, type Platform } from '../push/push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
@@ -67,7 +67,7 @@ export class MetricsService implements OnModuleInit {
   private readonly pushRequestSeconds: Histogram<'code'>;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    apps: AppsSettings,
     private readonly events: PushEvents,
     queue: PushQueue,
     workers: PushWorkers,
@@ -93,7 +93,7 @@ export class MetricsService implements OnModuleInit {
       registers,
       collect: flushTallies,
     });
-    for (const app of Object.keys(config.apps)) {
+    for (const app of Object.keys(apps.current())) {
       const series = (platform: string): { succeeded: Incrementer; failed: Incrementer } => ({
         succeeded: tally(appPushes.labels(app, platform, 'succeeded')),
         failed: tally(appPushes.labels(app, platform, 'failed')),

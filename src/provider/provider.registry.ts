@@ -1,4 +1,4 @@
-import { DEFAULT_APP, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, type AppsSettings } from '../config/pushgate.config';
 import { PLATFORM_IOS, type NotificationDto, type Platform } from '../push/push.dto';
 import { fieldPath, type PlatformName, type PushProvider } from './push.provider';
 
@@ -12,7 +12,7 @@ export class ProviderRegistry {
   private readonly byPlatform = new Map<Platform, PushProvider>();
 
   constructor(
-    private readonly config: PushgateConfig,
+    private readonly apps: AppsSettings,
     providers: readonly PushProvider[],
   ) {
     for (const provider of providers) this.byPlatform.set(provider.platform, provider);
@@ -31,7 +31,7 @@ export class ProviderRegistry {
   validate(notification: NotificationDto, prepared: object, path: string): string[] {
     const provider = this.of(notification.platform);
     const problems: string[] = [];
-    const app = this.config.apps[notification.app ?? DEFAULT_APP] as AppConfig | undefined;
+    const app = this.apps.app(notification.app ?? DEFAULT_APP);
     if (app && !app[provider.name].enabled) {
       problems.push(
         notification.app === undefined

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NotificationOptions } from 'apns2';
 import type { IBackoff } from 'cockatiel';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import type { PreparedFcmMessage } from '../fcm/fcm.client';
 import type { NotificationDto, Platform } from './push.dto';
 
@@ -101,9 +101,9 @@ export class MemoryPushQueue extends PushQueue {
   readonly durable = false;
   readonly capacity: number;
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
+  constructor(@Inject(CORE_CONFIG) core: CoreConfig) {
     super();
-    this.capacity = config.core.queues;
+    this.capacity = core.queues;
   }
 
   get size(): number {

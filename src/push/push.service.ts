@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CORE_CONFIG, DEFAULT_APP, type CoreConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import { PushCounters } from './push.counters';
 import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
@@ -25,7 +25,8 @@ export class PushService {
   private requests = 0;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
+    private readonly apps: AppsSettings,
     private readonly queue: PushQueue,
     private readonly workers: PushWorkers,
     private readonly counters: PushCounters,
@@ -41,7 +42,7 @@ export class PushService {
    */
   async accept(request: PushRequestDto, waitMs?: number): Promise<PushAcceptedDto> {
     const { notifications } = request;
-    const { notification_max } = this.config.core;
+    const { notification_max } = this.core;
     if (notifications.length > notification_max) {
       throw new BadRequestException({
         message: `number of notifications(${notifications.length}) over limit(${notification_max})`,
@@ -82,11 +83,11 @@ export class PushService {
 
   private prepare(n: NotificationDto, index: number, now: number, requestId: string, problems: string[]): QueuedNotification {
     const path = `notifications[${index}]`;
-    const { core } = this.config;
+    const { core } = this;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
     if (n.message === '' && !core.allows_empty_message)
       problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
-    if (!(this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined)) {
+    if (!this.apps.app(n.app ?? DEFAULT_APP)) {
       problems.push(n.app === undefined ? `${path}.app: required: no default app is configured` : `${path}.app: unknown app "${n.app}"`);
     }
     const queued = this.preparer.prepare(n, `${this.bootId}-${(this.sequence++).toString(36)}-`, now, requestId);

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { CONFIG_DEFAULTS, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CONFIG_DEFAULTS, PushgateConfigModule, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import { SENT, type SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
@@ -44,14 +44,20 @@ function answer(token: string, hanging: { token: string; release: (result: SendR
  * with `bad` fail for good; concurrency 1 x (3 + 1) = 4.
  */
 async function setup(apps: Record<string, AppConfig>, unselective = false) {
-  const config = { ...CONFIG_DEFAULTS, core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 }, apps } as unknown as PushgateConfig;
+  const config: PushgateConfig = {
+    ...CONFIG_DEFAULTS,
+    core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 },
+    apps,
+    simulator: false,
+    unknown_keys: [],
+  };
   const hanging: { token: string; release: (result: SendResult) => void }[] = [];
   const moduleRef = await Test.createTestingModule({
+    imports: [PushgateConfigModule.forRoot(config)],
     providers: [
       PushWorkers,
       PushEvents,
       PushCounters,
-      { provide: pushgateConfig.KEY, useValue: config },
       { provide: PushQueue, useClass: unselective ? UnselectiveQueue : MemoryPushQueue },
       SendRetryPolicy,
       { provide: ProviderRegistry, useValue: { of: () => ({ send: (_app: string, token: string) => answer(token, hanging) }) } },

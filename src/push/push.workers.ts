@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CORE_CONFIG, type AppConfig, type CoreConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import type { SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
@@ -40,14 +40,15 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private stopped = false;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
+    apps: AppsSettings,
     private readonly queue: PushQueue,
     private readonly events: PushEvents,
     private readonly providers: ProviderRegistry,
     private readonly retryPolicy: SendRetryPolicy,
   ) {
-    this.pusherMax = config.core.pusher_max;
-    for (const [name, app] of Object.entries(config.apps)) this.lanes.set(name, { config: app, active: 0, parked: [] });
+    this.pusherMax = core.pusher_max;
+    for (const [name, app] of Object.entries(apps.current())) this.lanes.set(name, { config: app, active: 0, parked: [] });
     events.onSettled(({ push, outcome }) => queue.settle(push, outcome));
   }
 
@@ -79,7 +80,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   get concurrency(): number {
-    return this.config.core.workers * (this.pusherMax + 1);
+    return this.core.workers * (this.pusherMax + 1);
   }
 
   get maxPushers(): number {
@@ -233,7 +234,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
-    const { shutdown_delay, shutdown_timeout } = this.config.core;
+    const { shutdown_delay, shutdown_timeout } = this.core;
     if (shutdown_delay > 0) await sleep(shutdown_delay * 1000);
     const deadline = Date.now() + shutdown_timeout * 1000;
     while (this.queue.size + this.inFlight.size + this.waitingRetry.size + this.parkedCount > 0 && Date.now() < deadline) {

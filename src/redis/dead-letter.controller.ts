@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
 import { AdminRoute } from '../auth/auth.decorators';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
 import { PushWorkers } from '../push/push.workers';
@@ -44,7 +44,7 @@ const LETTER_EXAMPLE = {
 @Controller('queue/dead-letters')
 export class DeadLetterController {
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
     private readonly queue: RedisPushQueue,
     private readonly workers: PushWorkers,
     private readonly journal: PushJournal,
@@ -60,7 +60,7 @@ export class DeadLetterController {
     if (!(n >= 1 && n <= LIST_MAX)) throw new BadRequestException({ message: `count: expected 1..${LIST_MAX}` });
     if (after !== undefined && !STREAM_ID.test(after)) throw new BadRequestException({ message: 'after: expected a dead_id' });
     const page = await this.unavailableAsHttp(() => this.queue.deadLetters(n, after));
-    const full = this.config.core.log_full_token;
+    const full = this.core.log_full_token;
     const mask = (letter: DeadLetter): DeadLetter =>
       full
         ? letter
