@@ -33,7 +33,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
   private readonly lanes = new Map<string, AppLane>();
   private parkedCount = 0;
-  private pusherMax: number;
+  #pusherMax: number;
   private draining = false;
   private taking = false;
   private woken = false;
@@ -47,7 +47,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     private readonly providers: ProviderRegistry,
     private readonly retryPolicy: SendRetryPolicy,
   ) {
-    this.pusherMax = core.pusher_max;
+    this.#pusherMax = core.pusher_max;
     for (const [name, app] of Object.entries(apps.current())) this.lanes.set(name, { config: app, active: 0, parked: [] });
     events.onSettled(({ push, outcome }) => queue.settle(push, outcome));
   }
@@ -80,11 +80,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   get concurrency(): number {
-    return this.core.workers * (this.pusherMax + 1);
+    return this.core.workers * (this.#pusherMax + 1);
   }
 
-  get maxPushers(): number {
-    return this.pusherMax;
+  /** `core.pusher_max`, or the value `PUT /config/pushers` set since. */
+  get pusherMax(): number {
+    return this.#pusherMax;
   }
 
   /** Pushes being sent right now. */
@@ -103,7 +104,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   setPusherMax(max: number): void {
-    this.pusherMax = max;
+    this.#pusherMax = max;
     this.pump();
   }
 

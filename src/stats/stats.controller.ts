@@ -95,7 +95,7 @@ export class StatsController {
     return {
       queue_max: this.queue.capacity,
       queue_usage: this.queue.size,
-      pusher_max: this.workers.maxPushers,
+      pusher_max: this.workers.pusherMax,
       pusher_count: this.workers.active,
       concurrency: this.workers.concurrency,
       accepted: this.counters.accepted,
