@@ -15,6 +15,7 @@ import {
 } from './config.schema';
 import { ConfigError, resolveApps, validateSections } from './config.validation';
 
+/** App names as they appear in keys, environment variables, metrics labels and log lines. */
 const APP_NAME = /^[a-z0-9]+(_[a-z0-9]+)*$/;
 
 /** Keys whose values are credentials (or may hold one, as a URL with a password): never quoted in a message. */
