@@ -6,7 +6,7 @@ import { PushCounters } from '../push/push.counters';
 import { PLATFORM_IOS, type Platform } from '../push/push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { ReasonLabels } from './metrics.labels';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -53,7 +53,7 @@ interface PlatformSeries {
 
 /**
  * The gateway's Prometheus metrics in a registry of its own (one per application, so that several can live in one
- * process): push outcomes, retries and timings fed by {@link PushEvents}, gauges read from the queue, the workers
+ * process): push outcomes, retries and timings fed by {@link PushEvents}, gauges read from the queue, the dispatcher
  * and the APNs client when scraped, and the default Node.js process metrics. Label values are bounded: platform,
  * outcome and reason, never a token or an id.
  */
@@ -70,7 +70,7 @@ export class MetricsService implements OnModuleInit {
     apps: AppsSettings,
     private readonly events: PushEvents,
     queue: PushQueue,
-    workers: PushWorkers,
+    dispatcher: PushDispatcher,
     counters: PushCounters,
     apns: ApnsService,
   ) {
@@ -106,7 +106,7 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['app'] as const,
       registers,
       collect() {
-        for (const [app, { in_flight }] of Object.entries(workers.appActivity())) this.set({ app }, in_flight);
+        for (const [app, { in_flight }] of Object.entries(dispatcher.appActivity())) this.set({ app }, in_flight);
       },
     });
 
@@ -184,7 +184,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Pushes being sent right now.',
       registers,
       collect() {
-        this.set(workers.active);
+        this.set(dispatcher.active);
       },
     });
     new Gauge({
@@ -192,7 +192,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Pushes waiting for the backoff before their next attempt.',
       registers,
       collect() {
-        this.set(workers.retrying);
+        this.set(dispatcher.retrying);
       },
     });
     new Gauge({
@@ -200,7 +200,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Concurrent sends allowed: core.workers x (pusher_max + 1).',
       registers,
       collect() {
-        this.set(workers.concurrency);
+        this.set(dispatcher.concurrency);
       },
     });
 

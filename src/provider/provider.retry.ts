@@ -48,7 +48,7 @@ const isRetryable = (result: SendResult): boolean => !result.ok && result.retrya
 
 /**
  * When a failed send is tried again: retryable failures, up to the `retry_max` of the app and platform, after an
- * exponential backoff with half jitter that honours the provider's Retry-After. The queue's workers and direct
+ * exponential backoff with half jitter that honours the provider's Retry-After. The dispatcher and direct
  * sends from the command line wait by the same policy.
  */
 @Injectable()

@@ -14,7 +14,7 @@ import { PushPreparer } from './push.preparer';
 import { PushQueue } from './push.queue';
 import { PushResults } from './push.results';
 import { PushService } from './push.service';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 const providers = ProviderModule.register([
   { module: ApnsModule, provider: ApnsProvider },
@@ -37,8 +37,8 @@ export interface PushModuleOptions {
 @Module({
   imports: [providers, TerminusModule],
   controllers: [PushController],
-  providers: [PushCounters, PushEvents, PushJournal, PushPreparer, PushResults, PushService, PushWorkers, PushHealthIndicator],
-  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushWorkers, providers],
+  providers: [PushCounters, PushEvents, PushJournal, PushPreparer, PushResults, PushService, PushDispatcher, PushHealthIndicator],
+  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushDispatcher, providers],
 })
 export class PushModule {
   static forRoot({ queue }: PushModuleOptions): DynamicModule {

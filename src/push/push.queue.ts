@@ -61,7 +61,7 @@ export abstract class PushQueue {
   /**
    * Up to `max` pushes to send now; empty when there are none. With `room`, no more of an app than it has room for:
    * an app at its limit then leaves the pushes of the others free to go. A queue that cannot choose by app ignores
-   * it, and the workers park what is over.
+   * it, and the dispatcher parks what is over.
    */
   abstract take(max: number, room?: AppRoom): Push[] | Promise<Push[]>;
   /** Puts a push back for another attempt, ahead of new work; retries are never refused. */

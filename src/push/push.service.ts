@@ -8,7 +8,7 @@ import { PushJournal } from './push.journal';
 import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
 export const QUEUE_FULL_RETRY_AFTER = 1;
@@ -28,7 +28,7 @@ export class PushService {
     @Inject(CORE_CONFIG) private readonly core: CoreConfig,
     private readonly apps: AppsSettings,
     private readonly queue: PushQueue,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly counters: PushCounters,
     private readonly preparer: PushPreparer,
     private readonly journal: PushJournal,
@@ -58,7 +58,7 @@ export class PushService {
         errors: problems,
       });
     }
-    if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
+    if (!this.dispatcher.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
     let count = 0;
     for (const n of queued) count += n.dto.token.length;
     // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
@@ -76,7 +76,7 @@ export class PushService {
     // The recovery journal: written out before the client hears 200.
     this.journal.accepted(queued);
     this.counters.accepted += count;
-    this.workers.wake();
+    this.dispatcher.wake();
     if (!waiter) return new PushAcceptedDto(count, requestId);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!));
   }

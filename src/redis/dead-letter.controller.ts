@@ -13,7 +13,7 @@ import { AdminRoute } from '../auth/auth.decorators';
 import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { QueueUnavailableException, RedisPushQueue, type DeadLetter } from './redis.queue';
 
 const LIST_MAX = 1000;
@@ -46,7 +46,7 @@ export class DeadLetterController {
   constructor(
     @Inject(CORE_CONFIG) private readonly core: CoreConfig,
     private readonly queue: RedisPushQueue,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly journal: PushJournal,
   ) {}
 
@@ -75,12 +75,12 @@ export class DeadLetterController {
   @ApiBadRequestResponse({ description: 'Malformed ids.' })
   @ApiServiceUnavailableResponse({ description: 'Queue full, Redis unreachable or shutting down; nothing was queued.' })
   async replay(@Body() body: ReplayDeadLettersDto): Promise<{ message: string; count: number; replayed: string[]; missing: string[] }> {
-    if (!this.workers.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
+    if (!this.dispatcher.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
     const result = await this.unavailableAsHttp(() => this.queue.replay(body.ids));
     if (!result.admitted)
       throw new QueueUnavailableException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     this.journal.replayed(result.replayed.map((l) => ({ dto: l.notification, id: `${l.id}-r0`, replayOf: l.id })));
-    this.workers.pump();
+    this.dispatcher.pump();
     const ids = result.replayed.map((l) => l.dead_id);
     const replayed = new Set(ids);
     return { message: 'ok', count: replayed.size, replayed: ids, missing: body.ids.filter((id) => !replayed.has(id)) };

@@ -34,7 +34,7 @@ export interface ReloadOutcome {
   restart_required: string[];
 }
 
-/** Settings read at each send (by the workers), applied without a new client. */
+/** Settings read at each send (by the dispatcher), applied without a new client. */
 const LIVE_KEYS = new Set(['retry_max']);
 
 /** The sections a reload does not apply: a change to any of their keys is reported as needing a restart. */

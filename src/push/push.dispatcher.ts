@@ -27,8 +27,8 @@ interface AppLane {
  * records follow.
  */
 @Injectable()
-export class PushWorkers implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(PushWorkers.name);
+export class PushDispatcher implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(PushDispatcher.name);
   private readonly inFlight = new Set<Push>();
   private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
   private readonly lanes = new Map<string, AppLane>();
@@ -61,7 +61,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     return this.lanes.size > 1 ? Math.max(1, Math.floor((this.concurrency * 3) / 4)) : Infinity;
   }
 
-  /** How many more sends an app may start now (any number for an app the workers do not know). */
+  /** How many more sends an app may start now (any number for an app the dispatcher does not know). */
   private readonly room = (app: string): number => {
     const lane = this.lanes.get(app);
     return lane ? Math.max(0, this.inFlightMax(lane) - lane.active) : Infinity;
