@@ -183,9 +183,9 @@ describe('POST /config/reload: new credentials without a restart', () => {
   });
 
   it('reports keys that need a restart and rebuilds nothing when no credential changed', async () => {
-    writeFileSync(path, configFile(sim2Tables, '[core]\nqueues = 100'));
+    writeFileSync(path, configFile(sim2Tables, '[core]\nqueues = 100\n[gorush]\nsync = true'));
     const answer = await reload().expect(200);
-    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['core.queues'] });
+    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['core.queues', 'gorush.sync'] });
   });
 
   it('applies a new retry_max to the next sends with the same clients; in_flight_max waits for a restart at every reload', async () => {

@@ -12,6 +12,7 @@ import {
   CORE_CONFIG,
   DEFAULT_APP,
   FEEDBACK_CONFIG,
+  GORUSH_CONFIG,
   loadConfig,
   LOG_CONFIG,
   QUEUE_CONFIG,
@@ -20,6 +21,7 @@ import {
   type ConfigSource,
   type CoreConfig,
   type FeedbackConfig,
+  type GorushConfig,
   type LogConfig,
   type PushgateConfig,
   type QueueConfig,
@@ -38,7 +40,7 @@ export interface ReloadOutcome {
 const LIVE_KEYS = new Set(['retry_max']);
 
 /** The sections a reload does not apply: a change to any of their keys is reported as needing a restart. */
-type RestartSections = Pick<PushgateConfig, 'core' | 'queue' | 'auth' | 'feedback' | 'log'>;
+type RestartSections = Pick<PushgateConfig, 'core' | 'queue' | 'auth' | 'feedback' | 'gorush' | 'log'>;
 
 /**
  * Re-reads the configuration from where the gateway read it at start, puts the apps' new provider settings in force
@@ -58,13 +60,14 @@ export class ReloadService {
     @Inject(QUEUE_CONFIG) queue: QueueConfig,
     @Inject(AUTH_CONFIG) auth: AuthConfig,
     @Inject(FEEDBACK_CONFIG) feedback: FeedbackConfig,
+    @Inject(GORUSH_CONFIG) gorush: GorushConfig,
     @Inject(LOG_CONFIG) log: LogConfig,
     @Inject(CONFIG_SOURCE) private readonly source: ConfigSource,
     private readonly apps: AppsSettings,
     private readonly apns: ApnsService,
     private readonly fcm: FcmService,
   ) {
-    this.boot = { core, queue, auth, feedback, log };
+    this.boot = { core, queue, auth, feedback, gorush, log };
     for (const [name, app] of Object.entries(apps.current())) {
       for (const platform of ['ios', 'android'] as const) this.digests.set(`${name}.${platform}`, filesDigest(app[platform]));
     }
