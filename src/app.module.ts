@@ -1,9 +1,8 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { ConfigModule, registerAs } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
-import { bootConfigSource, loadConfig, type PushgateConfig } from './config/pushgate.config';
+import { bootConfigSource, loadConfig, PushgateConfigModule, type PushgateConfig } from './config/pushgate.config';
 import { FeedbackModule } from './feedback/feedback.module';
 import { GorushModule } from './gorush/gorush.module';
 import { HealthModule } from './health/health.module';
@@ -29,8 +28,8 @@ function queueBackend(config: PushgateConfig): (DynamicModule | typeof RedisModu
 }
 
 /**
- * The gateway, composed for one configuration (read once, and provided as `pushgateConfig`): the configuration
- * chooses the queue backend here, and nowhere else.
+ * The gateway, composed for one configuration (read once, and provided section by section with the apps' live
+ * settings by {@link PushgateConfigModule}): the configuration chooses the queue backend here, and nowhere else.
  */
 @Module({})
 export class AppModule implements NestModule {
@@ -38,7 +37,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [registerAs('pushgate', () => config)] }),
+        PushgateConfigModule.forRoot(config),
         ScheduleModule.forRoot(),
         LogModule,
         AuthModule,

@@ -6,7 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { ApiKeyGuard } from './auth/auth.guard';
 import { keyRequired } from './auth/auth.middleware';
-import { pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from './config/pushgate.config';
 import { applyConnectionLimits } from './http/connection-limits';
 import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH } from './http/request-id.middleware';
 import { LogService } from './log/log.service';
@@ -138,7 +138,7 @@ export function setupApp(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('etag', false);
-  applyConnectionLimits(app.getHttpServer() as Server, app.get<PushgateConfig>(pushgateConfig.KEY).core);
+  applyConnectionLimits(app.getHttpServer() as Server, app.get<CoreConfig>(CORE_CONFIG));
   // Swagger's routes are Express's own, outside Nest's guards.
   express.use(
     Object.values(OPENAPI_PATHS).map((path) => `/${path}`),

@@ -9,7 +9,7 @@ import { UsageError } from './cli/notification';
 import { flagEnvironment, parseServeArgs, SERVE_USAGE } from './cli/serve.args';
 import { removeStaleSocket, socketPath, startProblems } from './cli/start.checks';
 import { VERSION, versionText } from './cli/version';
-import { bootConfigSource, ConfigError, loadConfig, pushgateConfig, type PushgateConfig } from './config/pushgate.config';
+import { bootConfigSource, ConfigError, loadConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
@@ -58,11 +58,10 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   }
 
   const app = setupApp(await NestFactory.create(AppModule.forRoot(bootConfig), APP_OPTIONS));
-  const config = app.get<PushgateConfig>(pushgateConfig.KEY);
   const logger = new Logger('Main');
-  if (config.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${config.unknown_keys.join(', ')}`);
-  const { port, pid } = config.core;
-  applyServerTimeouts(app.getHttpServer() as Server, config.core);
+  if (bootConfig.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${bootConfig.unknown_keys.join(', ')}`);
+  const { port, pid } = bootConfig.core;
+  applyServerTimeouts(app.getHttpServer() as Server, bootConfig.core);
   const path = socketPath(port);
   if (path !== undefined) {
     removeStaleSocket(path);
@@ -71,7 +70,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     await app.listen(Number(port));
   }
   if (pid) writeFileSync(pid, `${process.pid}\n`);
-  logger.log(`pushgate ${VERSION} listening on ${port} (${deliveryMode(config)} mode, node ${process.version})`);
+  logger.log(`pushgate ${VERSION} listening on ${port} (${deliveryMode(bootConfig)} mode, node ${process.version})`);
 
   let closing = false;
   const shutdown = (signal: string): void => {
@@ -80,7 +79,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     logger.log(`${signal}: shutting down`);
     // The drain has its budget; whatever else hangs (a log on a failing disk, a client that does not close) must not
     // keep the process past it.
-    const budgetMs = (config.core.shutdown_delay + config.core.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS) * 1000;
+    const budgetMs = (bootConfig.core.shutdown_delay + bootConfig.core.shutdown_timeout + SHUTDOWN_MARGIN_SECONDS) * 1000;
     setTimeout(() => {
       logger.error(`${signal}: shutdown did not finish within ${budgetMs / 1000} s; exiting`);
       process.exit(1);

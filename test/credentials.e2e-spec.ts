@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { CONFIG_SOURCE, loadConfig, pushgateConfig, type ConfigSource } from '../src/config/pushgate.config';
+import { CONFIG_SOURCE, loadConfig, type ConfigSource } from '../src/config/pushgate.config';
 import { Simulator } from '../src/simulator/simulator';
 import { eventually, ios, startGateway } from './support/gateway';
 
@@ -79,8 +79,6 @@ describe('APNs and FCM credentials are proven before they are trusted', () => {
     const source: ConfigSource = { path, env: {} };
     const config = loadConfig(source);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(pushgateConfig.KEY)
-      .useValue(config)
       .overrideProvider(CONFIG_SOURCE)
       .useValue(source)
       .compile();

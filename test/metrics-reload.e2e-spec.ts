@@ -7,7 +7,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { CONFIG_SOURCE, loadConfig, pushgateConfig, type ConfigSource } from '../src/config/pushgate.config';
+import { CONFIG_SOURCE, loadConfig, type ConfigSource } from '../src/config/pushgate.config';
 import { Simulator } from '../src/simulator/simulator';
 import { eventually, ios } from './support/gateway';
 
@@ -65,8 +65,6 @@ describe('APNs gauges after POST /config/reload', () => {
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: join(dir, 'access.log') } };
     const config = loadConfig(source);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(pushgateConfig.KEY)
-      .useValue(config)
       .overrideProvider(CONFIG_SOURCE)
       .useValue(source)
       .compile();

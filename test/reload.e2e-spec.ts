@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { CONFIG_SOURCE, loadConfig, pushgateConfig, type ConfigSource } from '../src/config/pushgate.config';
+import { CONFIG_SOURCE, loadConfig, type ConfigSource } from '../src/config/pushgate.config';
 import { Simulator } from '../src/simulator/simulator';
 import type { SimRecord } from '../src/simulator/simulator.state';
 import { android, eventually, ios, readLog } from './support/gateway';
@@ -75,8 +75,6 @@ describe('POST /config/reload: new credentials without a restart', () => {
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1' } };
     const config = loadConfig(source);
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(pushgateConfig.KEY)
-      .useValue(config)
       .overrideProvider(CONFIG_SOURCE)
       .useValue(source)
       .compile();
@@ -185,9 +183,30 @@ describe('POST /config/reload: new credentials without a restart', () => {
   });
 
   it('reports keys that need a restart and rebuilds nothing when no credential changed', async () => {
-    writeFileSync(path, configFile(sim2Tables, '[core]\nqueues = 100'));
+    writeFileSync(path, configFile(sim2Tables, '[core]\nqueues = 100\n[gorush]\nsync = true'));
     const answer = await reload().expect(200);
-    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['core.queues'] });
+    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['core.queues', 'gorush.sync'] });
+  });
+
+  it('applies a new retry_max to the next sends with the same clients; in_flight_max waits for a restart at every reload', async () => {
+    const file = configFile(sim2Tables.replace('timeout = 3', 'timeout = 3\nretry_max = 2'), '[apps.brand_a]\nin_flight_max = 5');
+    writeFileSync(path, file);
+    const answer = await reload().expect(200);
+    expect(answer.body).toEqual({ message: 'ok', reloaded: [], restart_required: ['apps.brand_a.in_flight_max'] });
+
+    // Two refusals in a row: with the booted retry_max (1) the push would fail, with the reloaded one (2) it is sent.
+    sim2.failNext('apns', 'ServiceUnavailable', 2);
+    await push([ios(['retried-ios'], { app: 'brand_a' })]).expect(200);
+    const attempts = (): number[] =>
+      sim2
+        .records()
+        .filter((r) => r.token === 'retried-ios')
+        .map((r) => r.status);
+    await eventually(() => attempts().includes(200), 10_000);
+    expect(attempts()).toEqual([503, 503, 200]);
+
+    // The booted in_flight_max is still the one in force, so it is still reported.
+    expect((await reload().expect(200)).body).toEqual({ message: 'ok', reloaded: [], restart_required: ['apps.brand_a.in_flight_max'] });
   });
 });
 

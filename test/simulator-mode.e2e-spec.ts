@@ -8,7 +8,7 @@ import { ApnsService } from '../src/apns/apns.service';
 import { VERSION } from '../src/cli/version';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { loadConfig, pushgateConfig } from '../src/config/pushgate.config';
+import { loadConfig } from '../src/config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../src/provider/provider.settings';
 import { EMBEDDED_SIMULATOR, type EmbeddedSimulator } from '../src/simulator/simulator.module';
 import { android, eventually, ios, readLog } from './support/gateway';
@@ -21,10 +21,7 @@ describe('a gateway without credentials delivers to its embedded simulator', () 
     accessLog = join(mkdtempSync(join(tmpdir(), 'pushgate-embedded-')), 'access.log');
     const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: 'discard' } });
     expect(config.simulator).toBe(true);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(pushgateConfig.KEY)
-      .useValue(config)
-      .compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
     app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
     await app.init();
   });

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Notification, type NotificationOptions } from 'apns2';
-import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { fieldPath, notificationProblem, type PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
@@ -24,7 +24,7 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
 
   constructor(
     private readonly apns: ApnsService,
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    private readonly apps: AppsSettings,
   ) {}
 
   prepare(notification: NotificationDto, acceptedAt: number): ApnsPrepared {
@@ -47,7 +47,7 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
    * to any bundle id its team owns, for whoever may push to the app.
    */
   private topicProblem({ topic, app = DEFAULT_APP }: NotificationDto): string | undefined {
-    const ios = (this.config.apps[app] as AppConfig | undefined)?.ios;
+    const ios = this.apps.app(app)?.ios;
     if (topic === undefined || !ios || topic === ios.topic) return undefined;
     const allowed = ios.topics.split(',').map((t) => t.trim());
     if (allowed.includes(topic)) return undefined;

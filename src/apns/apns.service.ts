@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DEFAULT_APP, pushgateConfig, type IosConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type IosConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { parseEndpoint } from '../transport/send-result';
 import type { ProxySettings } from '../transport/http2.transport';
@@ -19,9 +19,9 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly threads: number;
   private readonly proxy: ProxySettings;
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
-    this.threads = config.core.transport_threads;
-    this.proxy = { url: config.core.https_proxy, noProxy: config.core.no_proxy };
+  constructor(@Inject(CORE_CONFIG) core: CoreConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
+    this.threads = core.transport_threads;
+    this.proxy = { url: core.https_proxy, noProxy: core.no_proxy };
     for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios, name));
   }
 

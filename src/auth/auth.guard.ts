@@ -13,7 +13,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { DEFAULT_APP, pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AUTH_CONFIG, DEFAULT_APP, type AuthConfig } from '../config/pushgate.config';
 import { ApiKeys } from './auth.keys';
 
 /** Probes must answer whatever the credentials: the kubelet sends none. */
@@ -61,14 +61,14 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
   private readonly anonymousAdmin: boolean;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(AUTH_CONFIG) auth: AuthConfig,
     private readonly keys: ApiKeys,
     private readonly reflector: Reflector,
   ) {
-    this.protectStats = config.auth.protect_stats;
-    this.anonymousAdmin = config.auth.anonymous_admin;
-    if (config.auth.rate_limit > 0) this.limiter = new RateLimiterMemory({ points: config.auth.rate_limit, duration: 1 });
-    if (config.auth.failed_key_limit > 0) this.failures = new RateLimiterMemory({ points: config.auth.failed_key_limit, duration: 60 });
+    this.protectStats = auth.protect_stats;
+    this.anonymousAdmin = auth.anonymous_admin;
+    if (auth.rate_limit > 0) this.limiter = new RateLimiterMemory({ points: auth.rate_limit, duration: 1 });
+    if (auth.failed_key_limit > 0) this.failures = new RateLimiterMemory({ points: auth.failed_key_limit, duration: 60 });
   }
 
   onApplicationBootstrap(): void {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, AUTH_CONFIG, type AuthConfig } from '../config/pushgate.config';
 
 interface KeyDigest {
   /** SHA-256 of the key: fixed length, so the comparison is constant-time whatever the key's length. */
@@ -46,9 +46,9 @@ export class ApiKeys {
   private readonly scoped: KeyDigest[] = [];
   private readonly scopes = new Map<string, Set<string>>();
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
-    this.inline = splitKeys(config.auth.api_keys).map((key) => this.entry(key));
-    for (const [app, { api_keys }] of Object.entries(config.apps)) {
+  constructor(@Inject(AUTH_CONFIG) auth: AuthConfig, apps: AppsSettings) {
+    this.inline = splitKeys(auth.api_keys).map((key) => this.entry(key));
+    for (const [app, { api_keys }] of Object.entries(apps.current())) {
       for (const key of splitKeys(api_keys)) {
         const entry = this.entry(key);
         let scope = this.scopes.get(entry.id);
@@ -59,7 +59,7 @@ export class ApiKeys {
         scope.add(app);
       }
     }
-    this.path = config.auth.api_keys_path;
+    this.path = auth.api_keys_path;
     if (this.path !== '') this.reload(true);
   }
 

@@ -1,10 +1,9 @@
-import { Module, type INestApplicationContext } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { bulkhead } from 'cockatiel';
 import { ApnsModule } from '../apns/apns.module';
 import { ApnsProvider } from '../apns/apns.provider';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { bootConfigSource, loadConfig, PushgateConfigModule, type PushgateConfig } from '../config/pushgate.config';
 import { FcmModule } from '../fcm/fcm.module';
 import { FcmProvider } from '../fcm/fcm.provider';
 import { LogModule } from '../log/log.module';
@@ -18,19 +17,24 @@ import { SimulatorModule } from '../simulator/simulator.module';
 import { UsageError } from './notification';
 
 /** The gateway's configuration, provider clients and payload preparation, without its HTTP server and queue. */
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [pushgateConfig] }),
-    LogModule,
-    SimulatorModule,
-    ProviderModule.register([
-      { module: ApnsModule, provider: ApnsProvider },
-      { module: FcmModule, provider: FcmProvider },
-    ]),
-  ],
-  providers: [PushPreparer],
-})
-export class CliModule {}
+@Module({})
+export class CliModule {
+  static forRoot(config: PushgateConfig): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        PushgateConfigModule.forRoot(config),
+        LogModule,
+        SimulatorModule,
+        ProviderModule.register([
+          { module: ApnsModule, provider: ApnsProvider },
+          { module: FcmModule, provider: FcmProvider },
+        ]),
+      ],
+      providers: [PushPreparer],
+    };
+  }
+}
 
 /** Sends at most this many pushes at once when several are sent directly. */
 const DIRECT_CONCURRENCY = 64;
@@ -44,15 +48,11 @@ export class DirectSender {
 
   private constructor(private readonly app: INestApplicationContext) {}
 
-  static async open(): Promise<DirectSender> {
-    const app = await NestFactory.createApplicationContext(CliModule, { bufferLogs: true, abortOnError: false });
+  static async open(config: PushgateConfig = loadConfig(bootConfigSource())): Promise<DirectSender> {
+    const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(LogService));
     await app.init();
     return new DirectSender(app);
-  }
-
-  get config(): PushgateConfig {
-    return this.app.get<PushgateConfig>(pushgateConfig.KEY);
   }
 
   /** One result per token, in order; throws a {@link UsageError} for a payload the provider would refuse. */

@@ -1,5 +1,5 @@
 import { problems } from '../../test/support/config';
-import { loadConfig } from './pushgate.config';
+import { loadConfig } from './config.loader';
 
 const level = (value: string): string => loadConfig({ env: { PUSHGATE_LOG_LEVEL: value } }).log.level;
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { FEEDBACK_CONFIG, type FeedbackConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { PLATFORM_IOS } from '../push/push.dto';
 import { PushEvents, type SettledPush } from '../push/push.events';
@@ -22,11 +22,10 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
   private readonly invalidTokens: Counter<'platform' | 'reason'>;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(FEEDBACK_CONFIG) feedback: FeedbackConfig,
     private readonly events: PushEvents,
     metrics: MetricsService,
   ) {
-    const { feedback } = config;
     const registers = [metrics.registry];
     this.history = new InvalidTokenHistory(feedback.history_size);
     this.invalidTokens = new Counter({

@@ -12,10 +12,10 @@ import {
 } from '@nestjs/swagger';
 import { effectiveConfig } from '../cli/check-config.command';
 import { VERSION } from '../cli/version';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CONFIG_SECTIONS, GORUSH_CONFIG, type ConfigSections, type GorushConfig } from '../config/pushgate.config';
 import { PushCounters } from '../push/push.counters';
 import { WAIT_MAX_SECONDS } from '../push/push.results';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { GAURUN_STATS_EXAMPLE } from '../stats/gaurun-stats';
 import { RuntimeStats } from '../stats/runtime.stats';
 import { GorushErrorDto, GorushPushAnswerDto, GorushRequestDto, GorushSoundDto } from './gorush.dto';
@@ -53,10 +53,12 @@ function flag(name: string, value?: string): boolean | undefined {
 @Controller()
 export class GorushController {
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(GORUSH_CONFIG) private readonly settings: GorushConfig,
+    @Inject(CONFIG_SECTIONS) private readonly sections: ConfigSections,
+    private readonly apps: AppsSettings,
     private readonly gorush: GorushPush,
     private readonly counters: PushCounters,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly runtime: RuntimeStats,
   ) {}
 
@@ -80,7 +82,7 @@ export class GorushController {
   @ApiBadRequestResponse({ type: GorushErrorDto, description: 'Invalid request; nothing was queued.' })
   @ApiServiceUnavailableResponse({ type: GorushErrorDto, description: 'Queue full or shutting down; nothing was queued.' })
   push(@Body() body: unknown, @Query('sync') sync?: string, @Query('timeout') timeout?: string): Promise<GorushPushAnswerDto> {
-    const wait = flag('sync', sync) ?? this.config.gorush.sync;
+    const wait = flag('sync', sync) ?? this.settings.sync;
     let seconds = WAIT_MAX_SECONDS;
     if (timeout !== undefined) {
       seconds = /^\d{1,9}$/.test(timeout) ? Number(timeout) : NaN;
@@ -97,7 +99,7 @@ export class GorushController {
     const { ios, android, accepted } = this.counters;
     return {
       version: VERSION,
-      busy_workers: this.workers.active,
+      busy_workers: this.dispatcher.active,
       success_tasks: ios.push_success + android.push_success,
       failure_tasks: ios.push_error + android.push_error,
       submitted_tasks: accepted,
@@ -128,6 +130,6 @@ export class GorushController {
     schema: { type: 'object', example: { core: { port: '1056' }, auth: { api_keys: '<redacted>' }, ios: { topic: 'com.example.app' } } },
   })
   effectiveConfig(): Record<string, unknown> {
-    return effectiveConfig(this.config);
+    return effectiveConfig({ ...this.sections, apps: { ...this.apps.current() }, simulator: this.apps.simulator, unknown_keys: [] });
   }
 }

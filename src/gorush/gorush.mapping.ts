@@ -38,7 +38,7 @@ export function toNotification(
   g: GorushNotificationDto,
   path: string,
   nowMs: number,
-  config: PushgateConfig,
+  config: Pick<PushgateConfig, 'apps'>,
 ): { notification: PlainNotification; problems: string[] } {
   const problems: string[] = [];
   const tokens = [...(g.tokens ?? []), ...(g.to ? [g.to] : [])];

@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { GORUSH_CONFIG, type GorushConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { PushCounters } from '../push/push.counters';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 
 /**
  * With `gorush.metric_names`, `/metrics` also carries Gorush's series (`appleboy/gorush`, `metric/metrics.go`), read
@@ -12,14 +12,14 @@ import { PushWorkers } from '../push/push.workers';
 @Injectable()
 export class GorushMetrics implements OnModuleInit {
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(GORUSH_CONFIG) private readonly gorush: GorushConfig,
     private readonly metrics: MetricsService,
     private readonly counters: PushCounters,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
   ) {}
 
   onModuleInit(): void {
-    if (!this.config.gorush.metric_names) return;
+    if (!this.gorush.metric_names) return;
     const registers = [this.metrics.registry];
     const { ios, android } = this.counters;
     const counter = (name: string, help: string, value: () => number): void => {
@@ -43,13 +43,13 @@ export class GorushMetrics implements OnModuleInit {
     counter('gorush_success_tasks', 'Pushes that succeeded', () => ios.push_success + android.push_success);
     counter('gorush_failure_tasks', 'Pushes that failed for good', () => ios.push_error + android.push_error);
     counter('gorush_submitted_tasks', 'Pushes accepted', () => this.counters.accepted);
-    const workers = this.workers;
+    const dispatcher = this.dispatcher;
     new Gauge({
       name: 'gorush_busy_workers',
       help: 'Sends in flight',
       registers,
       collect() {
-        this.set(workers.active);
+        this.set(dispatcher.active);
       },
     });
   }

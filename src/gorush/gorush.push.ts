@@ -1,5 +1,5 @@
 import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, ValidationPipe } from '@nestjs/common';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { createValidationPipe, validationProblems } from '../http/validation.pipe';
 import { PushRequestDto, type PushResultDto } from '../push/push.dto';
 import { PushService } from '../push/push.service';
@@ -38,7 +38,8 @@ export class GorushPush {
   private readonly pushPipe = createValidationPipe();
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
+    private readonly apps: AppsSettings,
     private readonly push: PushService,
   ) {}
 
@@ -46,14 +47,14 @@ export class GorushPush {
     if (!isObject(body) || !Array.isArray(body.notifications)) throw new GorushException(400, 'Missing notifications field.');
     const count = body.notifications.length;
     if (count === 0) throw new GorushException(400, 'Notifications field is empty.');
-    const max = this.config.core.notification_max;
+    const max = this.core.notification_max;
     if (count > max) throw new GorushException(400, `Number of notifications(${count}) over limit(${max})`);
 
     const request = (await this.validate(this.gorushPipe, body, GorushRequestDto, (p) => p)) as GorushRequestDto;
     const now = Date.now();
     const problems: string[] = [];
     const notifications: PlainNotification[] = request.notifications.map((g, i) => {
-      const mapped = toNotification(g, `notifications[${i}]`, now, this.config);
+      const mapped = toNotification(g, `notifications[${i}]`, now, { apps: this.apps.current() });
       problems.push(...mapped.problems);
       return mapped.notification;
     });

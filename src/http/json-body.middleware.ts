@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
 import { ApiKeyGuard, bearerToken } from '../auth/auth.guard';
 import { ApiKeys } from '../auth/auth.keys';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 
 /** Deeper JSON is refused before it is parsed: a push request needs 4 levels, and validation recurses. */
 export const JSON_MAX_DEPTH = 32;
@@ -40,7 +40,7 @@ export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
 @Injectable()
 export class JsonBodyMiddleware implements NestMiddleware {
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
     private readonly guard: ApiKeyGuard,
     private readonly keys: ApiKeys,
   ) {}
@@ -50,14 +50,14 @@ export class JsonBodyMiddleware implements NestMiddleware {
     // A client without a valid key gets its 401 from the guard without the gateway reading and parsing its body.
     if (this.unauthenticated(req)) return next();
     const declared = Number(req.headers['content-length']);
-    if (declared > this.config.core.body_limit) {
+    if (declared > this.core.body_limit) {
       // Refused before a byte of it is read; the connection closes after the answer, as the body is not wanted.
       res.setHeader('Connection', 'close');
       throw this.tooLarge();
     }
     let bytes: Buffer;
     try {
-      bytes = await getRawBody(req, { limit: this.config.core.body_limit });
+      bytes = await getRawBody(req, { limit: this.core.body_limit });
     } catch (error) {
       if ((error as { type?: string }).type === 'entity.too.large') throw this.tooLarge();
       throw new BadRequestException({ message: 'Request-body is malformed' });
@@ -87,7 +87,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
   }
 
   private tooLarge(): PayloadTooLargeException {
-    return new PayloadTooLargeException({ message: `request body over limit(${this.config.core.body_limit} bytes)` });
+    return new PayloadTooLargeException({ message: `request body over limit(${this.core.body_limit} bytes)` });
   }
 
   private unauthenticated(req: Request): boolean {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { LOG_CONFIG, type LogConfig } from '../config/pushgate.config';
 import { LineBatch } from './line-batch';
 import { LogFile } from './log.file';
 
@@ -129,15 +129,15 @@ export class LogService implements LoggerService, OnApplicationShutdown {
   /** Written synchronously, like the logs: `process.stderr` would end the process on a closed pipe (EPIPE). */
   private readonly stderr = LogFile.stderr();
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
-    this.format = config.log.format === 'gaurun' ? 'gaurun' : 'json';
+  constructor(@Inject(LOG_CONFIG) log: LogConfig) {
+    this.format = log.format === 'gaurun' ? 'gaurun' : 'json';
     const options = {
       base: null,
       ...(this.format === 'gaurun' ? { timestamp: () => `,"time":"${gaurunTime()}"`, messageKey: 'message' } : { timestamp: isoTime }),
       formatters: { level: (label: string) => ({ level: label }) },
     };
 
-    this.accessFile = openTarget(config.log.access_log);
+    this.accessFile = openTarget(log.access_log);
     if (this.accessFile) {
       const chunk = this.accessFile.path === undefined ? PIPE_WRITE : FILE_WRITE;
       this.accessBatch = new LineBatch(this.accessFile, chunk, (error) => this.accessWritten(error));
@@ -146,11 +146,11 @@ export class LogService implements LoggerService, OnApplicationShutdown {
       this.accessLog = pino({ ...options, level: 'silent' });
     }
 
-    this.errorFile = openTarget(config.log.error_log);
+    this.errorFile = openTarget(log.error_log);
     if (this.errorFile) {
       const file = this.errorFile;
       this.errorSink = { write: (line: string) => this.writeError(file, line) };
-      this.errorLog = pino({ ...options, level: config.log.level }, this.errorSink);
+      this.errorLog = pino({ ...options, level: log.level }, this.errorSink);
     } else {
       this.errorLog = pino({ ...options, level: 'silent' });
     }

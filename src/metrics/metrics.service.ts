@@ -1,13 +1,13 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApnsService } from '../apns/apns.service';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PushCounters } from '../push/push.counters';
 import { PLATFORM_IOS, type Platform } from '../push/push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { VERSION } from '../cli/version';
 import { deliveryMode } from '../simulator/simulator.settings';
 import { ReasonLabels } from './metrics.labels';
@@ -56,7 +56,7 @@ interface PlatformSeries {
 
 /**
  * The gateway's Prometheus metrics in a registry of its own (one per application, so that several can live in one
- * process): push outcomes, retries and timings fed by {@link PushEvents}, gauges read from the queue, the workers
+ * process): push outcomes, retries and timings fed by {@link PushEvents}, gauges read from the queue, the dispatcher
  * and the APNs client when scraped, and the default Node.js process metrics. Label values are bounded: platform,
  * outcome and reason, never a token or an id.
  */
@@ -70,10 +70,10 @@ export class MetricsService implements OnModuleInit {
   private readonly pushRequestSeconds: Histogram<'code'>;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    apps: AppsSettings,
     private readonly events: PushEvents,
     queue: PushQueue,
-    workers: PushWorkers,
+    dispatcher: PushDispatcher,
     counters: PushCounters,
     apns: ApnsService,
     logs: LogService,
@@ -85,7 +85,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Always 1: the running version, and whether pushes go to the embedded simulator or to the providers.',
       labelNames: ['version', 'mode'] as const,
       registers,
-    }).set({ version: VERSION, mode: deliveryMode(config) }, 1);
+    }).set({ version: VERSION, mode: deliveryMode(apps) }, 1);
 
     const tallies: Tally[] = [];
     const tally = (series: { inc(value: number): void }): Tally => {
@@ -103,7 +103,7 @@ export class MetricsService implements OnModuleInit {
       registers,
       collect: flushTallies,
     });
-    for (const app of Object.keys(config.apps)) {
+    for (const app of Object.keys(apps.current())) {
       const series = (platform: string): { succeeded: Incrementer; failed: Incrementer } => ({
         succeeded: tally(appPushes.labels(app, platform, 'succeeded')),
         failed: tally(appPushes.labels(app, platform, 'failed')),
@@ -116,7 +116,7 @@ export class MetricsService implements OnModuleInit {
       labelNames: ['app'] as const,
       registers,
       collect() {
-        for (const [app, { in_flight }] of Object.entries(workers.appActivity())) this.set({ app }, in_flight);
+        for (const [app, { in_flight }] of Object.entries(dispatcher.appActivity())) this.set({ app }, in_flight);
       },
     });
 
@@ -224,7 +224,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Pushes being sent right now.',
       registers,
       collect() {
-        this.set(workers.active);
+        this.set(dispatcher.active);
       },
     });
     new Gauge({
@@ -232,7 +232,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Pushes waiting for the backoff before their next attempt.',
       registers,
       collect() {
-        this.set(workers.retrying);
+        this.set(dispatcher.retrying);
       },
     });
     new Gauge({
@@ -240,7 +240,7 @@ export class MetricsService implements OnModuleInit {
       help: 'Concurrent sends allowed: core.workers x (pusher_max + 1).',
       registers,
       collect() {
-        this.set(workers.concurrency);
+        this.set(dispatcher.concurrency);
       },
     });
 

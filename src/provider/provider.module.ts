@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings } from '../config/pushgate.config';
 import type { PushProvider } from './push.provider';
 import { ProviderRegistry } from './provider.registry';
 import { SendRetryPolicy } from './provider.retry';
@@ -20,8 +20,8 @@ export class ProviderModule {
       providers: [
         {
           provide: ProviderRegistry,
-          inject: [pushgateConfig.KEY, ...bindings.map((b) => b.provider)],
-          useFactory: (config: PushgateConfig, ...providers: PushProvider[]): ProviderRegistry => new ProviderRegistry(config, providers),
+          inject: [AppsSettings, ...bindings.map((b) => b.provider)],
+          useFactory: (apps: AppsSettings, ...providers: PushProvider[]): ProviderRegistry => new ProviderRegistry(apps, providers),
         },
         SendRetryPolicy,
       ],

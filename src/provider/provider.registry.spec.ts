@@ -1,4 +1,4 @@
-import { CONFIG_DEFAULTS, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
 import { PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
 import { SENT } from './provider.result';
 import { platformName, ProviderRegistry } from './provider.registry';
@@ -22,8 +22,8 @@ function registry(defaultIos: boolean, namedAndroid: boolean): ProviderRegistry 
     in_flight_max: 0,
     api_keys: '',
   });
-  const config = { ...CONFIG_DEFAULTS, apps: { default: app(defaultIos, true), named: app(true, namedAndroid) } } as unknown as PushgateConfig;
-  return new ProviderRegistry(config, [provider(PLATFORM_IOS, ['notifications[0]: too big']), provider(PLATFORM_ANDROID)]);
+  const apps = new AppsSettings({ default: app(defaultIos, true), named: app(true, namedAndroid) }, false);
+  return new ProviderRegistry(apps, [provider(PLATFORM_IOS, ['notifications[0]: too big']), provider(PLATFORM_ANDROID)]);
 }
 
 const dto = (platform: number, app?: string): NotificationDto => ({ token: ['t'], platform, message: 'm', app }) as NotificationDto;

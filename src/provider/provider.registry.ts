@@ -1,4 +1,4 @@
-import { DEFAULT_APP, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, type AppsSettings } from '../config/pushgate.config';
 import { PLATFORM_IOS, type NotificationDto, type Platform } from '../push/push.dto';
 import { fieldPath, type PlatformName, type PushProvider } from './push.provider';
 
@@ -12,7 +12,7 @@ export class ProviderRegistry {
   private readonly byPlatform = new Map<Platform, PushProvider>();
 
   constructor(
-    private readonly config: PushgateConfig,
+    private readonly apps: AppsSettings,
     providers: readonly PushProvider[],
   ) {
     for (const provider of providers) this.byPlatform.set(provider.platform, provider);
@@ -31,7 +31,7 @@ export class ProviderRegistry {
   disabled(notification: NotificationDto): boolean {
     const name = notification.app ?? DEFAULT_APP;
     if (name !== DEFAULT_APP) return false;
-    const app = this.config.apps[DEFAULT_APP] as AppConfig | undefined;
+    const app = this.apps.app(DEFAULT_APP);
     return app !== undefined && !app[this.of(notification.platform).name].enabled;
   }
 
@@ -44,7 +44,7 @@ export class ProviderRegistry {
     const provider = this.of(notification.platform);
     const problems: string[] = [];
     const name = notification.app ?? DEFAULT_APP;
-    const app = this.config.apps[name] as AppConfig | undefined;
+    const app = this.apps.app(name);
     if (app && name !== DEFAULT_APP && !app[provider.name].enabled) {
       problems.push(`${fieldPath(path, 'platform')}: app "${name}" has no ${provider.title} credentials`);
     }

@@ -1,4 +1,4 @@
-import { CONFIG_DEFAULTS, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
 import { PLATFORM_ANDROID, PLATFORM_IOS } from '../push/push.dto';
 import { SENT, type SendResult } from './provider.result';
 import { SendRetryPolicy } from './provider.retry';
@@ -8,7 +8,7 @@ function policy(iosRetryMax: number, androidRetryMax: number, named?: AppConfig)
   const android = { ...CONFIG_DEFAULTS.android, retry_max: androidRetryMax };
   const apps: Record<string, AppConfig> = { default: { ios, android, in_flight_max: 0, api_keys: '' } };
   if (named) apps.named = named;
-  return new SendRetryPolicy({ ...CONFIG_DEFAULTS, ios, android, apps } as unknown as PushgateConfig);
+  return new SendRetryPolicy(new AppsSettings(apps, false), ios, android);
 }
 
 const UNAVAILABLE: SendResult = { ok: false, reason: 'UNAVAILABLE', retryable: true };

@@ -8,7 +8,7 @@ import {
   type IBackoff,
   type IBackoffFactory,
 } from 'cockatiel';
-import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { ANDROID_CONFIG, AppsSettings, DEFAULT_APP, IOS_CONFIG, type AndroidConfig, type IosConfig } from '../config/pushgate.config';
 import type { Platform } from '../push/push.dto';
 import type { SendResult } from './provider.result';
 import { platformName } from './provider.registry';
@@ -48,16 +48,21 @@ const isRetryable = (result: SendResult): boolean => !result.ok && result.retrya
 
 /**
  * When a failed send is tried again: retryable failures, up to the `retry_max` of the app and platform, after an
- * exponential backoff with half jitter that honours the provider's Retry-After. The queue's workers and direct
+ * exponential backoff with half jitter that honours the provider's Retry-After. The dispatcher and direct
  * sends from the command line wait by the same policy.
  */
 @Injectable()
 export class SendRetryPolicy {
-  constructor(@Inject(pushgateConfig.KEY) private readonly config: PushgateConfig) {}
+  constructor(
+    private readonly apps: AppsSettings,
+    @Inject(IOS_CONFIG) private readonly ios: IosConfig,
+    @Inject(ANDROID_CONFIG) private readonly android: AndroidConfig,
+  ) {}
 
   /** Read at each decision, so that a reloaded `retry_max` applies at once. */
   retryMax(platform: Platform, app: string): number {
-    const settings = (this.config.apps[app] as AppConfig | undefined) ?? this.config;
+    // An app that is not configured retries as the default app, or as `[ios]` / `[android]` say when there is none.
+    const settings = this.apps.app(app) ?? this.apps.app(DEFAULT_APP) ?? { ios: this.ios, android: this.android };
     return settings[platformName(platform)].retry_max;
   }
 

@@ -1,4 +1,4 @@
-import type { AndroidConfig, IosConfig, PushgateConfig } from '../config/pushgate.config';
+import type { AndroidConfig, AppConfig, IosConfig } from '../config/pushgate.config';
 
 /**
  * Per app, the settings its APNs and FCM clients are built from: the configured ones, or, for the default app of a
@@ -9,6 +9,6 @@ export const PROVIDER_SETTINGS = Symbol('PROVIDER_SETTINGS');
 export type ProviderSettings = Readonly<Record<string, { readonly ios: IosConfig; readonly android: AndroidConfig }>>;
 
 /** The configured settings as they are. */
-export function configuredSettings(config: PushgateConfig): ProviderSettings {
-  return config.apps;
+export function configuredSettings(apps: Readonly<Record<string, AppConfig>>): ProviderSettings {
+  return apps;
 }

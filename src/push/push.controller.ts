@@ -16,7 +16,7 @@ import { RequestId } from '../http/request-id.middleware';
 import { MessageDto, PushAcceptedDto, PushRequestDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
 import { DEFAULT_RESULTS_LIMITS, PushResults, WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from './push.results';
 import { PushService } from './push.service';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 /** `wait` and `timeout` of `POST /push`: milliseconds to wait, or undefined for Gaurun's immediate answer. */
 export function waitFromQuery(wait?: string, timeout?: string): number | undefined {
@@ -36,7 +36,7 @@ export function waitFromQuery(wait?: string, timeout?: string): number | undefin
 export class PushController {
   constructor(
     private readonly push: PushService,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly results: PushResults,
   ) {}
 
@@ -104,7 +104,7 @@ export class PushController {
   setPushers(@Query('max') max?: string): { message: string } {
     if (max === undefined || !/^\d{1,9}$/.test(max) || Number(max) > PUSHER_MAX_LIMIT)
       throw new BadRequestException({ message: 'malformed value' });
-    this.workers.setPusherMax(Number(max));
+    this.dispatcher.setPusherMax(Number(max));
     return { message: 'ok' };
   }
 }

@@ -25,7 +25,7 @@ export interface RetriedPush {
 type Listener<T> = (event: T) => void;
 
 /**
- * What happens to pushes. The workers emit one `settled` event per push when it ends, and every record of it follows
+ * What happens to pushes. The dispatcher emits one `settled` event per push when it ends, and every record of it follows
  * from that event alone: the journal's line, the counters, the metrics, the per-request results, the invalid-token
  * feedback and the queue's acknowledgement. Listeners run synchronously on the hot path: keep them cheap, and keep
  * their failures to themselves.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { gaurunTime, unfinishedPushes } from '../cli/recover.command';
-import { loadConfig, pushgateConfig } from '../config/pushgate.config';
+import { loadConfig, PushgateConfigModule } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import type { NotificationDto } from './push.dto';
 import { PushEvents } from './push.events';
@@ -27,7 +27,8 @@ async function setup(env: Record<string, string> = {}) {
   const accessLog = join(mkdtempSync(join(tmpdir(), 'pushgate-journal-')), 'access.log');
   const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: 'discard', ...env } });
   const moduleRef = await Test.createTestingModule({
-    providers: [PushJournal, PushEvents, LogService, { provide: pushgateConfig.KEY, useValue: config }],
+    imports: [PushgateConfigModule.forRoot(config)],
+    providers: [PushJournal, PushEvents, LogService],
   }).compile();
   const logs = moduleRef.get(LogService);
   /** The lines written so far, their time taken out. */
@@ -103,7 +104,8 @@ describe('PushJournal', () => {
     // Linux's /dev/full fails every write with ENOSPC, as a full disk does.
     const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: '/dev/full', PUSHGATE_LOG_ERROR_LOG: 'discard' } });
     const moduleRef = await Test.createTestingModule({
-      providers: [PushJournal, PushEvents, LogService, { provide: pushgateConfig.KEY, useValue: config }],
+      imports: [PushgateConfigModule.forRoot(config)],
+      providers: [PushJournal, PushEvents, LogService],
     }).compile();
     moduleRef.useLogger(false);
     const journal = moduleRef.get(PushJournal);
@@ -134,7 +136,8 @@ describe('PushJournal', () => {
         env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_FORMAT: 'gaurun' },
       });
       const moduleRef = await Test.createTestingModule({
-        providers: [PushJournal, PushEvents, LogService, { provide: pushgateConfig.KEY, useValue: config }],
+        imports: [PushgateConfigModule.forRoot(config)],
+        providers: [PushJournal, PushEvents, LogService],
       }).compile();
       const journal = moduleRef.get(PushJournal);
       const events = moduleRef.get(PushEvents);

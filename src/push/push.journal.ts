@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import type { Logger as AccessLogger } from 'pino';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { LogService, type JournalEntry } from '../log/log.service';
 import type { NotificationDto } from './push.dto';
 import { PushEvents, type SettledPush } from './push.events';
@@ -53,12 +53,12 @@ export class PushJournal {
   private numbered = 0;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(CORE_CONFIG) core: CoreConfig,
     private readonly logs: LogService,
     events: PushEvents,
   ) {
     this.access = logs.accessLog;
-    this.fullToken = config.core.log_full_token;
+    this.fullToken = core.log_full_token;
     this.gaurun = logs.format === 'gaurun';
     events.onSettled((event) => this.settled(event));
   }

@@ -16,7 +16,7 @@ import { PushPreparer } from './push.preparer';
 import { PushQueue } from './push.queue';
 import { PushResults } from './push.results';
 import { PushService } from './push.service';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 const providers = ProviderModule.register([
   { module: ApnsModule, provider: ApnsProvider },
@@ -46,11 +46,11 @@ export interface PushModuleOptions {
     PushPreparer,
     PushResults,
     PushService,
-    PushWorkers,
+    PushDispatcher,
     PushHealthIndicator,
     JournalHealthIndicator,
   ],
-  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushWorkers, providers],
+  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushDispatcher, providers],
 })
 export class PushModule implements NestModule {
   constructor(private readonly journal: PushJournal) {}

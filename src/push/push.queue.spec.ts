@@ -9,7 +9,7 @@ function notification(tokens: string[], prefix = 'n-', app = 'default'): QueuedN
 
 /** The queue as the gateway builds it, for `core.queues` = capacity. */
 function memoryQueue(capacity: number): MemoryPushQueue {
-  return new MemoryPushQueue(loadConfig({ env: { PUSHGATE_CORE_QUEUES: String(capacity) } }));
+  return new MemoryPushQueue(loadConfig({ env: { PUSHGATE_CORE_QUEUES: String(capacity) } }).core);
 }
 
 describe('MemoryPushQueue', () => {

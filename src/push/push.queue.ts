@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NotificationOptions } from 'apns2';
 import type { IBackoff } from 'cockatiel';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import type { PreparedFcmMessage } from '../fcm/fcm.client';
 import type { NotificationDto, Platform } from './push.dto';
 
@@ -61,7 +61,7 @@ export abstract class PushQueue {
   /**
    * Up to `max` pushes to send now; empty when there are none. With `room`, no more of an app than it has room for:
    * an app at its limit then leaves the pushes of the others free to go. A queue that cannot choose by app ignores
-   * it, and the workers park what is over.
+   * it, and the dispatcher parks what is over.
    */
   abstract take(max: number, room?: AppRoom): Push[] | Promise<Push[]>;
   /** Puts a push back for another attempt, ahead of new work; retries are never refused. */
@@ -101,9 +101,9 @@ export class MemoryPushQueue extends PushQueue {
   readonly durable = false;
   readonly capacity: number;
 
-  constructor(@Inject(pushgateConfig.KEY) config: PushgateConfig) {
+  constructor(@Inject(CORE_CONFIG) core: CoreConfig) {
     super();
-    this.capacity = config.core.queues;
+    this.capacity = core.queues;
   }
 
   get size(): number {

@@ -36,7 +36,7 @@ interface Waiter {
 
 /**
  * Per-request outcome counts for `GET /push/{id}`, bounded in time and number, and per-push outcomes for the
- * callers that asked to wait. Fed by the settled-push events, so the workers know nothing of it.
+ * callers that asked to wait. Fed by the settled-push events, so the dispatcher knows nothing of it.
  */
 @Injectable()
 export class PushResults {

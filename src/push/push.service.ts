@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { DEFAULT_APP, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CORE_CONFIG, DEFAULT_APP, type CoreConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import { transportStartFailure } from '../transport/threaded.transport';
 import { PushCounters } from './push.counters';
@@ -9,7 +9,7 @@ import { PushJournal, type DisabledNotification } from './push.journal';
 import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
 export const QUEUE_FULL_RETRY_AFTER = 1;
@@ -26,9 +26,10 @@ export class PushService {
   private requests = 0;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
+    private readonly apps: AppsSettings,
     private readonly queue: PushQueue,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly counters: PushCounters,
     private readonly preparer: PushPreparer,
     private readonly journal: PushJournal,
@@ -49,7 +50,7 @@ export class PushService {
   ): Promise<PushAcceptedDto> {
     const { notifications, warnings } = request;
     if (warnings) this.counters.unknownKeys += warnings.length;
-    const { notification_max } = this.config.core;
+    const { notification_max } = this.core;
     if (notifications.length > notification_max) {
       throw new BadRequestException({
         message: `number of notifications(${notifications.length}) over limit(${notification_max})`,
@@ -66,7 +67,7 @@ export class PushService {
         errors: problems,
       });
     }
-    if (!this.workers.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
+    if (!this.dispatcher.accepting) throw new ServiceUnavailableException({ message: 'shutting down' });
     const transportDown = transportStartFailure();
     if (transportDown !== undefined)
       throw new ServiceUnavailableException({
@@ -100,7 +101,7 @@ export class PushService {
       for (const n of disabled) this.counters.skipped(n.dto.platform, n.dto.token.length);
     }
     this.counters.accepted += count;
-    this.workers.wake();
+    this.dispatcher.wake();
     const extra = { skipped, warnings };
     if (!waiter) return new PushAcceptedDto(count, requestId, undefined, extra);
     return new PushAcceptedDto(count, requestId, await waiter.collect(queued, waitMs!), extra);
@@ -116,11 +117,11 @@ export class PushService {
     disabled: DisabledNotification[],
   ): void {
     const path = `notifications[${index}]`;
-    const { core } = this.config;
+    const { core } = this;
     if (n.token.length > core.token_max) problems.push(`${path}.token: ${n.token.length} tokens over limit(${core.token_max})`);
     if (n.message === '' && !core.allows_empty_message)
       problems.push(`${path}.message: empty message (core.allows_empty_message is false)`);
-    if (!(this.config.apps[n.app ?? DEFAULT_APP] as AppConfig | undefined)) {
+    if (!this.apps.app(n.app ?? DEFAULT_APP)) {
       problems.push(n.app === undefined ? `${path}.app: required: no default app is configured` : `${path}.app: unknown app "${n.app}"`);
     }
     const idPrefix = `${this.bootId}-${(this.sequence++).toString(36)}-`;

@@ -10,10 +10,10 @@ import {
 } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
 import { AdminRoute } from '../auth/auth.decorators';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { PushJournal } from '../push/push.journal';
 import { maskToken } from '../push/push.log';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { DeadLetterPageDto, ReplayResultDto } from './dead-letter.dto';
 import { QueueUnavailableException, RedisPushQueue, type DeadLetter } from './redis.queue';
 
@@ -45,9 +45,9 @@ const LETTER_EXAMPLE = {
 @Controller('queue/dead-letters')
 export class DeadLetterController {
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
     private readonly queue: RedisPushQueue,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly journal: PushJournal,
   ) {}
 
@@ -61,7 +61,7 @@ export class DeadLetterController {
     if (!(n >= 1 && n <= LIST_MAX)) throw new BadRequestException({ message: `count: expected 1..${LIST_MAX}` });
     if (after !== undefined && !STREAM_ID.test(after)) throw new BadRequestException({ message: 'after: expected a dead_id' });
     const page = await this.unavailableAsHttp(() => this.queue.deadLetters(n, after));
-    const full = this.config.core.log_full_token;
+    const full = this.core.log_full_token;
     const mask = (letter: DeadLetter): DeadLetter =>
       full
         ? letter
@@ -76,12 +76,12 @@ export class DeadLetterController {
   @ApiBadRequestResponse({ description: 'Malformed ids.' })
   @ApiServiceUnavailableResponse({ description: 'Queue full, Redis unreachable or shutting down; nothing was queued.' })
   async replay(@Body() body: ReplayDeadLettersDto): Promise<{ message: string; count: number; replayed: string[]; missing: string[] }> {
-    if (!this.workers.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
+    if (!this.dispatcher.accepting) throw new QueueUnavailableException({ message: 'shutting down' });
     const result = await this.unavailableAsHttp(() => this.queue.replay(body.ids));
     if (!result.admitted)
       throw new QueueUnavailableException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
     this.journal.replayed(result.replayed.map((l) => ({ dto: l.notification, id: `${l.id}-r0`, replayOf: l.id })));
-    this.workers.pump();
+    this.dispatcher.pump();
     const ids = result.replayed.map((l) => l.dead_id);
     const replayed = new Set(ids);
     return { message: 'ok', count: replayed.size, replayed: ids, missing: body.ids.filter((id) => !replayed.has(id)) };

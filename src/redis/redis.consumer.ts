@@ -1,15 +1,15 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 
 /**
- * Starts the workers' first take at boot. With the in-memory queue a request's acceptance does that, but a replica
+ * Starts the dispatcher's first take at boot. With the in-memory queue a request's acceptance does that, but a replica
  * sharing a Redis queue has work to do that it never accepted itself; from then on each take chains the next.
  */
 @Injectable()
 export class RedisConsumer implements OnApplicationBootstrap {
-  constructor(private readonly workers: PushWorkers) {}
+  constructor(private readonly dispatcher: PushDispatcher) {}
 
   onApplicationBootstrap(): void {
-    this.workers.pump();
+    this.dispatcher.pump();
   }
 }

@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { haveRedisServer, RedisServer } from '../../test/redis/support';
-import { loadConfig, pushgateConfig } from '../config/pushgate.config';
+import { loadConfig, PushgateConfigModule } from '../config/pushgate.config';
 import { PushPreparer } from '../push/push.preparer';
 import { PushQueue, type QueuedNotification } from '../push/push.queue';
 import { payloadPreparer } from '../../test/support/preparer';
@@ -18,9 +18,9 @@ async function startQueue(url: string, prefix: string): Promise<{ app: INestAppl
     env: { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: url, PUSHGATE_QUEUE_REDIS_PREFIX: prefix },
   });
   const moduleRef = await Test.createTestingModule({
+    imports: [PushgateConfigModule.forRoot(config)],
     providers: [
-      { provide: pushgateConfig.KEY, useValue: config },
-      { provide: PushPreparer, useValue: payloadPreparer(config) },
+      { provide: PushPreparer, useValue: payloadPreparer(config.apps) },
       RedisPushQueue,
       { provide: PushQueue, useExisting: RedisPushQueue },
     ],

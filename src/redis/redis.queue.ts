@@ -9,7 +9,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CORE_CONFIG, QUEUE_CONFIG, type CoreConfig, type QueueConfig } from '../config/pushgate.config';
 import type { NotificationDto } from '../push/push.dto';
 import { PushPreparer } from '../push/push.preparer';
 import { PushQueue, pushId, pushToken, type Push, type PushOutcome, type QueuedNotification } from '../push/push.queue';
@@ -117,11 +117,11 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   private lastConsumerSweep = 0;
 
   constructor(
-    @Inject(pushgateConfig.KEY) config: PushgateConfig,
+    @Inject(CORE_CONFIG) core: CoreConfig,
+    @Inject(QUEUE_CONFIG) queue: QueueConfig,
     private readonly preparer: PushPreparer,
   ) {
     super();
-    const { queue, core } = config;
     this.capacity = core.queues;
     this.claimIdleMs = queue.claim_idle * 1000;
     this.deadTtlMs = queue.dead_letter_ttl * 1000;

@@ -5,14 +5,26 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ApnsService } from '../apns/apns.service';
 import type { GatewayApnsClient } from '../apns/apns.client';
 import {
+  AppsSettings,
+  AUTH_CONFIG,
   CONFIG_SOURCE,
   ConfigError,
+  CORE_CONFIG,
   DEFAULT_APP,
+  FEEDBACK_CONFIG,
+  GORUSH_CONFIG,
   loadConfig,
-  pushgateConfig,
+  LOG_CONFIG,
+  QUEUE_CONFIG,
   type AppConfig,
+  type AuthConfig,
   type ConfigSource,
+  type CoreConfig,
+  type FeedbackConfig,
+  type GorushConfig,
+  type LogConfig,
   type PushgateConfig,
+  type QueueConfig,
 } from '../config/pushgate.config';
 import type { FcmClient } from '../fcm/fcm.client';
 import { FcmService } from '../fcm/fcm.service';
@@ -24,13 +36,16 @@ export interface ReloadOutcome {
   restart_required: string[];
 }
 
-/** Settings read at each send (by the workers), applied without a new client. */
+/** Settings read at each send (by the dispatcher), applied without a new client. */
 const LIVE_KEYS = new Set(['retry_max']);
-const OTHER_SECTIONS = ['core', 'queue', 'auth', 'feedback', 'log'] as const;
+
+/** The sections a reload does not apply: a change to any of their keys is reported as needing a restart. */
+type RestartSections = Pick<PushgateConfig, 'core' | 'queue' | 'auth' | 'feedback' | 'gorush' | 'log'>;
 
 /**
- * Re-reads the configuration from where the gateway read it at start, and for every app whose provider settings
- * changed swaps in new APNs/FCM clients; the old ones finish their requests in flight before they close.
+ * Re-reads the configuration from where the gateway read it at start, puts the apps' new provider settings in force
+ * ({@link AppsSettings}), and for every app whose client settings changed swaps in new APNs/FCM clients; the old ones
+ * finish their requests in flight before they close.
  */
 @Injectable()
 export class ReloadService {
@@ -38,19 +53,30 @@ export class ReloadService {
   /** Credential file contents behind each `<app>.<platform>` client in use. */
   private readonly digests = new Map<string, string>();
 
+  private readonly boot: RestartSections;
+
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) core: CoreConfig,
+    @Inject(QUEUE_CONFIG) queue: QueueConfig,
+    @Inject(AUTH_CONFIG) auth: AuthConfig,
+    @Inject(FEEDBACK_CONFIG) feedback: FeedbackConfig,
+    @Inject(GORUSH_CONFIG) gorush: GorushConfig,
+    @Inject(LOG_CONFIG) log: LogConfig,
     @Inject(CONFIG_SOURCE) private readonly source: ConfigSource,
+    private readonly apps: AppsSettings,
     private readonly apns: ApnsService,
     private readonly fcm: FcmService,
   ) {
-    for (const [name, app] of Object.entries(config.apps)) {
+    this.boot = { core, queue, auth, feedback, gorush, log };
+    for (const [name, app] of Object.entries(apps.current())) {
       for (const platform of ['ios', 'android'] as const) this.digests.set(`${name}.${platform}`, filesDigest(app[platform]));
     }
   }
 
   private changed(name: string, next: AppConfig, platform: 'ios' | 'android'): boolean {
-    return clientChanged(this.config.apps[name], next, platform) || this.digests.get(`${name}.${platform}`) !== filesDigest(next[platform]);
+    return (
+      clientChanged(this.apps.current()[name], next, platform) || this.digests.get(`${name}.${platform}`) !== filesDigest(next[platform])
+    );
   }
 
   /**
@@ -82,10 +108,11 @@ export class ReloadService {
       for (const [, client] of [...apns, ...fcm]) void client.close();
       throw new ConfigError([`cannot build the new clients: ${(error as Error).message}`]);
     }
-    for (const [name, app] of Object.entries(next.apps)) {
-      Object.assign(this.config.apps[name].ios, app.ios);
-      Object.assign(this.config.apps[name].android, app.android);
-    }
+    const current = this.apps.current();
+    // Only the provider settings apply now; `in_flight_max` and `api_keys` stay as booted until a restart.
+    this.apps.replace(
+      Object.fromEntries(Object.entries(next.apps).map(([name, app]) => [name, { ...current[name], ios: app.ios, android: app.android }])),
+    );
     for (const [name, app] of Object.entries(next.apps)) {
       for (const platform of ['ios', 'android'] as const) this.digests.set(`${name}.${platform}`, filesDigest(app[platform]));
     }
@@ -93,7 +120,7 @@ export class ReloadService {
     for (const [name, client] of fcm) this.fcm.swap(name, client);
     const outcome = {
       reloaded: [...apns.map(([name]) => `${name}.ios`), ...fcm.map(([name]) => `${name}.android`)],
-      restart_required: restartOnlyChanges(this.config, next),
+      restart_required: restartOnlyChanges(this.boot, current, next),
     };
     this.logger.log(
       `configuration reloaded: ${outcome.reloaded.length > 0 ? `new clients for ${outcome.reloaded.join(', ')}` : 'no credential changed'}`,
@@ -105,18 +132,19 @@ export class ReloadService {
 
   private refuseStructuralChanges(next: PushgateConfig): void {
     const problems: string[] = [];
-    const before = Object.keys(this.config.apps).sort();
+    const apps = this.apps.current();
+    const before = Object.keys(apps).sort();
     const after = Object.keys(next.apps).sort();
     if (!isDeepStrictEqual(before, after)) {
       problems.push(
         `apps: the set of apps changed (${before.join(', ') || 'none'} -> ${after.join(', ') || 'none'}); adding or removing an app needs a restart`,
       );
     }
-    if (next.simulator !== this.config.simulator)
+    if (next.simulator !== this.apps.simulator)
       problems.push('switching between the embedded simulator and real credentials needs a restart');
     for (const name of after.filter((n) => before.includes(n))) {
       for (const platform of ['ios', 'android'] as const) {
-        if (next.apps[name][platform].enabled !== this.config.apps[name][platform].enabled) {
+        if (next.apps[name][platform].enabled !== apps[name][platform].enabled) {
           problems.push(`${keyOf(name, platform, 'enabled')}: enabling or disabling a platform needs a restart`);
         }
       }
@@ -153,16 +181,16 @@ function filesDigest(settings: object): string {
   return hash.digest('hex');
 }
 
-function restartOnlyChanges(current: PushgateConfig, next: PushgateConfig): string[] {
+function restartOnlyChanges(boot: RestartSections, apps: Readonly<Record<string, AppConfig>>, next: PushgateConfig): string[] {
   const changed: string[] = [];
-  for (const section of OTHER_SECTIONS) {
-    const a = current[section] as unknown as Record<string, unknown>;
+  for (const section of Object.keys(boot) as (keyof RestartSections)[]) {
+    const a = boot[section] as unknown as Record<string, unknown>;
     const b = next[section] as unknown as Record<string, unknown>;
     for (const key of Object.keys(b)) if (!isDeepStrictEqual(a[key], b[key])) changed.push(`${section}.${key}`);
   }
   for (const [name, app] of Object.entries(next.apps)) {
     for (const key of ['in_flight_max', 'api_keys'] as const) {
-      if (current.apps[name][key] !== app[key]) changed.push(name === DEFAULT_APP ? key : `apps.${name}.${key}`);
+      if (apps[name][key] !== app[key]) changed.push(name === DEFAULT_APP ? key : `apps.${name}.${key}`);
     }
   }
   return changed;

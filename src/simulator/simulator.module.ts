@@ -2,7 +2,7 @@ import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nes
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pushgateConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { configuredSettings, PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
 import { Simulator } from './simulator';
 import { simulatedSettings } from './simulator.settings';
@@ -33,10 +33,10 @@ class SimulatorLifecycle implements OnApplicationShutdown {
   providers: [
     {
       provide: EMBEDDED_SIMULATOR,
-      inject: [pushgateConfig.KEY],
-      useFactory: async (config: PushgateConfig): Promise<EmbeddedSimulator | null> => {
-        if (!config.simulator) return null;
-        const simulator = await Simulator.start({ topic: config.ios.topic || undefined, recordLimit: 1000 });
+      inject: [AppsSettings],
+      useFactory: async (apps: AppsSettings): Promise<EmbeddedSimulator | null> => {
+        if (!apps.simulator) return null;
+        const simulator = await Simulator.start({ topic: apps.app(DEFAULT_APP)?.ios.topic || undefined, recordLimit: 1000 });
         const files = simulator.writeCredentials(mkdtempSync(join(tmpdir(), 'pushgate-simulator-')));
         new Logger('Simulator').error(
           `NO PROVIDER CREDENTIALS CONFIGURED: pushes go to the embedded APNs/FCM simulator ` +
@@ -48,9 +48,9 @@ class SimulatorLifecycle implements OnApplicationShutdown {
     },
     {
       provide: PROVIDER_SETTINGS,
-      inject: [pushgateConfig.KEY, EMBEDDED_SIMULATOR],
-      useFactory: (config: PushgateConfig, embedded: EmbeddedSimulator | null): ProviderSettings =>
-        embedded ? simulatedSettings(config, embedded.simulator, embedded.files) : configuredSettings(config),
+      inject: [AppsSettings, EMBEDDED_SIMULATOR],
+      useFactory: (apps: AppsSettings, embedded: EmbeddedSimulator | null): ProviderSettings =>
+        embedded ? simulatedSettings(apps.current(), embedded.simulator, embedded.files) : configuredSettings(apps.current()),
     },
     SimulatorLifecycle,
   ],

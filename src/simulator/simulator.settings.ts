@@ -1,4 +1,4 @@
-import { DEFAULT_APP, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import type { ProviderSettings } from '../provider/provider.settings';
 import type { Simulator, SimulatorCredentialFiles } from './simulator';
 
@@ -17,11 +17,15 @@ export function deliveryMode(config: Pick<PushgateConfig, 'simulator'>): Deliver
  * The provider settings of a gateway without credentials: its default app's clients are pointed at the simulator's
  * endpoints, trust its CA and read its credential files, exactly as they would read real ones.
  */
-export function simulatedSettings(config: PushgateConfig, simulator: Simulator, files: SimulatorCredentialFiles): ProviderSettings {
-  const app = config.apps[DEFAULT_APP];
+export function simulatedSettings(
+  apps: Readonly<Record<string, AppConfig>>,
+  simulator: Simulator,
+  files: SimulatorCredentialFiles,
+): ProviderSettings {
+  const app = apps[DEFAULT_APP];
   const { apns } = simulator.credentials;
   return {
-    ...config.apps,
+    ...apps,
     [DEFAULT_APP]: {
       ios: {
         ...app.ios,

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
 import { PushQueue } from '../push/push.queue';
-import { PushWorkers } from '../push/push.workers';
+import { PushDispatcher } from '../push/push.dispatcher';
 import { GAURUN_STATS_EXAMPLE } from './gaurun-stats';
 import { RuntimeStats } from './runtime.stats';
 
@@ -93,7 +93,7 @@ const RUNTIME_EXAMPLE = {
 export class StatsController {
   constructor(
     private readonly queue: PushQueue,
-    private readonly workers: PushWorkers,
+    private readonly dispatcher: PushDispatcher,
     private readonly counters: PushCounters,
     private readonly runtime: RuntimeStats,
   ) {}
@@ -105,11 +105,11 @@ export class StatsController {
     return {
       queue_max: this.queue.capacity,
       queue_usage: this.queue.size,
-      pusher_max: this.workers.maxPushers,
-      pusher_count: this.workers.active,
-      concurrency: this.workers.concurrency,
+      pusher_max: this.dispatcher.pusherMax,
+      pusher_count: this.dispatcher.active,
+      concurrency: this.dispatcher.concurrency,
       accepted: this.counters.accepted,
-      retrying: this.workers.retrying,
+      retrying: this.dispatcher.retrying,
       ios: { ...this.counters.ios, push_disabled: this.counters.disabled.ios },
       android: { ...this.counters.android, push_disabled: this.counters.disabled.android },
       apps: this.apps(),
@@ -118,7 +118,7 @@ export class StatsController {
 
   private apps(): Record<string, AppStatsOfApp> {
     const apps: Record<string, AppStatsOfApp> = {};
-    for (const [name, activity] of Object.entries(this.workers.appActivity())) {
+    for (const [name, activity] of Object.entries(this.dispatcher.appActivity())) {
       const counters = this.counters.apps[name] ?? { ios: emptyCounters(), android: emptyCounters() };
       apps[name] = { ...counters, ...activity };
     }

@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
-import { loadConfig, pushgateConfig, type PushgateConfig } from '../../src/config/pushgate.config';
+import { loadConfig, type PushgateConfig } from '../../src/config/pushgate.config';
 import { Simulator } from '../../src/simulator/simulator';
 import { waitFor } from './wait';
 
@@ -66,10 +66,7 @@ export async function startGateway(
       ...env,
     },
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-    .overrideProvider(pushgateConfig.KEY)
-    .useValue(config)
-    .compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   const app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
   await app.init();
   return {

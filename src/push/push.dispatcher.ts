@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { AppsSettings, CORE_CONFIG, type AppConfig, type CoreConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import type { SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
@@ -27,27 +27,28 @@ interface AppLane {
  * records follow.
  */
 @Injectable()
-export class PushWorkers implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(PushWorkers.name);
+export class PushDispatcher implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(PushDispatcher.name);
   private readonly inFlight = new Set<Push>();
   private readonly waitingRetry = new Map<Push, NodeJS.Timeout>();
   private readonly lanes = new Map<string, AppLane>();
   private parkedCount = 0;
-  private pusherMax: number;
+  #pusherMax: number;
   private draining = false;
   private taking = false;
   private woken = false;
   private stopped = false;
 
   constructor(
-    @Inject(pushgateConfig.KEY) private readonly config: PushgateConfig,
+    @Inject(CORE_CONFIG) private readonly core: CoreConfig,
+    apps: AppsSettings,
     private readonly queue: PushQueue,
     private readonly events: PushEvents,
     private readonly providers: ProviderRegistry,
     private readonly retryPolicy: SendRetryPolicy,
   ) {
-    this.pusherMax = config.core.pusher_max;
-    for (const [name, app] of Object.entries(config.apps)) this.lanes.set(name, { config: app, active: 0, parked: [] });
+    this.#pusherMax = core.pusher_max;
+    for (const [name, app] of Object.entries(apps.current())) this.lanes.set(name, { config: app, active: 0, parked: [] });
     events.onSettled(({ push, outcome }) => queue.settle(push, outcome));
   }
 
@@ -60,7 +61,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
     return this.lanes.size > 1 ? Math.max(1, Math.floor((this.concurrency * 3) / 4)) : Infinity;
   }
 
-  /** How many more sends an app may start now (any number for an app the workers do not know). */
+  /** How many more sends an app may start now (any number for an app the dispatcher does not know). */
   private readonly room = (app: string): number => {
     const lane = this.lanes.get(app);
     return lane ? Math.max(0, this.inFlightMax(lane) - lane.active) : Infinity;
@@ -79,11 +80,12 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   get concurrency(): number {
-    return this.config.core.workers * (this.pusherMax + 1);
+    return this.core.workers * (this.#pusherMax + 1);
   }
 
-  get maxPushers(): number {
-    return this.pusherMax;
+  /** `core.pusher_max`, or the value `PUT /config/pushers` set since. */
+  get pusherMax(): number {
+    return this.#pusherMax;
   }
 
   /** Pushes being sent right now. */
@@ -102,7 +104,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
   }
 
   setPusherMax(max: number): void {
-    this.pusherMax = max;
+    this.#pusherMax = max;
     this.pump();
   }
 
@@ -234,7 +236,7 @@ export class PushWorkers implements BeforeApplicationShutdown {
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.draining = true;
-    const { shutdown_delay, shutdown_timeout } = this.config.core;
+    const { shutdown_delay, shutdown_timeout } = this.core;
     if (shutdown_delay > 0) await sleep(shutdown_delay * 1000);
     const deadline = Date.now() + shutdown_timeout * 1000;
     while (this.queue.size + this.inFlight.size + this.waitingRetry.size + this.parkedCount > 0 && Date.now() < deadline) {

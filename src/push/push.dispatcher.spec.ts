@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { CONFIG_DEFAULTS, pushgateConfig, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { CONFIG_DEFAULTS, PushgateConfigModule, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
 import { SENT, type SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
@@ -7,7 +7,7 @@ import { PushCounters } from './push.counters';
 import type { NotificationDto } from './push.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from './push.events';
 import { MemoryPushQueue, PushQueue, type Push, type PushOutcome, type QueuedNotification } from './push.queue';
-import { PushWorkers } from './push.workers';
+import { PushDispatcher } from './push.dispatcher';
 
 const PLATFORM_ANDROID = 2;
 
@@ -39,34 +39,40 @@ function answer(token: string, hanging: { token: string; release: (result: SendR
 }
 
 /**
- * Workers built by Nest over an in-memory queue (or one that cannot choose by app), the real events and counters, and
+ * The dispatcher built by Nest over an in-memory queue (or one that cannot choose by app), the real events and counters, and
  * a stand-in FCM whose sends to tokens starting with `hang` stay unanswered until released and to tokens starting
  * with `bad` fail for good; concurrency 1 x (3 + 1) = 4.
  */
 async function setup(apps: Record<string, AppConfig>, unselective = false) {
-  const config = { ...CONFIG_DEFAULTS, core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 }, apps } as unknown as PushgateConfig;
+  const config: PushgateConfig = {
+    ...CONFIG_DEFAULTS,
+    core: { ...CONFIG_DEFAULTS.core, workers: 1, pusher_max: 3 },
+    apps,
+    simulator: false,
+    unknown_keys: [],
+  };
   const hanging: { token: string; release: (result: SendResult) => void }[] = [];
   const moduleRef = await Test.createTestingModule({
+    imports: [PushgateConfigModule.forRoot(config)],
     providers: [
-      PushWorkers,
+      PushDispatcher,
       PushEvents,
       PushCounters,
-      { provide: pushgateConfig.KEY, useValue: config },
       { provide: PushQueue, useClass: unselective ? UnselectiveQueue : MemoryPushQueue },
       SendRetryPolicy,
       { provide: ProviderRegistry, useValue: { of: () => ({ send: (_app: string, token: string) => answer(token, hanging) }) } },
     ],
   }).compile();
-  const workers = moduleRef.get(PushWorkers);
+  const dispatcher = moduleRef.get(PushDispatcher);
   const queue = moduleRef.get(PushQueue);
   const events = moduleRef.get(PushEvents);
   const settled: SettledPush[] = [];
   events.onSettled((e) => settled.push(e));
   const offer = (n: QueuedNotification) => {
     void queue.offer([n]);
-    workers.pump();
+    dispatcher.pump();
   };
-  return { workers, queue, events, counters: moduleRef.get(PushCounters), settled, hanging, offer };
+  return { dispatcher, queue, events, counters: moduleRef.get(PushCounters), settled, hanging, offer };
 }
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -75,57 +81,57 @@ async function turns(count: number): Promise<void> {
   for (let i = 0; i < count; i++) await turn();
 }
 
-describe('PushWorkers app lanes', () => {
+describe('PushDispatcher app lanes', () => {
   it('keeps three quarters of the senders for a hanging app, so another app still gets through', async () => {
-    const { workers, queue, settled, hanging, offer } = await setup({ slow: app(), fast: app() });
+    const { dispatcher, queue, settled, hanging, offer } = await setup({ slow: app(), fast: app() });
     offer(notification('slow', tokens('hang', 10)));
     await turns(3);
     expect(hanging).toHaveLength(3);
     // The rest of its pushes wait in the queue, behind nothing and in front of nobody.
-    expect(workers.appActivity().slow).toEqual({ in_flight: 3, parked: 0 });
+    expect(dispatcher.appActivity().slow).toEqual({ in_flight: 3, parked: 0 });
     expect(queue.size).toBe(7);
 
     offer(notification('fast', tokens('ok', 5)));
     await turns(10);
     expect(settled.filter((s) => s.push.notification.app === 'fast')).toHaveLength(5);
     expect(hanging).toHaveLength(3);
-    expect(workers.active).toBe(3);
+    expect(dispatcher.active).toBe(3);
     expect(queue.size).toBe(7);
   });
 
   it("parks what a queue that cannot choose by app hands out over an app's limit", async () => {
-    const { workers, hanging, offer } = await setup({ slow: app(), fast: app() }, true);
+    const { dispatcher, hanging, offer } = await setup({ slow: app(), fast: app() }, true);
     offer(notification('slow', tokens('hang', 5)));
     await turns(3);
     expect(hanging).toHaveLength(3);
-    expect(workers.appActivity().slow).toEqual({ in_flight: 3, parked: 2 });
+    expect(dispatcher.appActivity().slow).toEqual({ in_flight: 3, parked: 2 });
     hanging.shift()!.release(SENT);
     await turns(3);
     expect(hanging.map((h) => h.token)).toEqual(['hang1', 'hang2', 'hang3']);
-    expect(workers.appActivity().slow).toEqual({ in_flight: 3, parked: 1 });
+    expect(dispatcher.appActivity().slow).toEqual({ in_flight: 3, parked: 1 });
   });
 
   it('holds an app to its in_flight_max and starts its parked pushes oldest first as sends end', async () => {
-    const { workers, hanging, settled, offer } = await setup({ default: app(2), other: app() });
+    const { dispatcher, hanging, settled, offer } = await setup({ default: app(2), other: app() });
     offer(notification('default', tokens('hang', 5)));
     await turns(3);
     expect(hanging.map((h) => h.token)).toEqual(['hang0', 'hang1']);
-    expect(workers.appActivity().default.in_flight).toBe(2);
+    expect(dispatcher.appActivity().default.in_flight).toBe(2);
 
     hanging.shift()!.release(SENT);
     await turns(3);
     expect(settled.map((s) => s.token)).toEqual(['hang0']);
     expect(hanging.map((h) => h.token)).toEqual(['hang1', 'hang2']);
-    expect(workers.appActivity().default.in_flight).toBe(2);
+    expect(dispatcher.appActivity().default.in_flight).toBe(2);
   });
 
   it('lets a single app use every sender', async () => {
-    const { workers, hanging, offer } = await setup({ default: app() });
+    const { dispatcher, hanging, offer } = await setup({ default: app() });
     offer(notification('default', tokens('hang', 6)));
     await turns(3);
     expect(hanging).toHaveLength(4);
-    expect(workers.active).toBe(workers.concurrency);
-    expect(workers.parked).toBe(0);
+    expect(dispatcher.active).toBe(dispatcher.concurrency);
+    expect(dispatcher.parked).toBe(0);
   });
 });
 
@@ -137,7 +143,7 @@ async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
   }
 }
 
-describe('PushWorkers outcomes', () => {
+describe('PushDispatcher outcomes', () => {
   it('ends each push with one settled event, which the queue and the counters follow', async () => {
     const { queue, counters, settled, offer } = await setup({ default: app() });
     const acknowledged: [string, PushOutcome][] = [];

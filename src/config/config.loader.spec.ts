@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { credentialFiles, file, problems } from '../../test/support/config';
-import { appEnvName, configPathFrom, DEFAULT_APP, envName, loadConfig } from './pushgate.config';
+import { configPathFrom, loadConfig } from './config.loader';
+import { appEnvName, DEFAULT_APP, envName } from './config.schema';
 
 describe('loadConfig', () => {
   const { dir, p8, account } = credentialFiles('pushgate-config-');
