@@ -148,10 +148,6 @@ import { GatewayProcess, haveRedisServer, pushLoop, readinessWatch, RedisCluster
           PUSHGATE_QUEUE_REDIS_CLUSTER_NODES: cluster.seeds,
           PUSHGATE_QUEUE_REDIS_PREFIX: prefix,
           PUSHGATE_QUEUE_CLAIM_IDLE: '2',
-          // Replication is asynchronous: without WAIT, a push the primary acknowledged but had not yet copied to its
-          // replica is lost with it (docs/redis-ha.md). With WAIT 1 a 200 means the replica holds it.
-          PUSHGATE_QUEUE_REDIS_WAIT_REPLICAS: '1',
-          PUSHGATE_QUEUE_REDIS_WAIT_TIMEOUT_MS: '2000',
           PUSHGATE_CORE_QUEUES: '100000',
           PUSHGATE_CORE_WORKERS: '1',
         }),
