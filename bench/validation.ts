@@ -1,6 +1,8 @@
 // Time the global validation pipe takes for one POST /push body: 1,000 tokens in one notification, every usual field.
 // Standalone, on the build: npm run build && npx node bench/validation.ts [iterations] [build directory, default dist]
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { ROOT } from './lib/processes.ts';
 
@@ -12,7 +14,11 @@ interface Pipe {
   transform(value: unknown, metadata: { type: string; metatype: unknown; data: string }): Promise<unknown>;
 }
 const { createValidationPipe } = require(`./${build}/http/validation.pipe.js`) as { createValidationPipe: () => Pipe };
-const { PushRequestDto } = require(`./${build}/push/push.dto.js`) as { PushRequestDto: unknown };
+// The request model moved from push/ to notification/: either build can be measured.
+const modelPath = fs.existsSync(path.join(ROOT, build, 'notification/notification.dto.js'))
+  ? 'notification/notification.dto.js'
+  : 'push/push.dto.js';
+const { PushRequestDto } = require(`./${build}/${modelPath}`) as { PushRequestDto: unknown };
 
 const body = {
   notifications: [

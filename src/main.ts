@@ -8,12 +8,12 @@ import { APP_OPTIONS, setupApp } from './app.setup';
 import { UsageError } from './cli/notification';
 import { flagEnvironment, parseServeArgs, SERVE_USAGE } from './cli/serve.args';
 import { removeStaleSocket, socketPath, startProblems } from './cli/start.checks';
-import { VERSION, versionText } from './cli/version';
+import { VERSION, versionText } from './version';
 import { bootConfigSource, ConfigError, loadConfig, type PushgateConfig } from './config/pushgate.config';
 import { applyServerTimeouts } from './http/server-timeouts';
 import { LogService } from './log/log.service';
 import { ReloadService } from './reload/reload.service';
-import { deliveryMode } from './simulator/simulator.settings';
+import { deliveryMode } from './provider/provider.settings';
 
 /** Seconds allowed past `core.shutdown_delay` + `core.shutdown_timeout` for closing the server and the clients. */
 const SHUTDOWN_MARGIN_SECONDS = 5;

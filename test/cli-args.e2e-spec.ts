@@ -202,7 +202,13 @@ describe('start checks', () => {
     const [problem, ...others] = line.problems as string[];
     expect(others).toEqual([]);
     expect(problem).toMatch(/^core\.simulator = "off" and no provider credentials/);
-    for (const key of ['ios.token_auth_key_path', 'ios.token_auth_key_id', 'ios.token_auth_team_id', 'ios.pem_cert_path', 'android.service_account_path']) {
+    for (const key of [
+      'ios.token_auth_key_path',
+      'ios.token_auth_key_id',
+      'ios.token_auth_team_id',
+      'ios.pem_cert_path',
+      'android.service_account_path',
+    ]) {
       expect(problem).toContain(key);
     }
   });

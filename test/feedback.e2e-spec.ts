@@ -45,7 +45,14 @@ function metric(text: string, line: string): number | undefined {
 }
 
 const DEAD = ['sim-Unregistered-fb1', 'sim-UNREGISTERED-fb5', 'sim-INVALID_ARGUMENT-fb6', 'sim-SENDER_ID_MISMATCH-fb8'];
-const NOT_DEAD = ['fb-ok-1', 'sim-PayloadTooLarge-fb2', 'sim-BadTopic-fb3', 'sim-InvalidProviderToken-fb4', 'fb-ok-2', 'sim-THIRD_PARTY_AUTH_ERROR-fb7'];
+const NOT_DEAD = [
+  'fb-ok-1',
+  'sim-PayloadTooLarge-fb2',
+  'sim-BadTopic-fb3',
+  'sim-InvalidProviderToken-fb4',
+  'fb-ok-2',
+  'sim-THIRD_PARTY_AUTH_ERROR-fb7',
+];
 
 describe('invalid-token feedback against the simulator', () => {
   let sim: Simulator;
@@ -66,8 +73,16 @@ describe('invalid-token feedback against the simulator', () => {
       .post('/push')
       .send({
         notifications: [
-          ios(['fb-ok-1', 'sim-Unregistered-fb1', 'sim-PayloadTooLarge-fb2', 'sim-BadTopic-fb3', 'sim-InvalidProviderToken-fb4'], { identifier: 'campaign-7' }),
-          android(['fb-ok-2', 'sim-UNREGISTERED-fb5', 'sim-INVALID_ARGUMENT-fb6', 'sim-THIRD_PARTY_AUTH_ERROR-fb7', 'sim-SENDER_ID_MISMATCH-fb8']),
+          ios(['fb-ok-1', 'sim-Unregistered-fb1', 'sim-PayloadTooLarge-fb2', 'sim-BadTopic-fb3', 'sim-InvalidProviderToken-fb4'], {
+            identifier: 'campaign-7',
+          }),
+          android([
+            'fb-ok-2',
+            'sim-UNREGISTERED-fb5',
+            'sim-INVALID_ARGUMENT-fb6',
+            'sim-THIRD_PARTY_AUTH_ERROR-fb7',
+            'sim-SENDER_ID_MISMATCH-fb8',
+          ]),
         ],
       })
       .expect(200);
@@ -88,12 +103,18 @@ describe('invalid-token feedback against the simulator', () => {
 
     expect(deliveries[0].status).toBe(500);
     expect(deliveries.length).toBeGreaterThanOrEqual(2);
-    expect(accepted().map((t) => t.token).sort()).toEqual([...DEAD].sort());
+    expect(
+      accepted()
+        .map((t) => t.token)
+        .sort(),
+    ).toEqual([...DEAD].sort());
     for (const t of deliveries[0].tokens) expect(accepted().map((a) => a.token)).toContain(t.token);
     for (const token of NOT_DEAD) expect(deliveries.some((d) => d.body.includes(token))).toBe(false);
 
     const byToken = new Map(accepted().map((t) => [t.token, t]));
-    expect(byToken.get('sim-Unregistered-fb1')).toEqual(expect.objectContaining({ platform: 'ios', reason: 'Unregistered', identifier: 'campaign-7' }));
+    expect(byToken.get('sim-Unregistered-fb1')).toEqual(
+      expect.objectContaining({ platform: 'ios', reason: 'Unregistered', identifier: 'campaign-7' }),
+    );
     expect(byToken.get('sim-UNREGISTERED-fb5')).toEqual(expect.objectContaining({ platform: 'android', reason: 'UNREGISTERED' }));
     expect(byToken.get('sim-UNREGISTERED-fb5')!.identifier).toBeUndefined();
     expect(byToken.get('sim-INVALID_ARGUMENT-fb6')!.reason).toBe('INVALID_ARGUMENT');
@@ -129,10 +150,15 @@ describe('invalid-token feedback against the simulator', () => {
     expect([...times].sort((a, b) => a - b)).toEqual(times);
 
     const newest = all.invalid_tokens[all.invalid_tokens.length - 1];
-    const since = (await gw.http.get('/feedback/invalid-tokens').query({ since: newest.timestamp }).expect(200)).body as { invalid_tokens: InvalidToken[] };
+    const since = (await gw.http.get('/feedback/invalid-tokens').query({ since: newest.timestamp }).expect(200)).body as {
+      invalid_tokens: InvalidToken[];
+    };
     expect(since.invalid_tokens.map((t) => t.token)).toContain(newest.token);
     expect(since.invalid_tokens.every((t) => Date.parse(t.timestamp) >= Date.parse(newest.timestamp))).toBe(true);
-    await gw.http.get('/feedback/invalid-tokens').query({ since: new Date(Date.now() + 60_000).toISOString() }).expect(200, { invalid_tokens: [] });
+    await gw.http
+      .get('/feedback/invalid-tokens')
+      .query({ since: new Date(Date.now() + 60_000).toISOString() })
+      .expect(200, { invalid_tokens: [] });
     const one = (await gw.http.get('/feedback/invalid-tokens').query({ limit: 1 }).expect(200)).body as { invalid_tokens: InvalidToken[] };
     expect(one.invalid_tokens).toEqual([all.invalid_tokens[0]]);
 
@@ -147,7 +173,10 @@ describe('invalid-token feedback without webhook or history', () => {
     const sim = await Simulator.start();
     const gw = await startGateway(sim, { PUSHGATE_FEEDBACK_HISTORY_SIZE: '0' });
     try {
-      await gw.http.post('/push').send({ notifications: [ios(['sim-ExpiredToken-nh'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['sim-ExpiredToken-nh'])] })
+        .expect(200);
       await eventually(async () => {
         const text = (await gw.http.get('/metrics').expect(200)).text;
         return metric(text, 'pushgate_feedback_invalid_tokens_total{platform="ios",reason="ExpiredToken"}') === 1;

@@ -14,9 +14,27 @@ const anyValue = fc.oneof(
 );
 
 const key = fc.constantFrom(
-  'token', 'platform', 'message', 'title', 'subtitle', 'badge', 'category', 'sound', 'content_available', 'mutable_content',
-  'expiry', 'push_type', 'collapse_key', 'time_to_live', 'priority', 'delay_while_idle', 'extend', 'identifier',
-  '__proto__', 'constructor', 'colour',
+  'token',
+  'platform',
+  'message',
+  'title',
+  'subtitle',
+  'badge',
+  'category',
+  'sound',
+  'content_available',
+  'mutable_content',
+  'expiry',
+  'push_type',
+  'collapse_key',
+  'time_to_live',
+  'priority',
+  'delay_while_idle',
+  'extend',
+  'identifier',
+  '__proto__',
+  'constructor',
+  'colour',
 );
 
 /** A valid notification with some fields replaced, added or removed. */
@@ -43,7 +61,9 @@ const pushBody = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 200 }),
   fc.constantFrom('', ' ', '{', '[', 'null', '"x"', '{"notifications":[]}', '{"notifications":null}', '\u0000', '[[[[[]]]]]'),
-  fc.integer({ min: 0, max: 200 }).map((d) => `{"notifications":[{"token":["t"],"platform":1,"message":"m","extend":${'['.repeat(d)}${']'.repeat(d)}}]}`),
+  fc
+    .integer({ min: 0, max: 200 })
+    .map((d) => `{"notifications":[{"token":["t"],"platform":1,"message":"m","extend":${'['.repeat(d)}${']'.repeat(d)}}]}`),
 );
 
 describe('bad input never breaks the gateway (property-based)', () => {
@@ -74,22 +94,31 @@ describe('bad input never breaks the gateway (property-based)', () => {
 
   it('POST /push: never a 5xx; every rejection a 4xx naming the problem; rejected requests queue nothing', async () => {
     await fc.assert(
-      fc.asyncProperty(pushBody, fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded'), async (body, type) => {
-        const before = await accepted();
-        const req = gw.http.post('/push');
-        if (type) req.set('content-type', type);
-        const res = (await req.send(body)) as unknown as Answer;
-        checkAnswer(res);
-        const after = await accepted();
-        expect(after - before).toBe(res.status === 200 ? res.body.count : 0);
-      }),
+      fc.asyncProperty(
+        pushBody,
+        fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+        async (body, type) => {
+          const before = await accepted();
+          const req = gw.http.post('/push');
+          if (type) req.set('content-type', type);
+          const res = (await req.send(body)) as unknown as Answer;
+          checkAnswer(res);
+          const after = await accepted();
+          expect(after - before).toBe(res.status === 200 ? res.body.count : 0);
+        },
+      ),
       { numRuns: 400 },
     );
     await gw.http.get('/health/live').expect(200);
   });
 
   it('PUT /config/pushers: never a 5xx; malformed values are 400 and change nothing', async () => {
-    const max = fc.oneof(fc.string({ maxLength: 12 }), fc.integer().map(String), fc.double().map(String), fc.constantFrom('', '-1', '1e3', '0x10', ' 5', '99999999999'));
+    const max = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.integer().map(String),
+      fc.double().map(String),
+      fc.constantFrom('', '-1', '1e3', '0x10', ' 5', '99999999999'),
+    );
     await fc.assert(
       fc.asyncProperty(max, fc.option(pushBody, { nil: undefined }), async (value, body) => {
         const before = ((await gw.http.get('/stat/app')).body as { pusher_max: number }).pusher_max;

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { VERSION } from '../src/cli/version';
+import { VERSION } from '../src/version';
 import { Simulator } from '../src/simulator/simulator';
 import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
 

@@ -51,8 +51,22 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
       .post('/push')
       .send({
         notifications: [
-          ios(['ok-ios', 'sim-flaky1-ServiceUnavailable-a', 'sim-flaky2-TooManyRequests-b', 'sim-BadDeviceToken-c', 'sim-Unregistered-d', 'sim-InternalServerError-e']),
-          android(['ok-android', 'sim-flaky1-UNAVAILABLE-f', 'sim-flaky1-QUOTA_EXCEEDED-g', 'sim-UNREGISTERED-h', 'sim-INVALID_ARGUMENT-i', 'sim-SENDER_ID_MISMATCH-j']),
+          ios([
+            'ok-ios',
+            'sim-flaky1-ServiceUnavailable-a',
+            'sim-flaky2-TooManyRequests-b',
+            'sim-BadDeviceToken-c',
+            'sim-Unregistered-d',
+            'sim-InternalServerError-e',
+          ]),
+          android([
+            'ok-android',
+            'sim-flaky1-UNAVAILABLE-f',
+            'sim-flaky1-QUOTA_EXCEEDED-g',
+            'sim-UNREGISTERED-h',
+            'sim-INVALID_ARGUMENT-i',
+            'sim-SENDER_ID_MISMATCH-j',
+          ]),
         ],
       })
       .expect(200)
@@ -90,7 +104,10 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
 
   it('every APNs attempt of a push carries the same apns-id, a UUID distinct from other pushes', async () => {
     sim.reset();
-    await gw.http.post('/push').send({ notifications: [ios(['sim-flaky1-ServiceUnavailable-id', 'plain-id'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['sim-flaky1-ServiceUnavailable-id', 'plain-id'])] })
+      .expect(200);
     await eventually(() => attempts(sim, 'sim-flaky1-ServiceUnavailable-id') === 2 && attempts(sim, 'plain-id') === 1, 10_000);
     const [first, second] = sim.records().filter((r) => r.token === 'sim-flaky1-ServiceUnavailable-id');
     const other = sim.records().find((r) => r.token === 'plain-id')!;
@@ -101,7 +118,10 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
 
   it('QUOTA_EXCEEDED waits at least the Retry-After the provider gave', async () => {
     sim.reset();
-    await gw.http.post('/push').send({ notifications: [android(['sim-flaky1-QUOTA_EXCEEDED-wait'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [android(['sim-flaky1-QUOTA_EXCEEDED-wait'])] })
+      .expect(200);
     await eventually(() => attempts(sim, 'sim-flaky1-QUOTA_EXCEEDED-wait') === 2, 10_000);
     const [first, second] = sim.records().filter((r) => r.token === 'sim-flaky1-QUOTA_EXCEEDED-wait');
     expect(second.at - first.at).toBeGreaterThanOrEqual(950);
@@ -110,7 +130,10 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
   it('a provider that never answers hits the deadline, is retried, then fails with Timeout', async () => {
     sim.reset();
     const before = await stats(gw);
-    await gw.http.post('/push').send({ notifications: [ios(['sim-hang-x']), android(['sim-hang-y'])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['sim-hang-x']), android(['sim-hang-y'])] })
+      .expect(200);
     await eventually(async () => {
       const s = await stats(gw);
       return s.ios.push_error === before.ios.push_error + 1 && s.android.push_error === before.android.push_error + 1;
@@ -143,17 +166,31 @@ describe('admission is all or nothing', () => {
     const sim = await Simulator.start({ latencyMs: 400 });
     const gw = await startGateway(sim, { PUSHGATE_CORE_QUEUES: '5', PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0' });
     try {
-      await gw.http.post('/push').send({ notifications: [ios(['q1', 'q2', 'q3', 'q4'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['q1', 'q2', 'q3', 'q4'])] })
+        .expect(200);
       expect((await stats(gw)).queue_usage).toBe(3);
-      const res = await gw.http.post('/push').send({ notifications: [ios(['r1']), android(['r2', 'r3'])] }).expect(503);
+      const res = await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['r1']), android(['r2', 'r3'])] })
+        .expect(503);
       expect(res.headers['retry-after']).toBe('1');
       expect(res.body.message).toMatch(/queue is full/);
       expect((await stats(gw)).queue_usage).toBe(3);
       expect((await stats(gw)).accepted).toBe(4);
-      await gw.http.post('/push').send({ notifications: [ios(['s1']), android(['s2'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['s1']), android(['s2'])] })
+        .expect(200);
       const s = await settled(gw, 6);
       expect(s.accepted).toBe(6);
-      expect(sim.records().map((r) => r.token).sort()).toEqual(['q1', 'q2', 'q3', 'q4', 's1', 's2']);
+      expect(
+        sim
+          .records()
+          .map((r) => r.token)
+          .sort(),
+      ).toEqual(['q1', 'q2', 'q3', 'q4', 's1', 's2']);
     } finally {
       await gw.close();
       await sim.close();
@@ -175,11 +212,17 @@ describe('health', () => {
           fcm: expect.objectContaining({ status: 'up' }),
         }),
       );
-      await gw.http.post('/push').send({ notifications: [ios(Array.from({ length: 10 }, (_, i) => `h${i}`))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(Array.from({ length: 10 }, (_, i) => `h${i}`))] })
+        .expect(200);
       const busy = await gw.http.get('/health/ready').expect(503);
       expect(busy.body.error.queue.reason).toBe('queue above high-water mark');
       await gw.http.get('/health/live').expect(200);
-      await gw.http.get('/stat/runtime').expect(200).expect((res) => expect(res.body.memory.rss).toBeGreaterThan(0));
+      await gw.http
+        .get('/stat/runtime')
+        .expect(200)
+        .expect((res) => expect(res.body.memory.rss).toBeGreaterThan(0));
       await gw.http.get('/stat/go').expect(200);
     } finally {
       await gw.close();

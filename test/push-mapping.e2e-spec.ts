@@ -16,7 +16,10 @@ describe('POST /push delivers through the real clients (field mapping)', () => {
   beforeEach(() => sim.reset());
 
   async function deliver(notification: Record<string, unknown>): Promise<SimRecord> {
-    const res = await gw.http.post('/push').send({ notifications: [notification] }).expect(200);
+    const res = await gw.http
+      .post('/push')
+      .send({ notifications: [notification] })
+      .expect(200);
     expect(res.body).toEqual({ message: 'ok', count: 1, request_id: expect.any(String) });
     await sim.waitFor(1, 5000);
     const [record] = sim.records();
@@ -33,7 +36,9 @@ describe('POST /push delivers through the real clients (field mapping)', () => {
     expect(r.headers['apns-push-type']).toBe('alert');
     expect(r.headers['apns-priority']).toBeUndefined();
     expect(r.headers['apns-expiration']).toBeUndefined();
-    expect(r.auth).toEqual(expect.objectContaining({ kind: 'jwt', keyId: sim.credentials.apns.keyId, teamId: sim.credentials.apns.teamId }));
+    expect(r.auth).toEqual(
+      expect.objectContaining({ kind: 'jwt', keyId: sim.credentials.apns.keyId, teamId: sim.credentials.apns.teamId }),
+    );
   });
 
   it('iOS: title/subtitle make an alert object; badge 0, sound, category, flags and extend at the root', async () => {
@@ -120,7 +125,10 @@ describe('APNs certificate authentication', () => {
     const sim = await Simulator.start();
     const gw = await startGateway(sim, {}, 'certificate');
     try {
-      await gw.http.post('/push').send({ notifications: [ios(['cert-token'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['cert-token'])] })
+        .expect(200);
       await sim.waitFor(1, 5000);
       const [r] = sim.records();
       expect(r.status).toBe(200);

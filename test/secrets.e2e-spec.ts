@@ -30,7 +30,10 @@ describe('secrets in a configuration that fails', () => {
     const url = `redis://:${SECRET}/x@127.0.0.1:6379`;
     const path = join(dir, 'redis.toml');
     writeFileSync(path, `[core]\nport = "0"\n[queue]\nbackend = "redis"\nredis_url = "${url}"\n`);
-    for (const ran of [await run(mainJs, ['-c', path], {}), await run(mainJs, [], { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: url })]) {
+    for (const ran of [
+      await run(mainJs, ['-c', path], {}),
+      await run(mainJs, [], { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: url }),
+    ]) {
       expect(ran.code).toBe(1);
       expect(ran.stderr).toContain('queue.redis_url: not a valid URL');
       expect(ran.stderr).not.toContain('TypeError');

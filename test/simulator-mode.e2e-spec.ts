@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { ApnsService } from '../src/apns/apns.service';
-import { VERSION } from '../src/cli/version';
+import { VERSION } from '../src/version';
 import { AppModule } from '../src/app.module';
 import { APP_OPTIONS, setupApp } from '../src/app.setup';
 import { loadConfig } from '../src/config/pushgate.config';

@@ -1,5 +1,5 @@
 import { Notification } from 'apns2';
-import type { NotificationDto } from '../push/push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { apnsExtendProblems, isBackgroundPush, toApnsOptions } from './apns.payload';
 
 const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 1, message: 'hi', ...fields });

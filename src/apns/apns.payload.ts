@@ -1,6 +1,6 @@
 import { Notification, Priority, PushType, type NotificationOptions } from 'apns2';
 import { fieldPath } from '../provider/push.provider';
-import type { NotificationDto } from '../push/push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 
 export const APNS_MAX_PAYLOAD_BYTES = 4096;
 

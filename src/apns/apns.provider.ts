@@ -3,7 +3,7 @@ import { Notification, type NotificationOptions } from 'apns2';
 import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { fieldPath, notificationProblem, type PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
-import { PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
+import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { apnsIdOf } from './apns.client';
 import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';

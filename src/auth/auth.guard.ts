@@ -125,7 +125,10 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
     if (id === undefined) {
       if (presented !== undefined && this.failures) await this.limit(this.failures, address);
       // RFC 6750: no error code when no credential was sent, invalid_token for a wrong one.
-      res.setHeader('WWW-Authenticate', presented === undefined ? 'Bearer realm="pushgate"' : 'Bearer realm="pushgate", error="invalid_token"');
+      res.setHeader(
+        'WWW-Authenticate',
+        presented === undefined ? 'Bearer realm="pushgate"' : 'Bearer realm="pushgate", error="invalid_token"',
+      );
       throw new UnauthorizedException({
         message: presented === undefined ? 'missing API key: send Authorization: Bearer <key>' : 'invalid API key',
       });
@@ -136,7 +139,8 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
 
   /** A key scoped to apps may only push, and only to those apps; the body is already parsed, not yet validated. */
   private checkScope(scope: ReadonlySet<string>, path: string, req: Request): void {
-    if ((path !== '/push' && path !== '/api/push') || req.method !== 'POST') throw new ForbiddenException({ message: 'this API key may only push (POST /push)' });
+    if ((path !== '/push' && path !== '/api/push') || req.method !== 'POST')
+      throw new ForbiddenException({ message: 'this API key may only push (POST /push)' });
     const notifications = (req.body as { notifications?: unknown } | undefined)?.notifications;
     if (!Array.isArray(notifications)) return;
     const refused = new Set<string>();
@@ -145,7 +149,8 @@ export class ApiKeyGuard implements CanActivate, OnApplicationBootstrap {
       const name = typeof app === 'string' ? app : String(app);
       if (!scope.has(name)) refused.add(name);
     }
-    if (refused.size > 0) throw new ForbiddenException({ message: `this API key may not push to app ${[...refused].map((a) => `"${a}"`).join(', ')}` });
+    if (refused.size > 0)
+      throw new ForbiddenException({ message: `this API key may not push to app ${[...refused].map((a) => `"${a}"`).join(', ')}` });
   }
 
   private async limit(limiter: RateLimiterMemory, who: string): Promise<void> {

@@ -103,7 +103,9 @@ export class ApiKeys {
     } catch (error) {
       // A key file that disappears keeps the keys last read: failing open would expose the gateway.
       if (initial) throw error;
-      this.logger.error(`auth.api_keys_path: cannot read "${this.path}" (${(error as NodeJS.ErrnoException).code ?? 'error'}); keeping ${this.fromFile.length} keys read before`);
+      this.logger.error(
+        `auth.api_keys_path: cannot read "${this.path}" (${(error as NodeJS.ErrnoException).code ?? 'error'}); keeping ${this.fromFile.length} keys read before`,
+      );
       return;
     }
     this.fileStamp = stamp;

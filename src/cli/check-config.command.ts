@@ -2,7 +2,7 @@ import { stringify } from 'smol-toml';
 import { ConfigError, DEFAULT_APP, loadConfig, type PushgateConfig } from '../config/pushgate.config';
 import { flagEnvironment, parseServeArgs } from './serve.args';
 import { startProblems } from './start.checks';
-import { VERSION, versionText } from './version';
+import { VERSION, versionText } from '../version';
 
 export const CHECK_CONFIG_USAGE = `usage: pushgate check-config [-c pushgate.toml] [-p PORT] [-w WORKERS] [-q QUEUE_SIZE]
   Checks what the start checks (the file, the environment, the flags, credential files readable, the pid file's

@@ -2,7 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { PushgateConfig } from '../config/pushgate.config';
 import { validationProblems } from '../http/validation.pipe';
-import { NotificationDto } from '../push/push.dto';
+import { NotificationDto } from '../notification/notification.dto';
 
 /**
  * A notification checked by the same rules as `POST /push` that need no provider (its provider checks its payload

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, configPathFrom } from '../config/pushgate.config';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../push/push.dto';
+import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
 import { DirectSender } from './cli.module';
 import { UsageError, validNotification } from './notification';
 

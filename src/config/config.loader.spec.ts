@@ -20,9 +20,13 @@ describe('loadConfig', () => {
     expect(refused).toHaveLength(1);
     expect(refused[0]).toMatch(/^core\.simulator = "off" and no provider credentials: set ios\.token_auth_key_path, /);
     expect(refused[0]).toContain('android.service_account_path');
-    const configured = loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'off', PUSHGATE_IOS_ENABLED: 'false', PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: account } });
+    const configured = loadConfig({
+      env: { PUSHGATE_CORE_SIMULATOR: 'off', PUSHGATE_IOS_ENABLED: 'false', PUSHGATE_ANDROID_SERVICE_ACCOUNT_PATH: account },
+    });
     expect(configured.simulator).toBe(false);
-    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'never' } }))).toEqual(['core.simulator: "never" is neither auto nor off']);
+    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_SIMULATOR: 'never' } }))).toEqual([
+      'core.simulator: "never" is neither auto nor off',
+    ]);
   });
 
   it('loads a gaurun.toml unchanged (numbers as ports, Gaurun-only keys reported, not fatal)', () => {
@@ -137,7 +141,10 @@ describe('loadConfig', () => {
   it('a TOML syntax error names the line and key but never repeats the line, which may hold a secret', () => {
     const secret = 'pg-secret-7c1e93ab55';
     const cases: [string, string][] = [
-      [`[core]\nport = 1\n\n[auth]\napi_keys = "${secret}\nrate_limit = 3\n`, 'line 5, column 33 (auth.api_keys): control characters are not allowed in strings'],
+      [
+        `[core]\nport = 1\n\n[auth]\napi_keys = "${secret}\nrate_limit = 3\n`,
+        'line 5, column 33 (auth.api_keys): control characters are not allowed in strings',
+      ],
       [`[auth]\napi_keys = ${secret}\n`, 'line 2, column 12 (auth.api_keys): invalid value'],
       [`[auth]\napi_keys = "a" "${secret}"\n`, '(auth.api_keys): each key-value declaration must be followed by an end-of-line'],
       [`[feedback]\nwebhook_secret = ["${secret}",\n`, '(feedback.webhook_secret)'],
@@ -153,8 +160,14 @@ describe('loadConfig', () => {
 
   it('never quotes the value of a credential key in a problem', () => {
     const secret = 'pg-secret-0d4f2a9e61';
-    const path = file(dir, 'types.toml', `[auth]\napi_keys = ["${secret}"]\n[feedback]\nwebhook_secret = { k = "${secret}" }\n[ios]\npem_key_passphrase = ["${secret}"]\n`);
-    const found = problems(() => loadConfig({ path, env: { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: `redis://:${secret}/x@127.0.0.1:6379` } }));
+    const path = file(
+      dir,
+      'types.toml',
+      `[auth]\napi_keys = ["${secret}"]\n[feedback]\nwebhook_secret = { k = "${secret}" }\n[ios]\npem_key_passphrase = ["${secret}"]\n`,
+    );
+    const found = problems(() =>
+      loadConfig({ path, env: { PUSHGATE_QUEUE_BACKEND: 'redis', PUSHGATE_QUEUE_REDIS_URL: `redis://:${secret}/x@127.0.0.1:6379` } }),
+    );
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^auth\.api_keys: expected a string, got a value not shown/),
@@ -165,7 +178,9 @@ describe('loadConfig', () => {
     );
     expect(found.join('\n')).not.toContain(secret);
     // Other keys still quote what they got.
-    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_QUEUES: 'many' } }))).toEqual(['PUSHGATE_CORE_QUEUES (core.queues): expected an integer, got "many"']);
+    expect(problems(() => loadConfig({ env: { PUSHGATE_CORE_QUEUES: 'many' } }))).toEqual([
+      'PUSHGATE_CORE_QUEUES (core.queues): expected an integer, got "many"',
+    ]);
   });
 });
 

@@ -21,7 +21,9 @@ describe('log.level', () => {
 
   it('names the accepted levels for anything else', () => {
     for (const bad of ['loud', 'warning', 'constructor']) {
-      expect(problems(() => level(bad))).toEqual([`log.level: "${bad}" is not one of trace, debug, info, warn, error, dpanic, panic, fatal`]);
+      expect(problems(() => level(bad))).toEqual([
+        `log.level: "${bad}" is not one of trace, debug, info, warn, error, dpanic, panic, fatal`,
+      ]);
     }
   });
 });

@@ -1,4 +1,4 @@
-import type { NotificationDto } from '../push/push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { fcmDataBytes, fcmDataProblems, isReservedFcmDataKey, toFcmData } from './fcm.payload';
 
 const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 2, message: 'hi', ...fields });

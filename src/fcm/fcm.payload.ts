@@ -1,5 +1,5 @@
 import { fieldPath, notificationProblem } from '../provider/push.provider';
-import type { NotificationDto } from '../push/push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { FcmClient, type FcmNotification, type PreparedFcmMessage } from './fcm.client';
 
 /** FCM's limit on a message's payload, here its `data` map as compact JSON. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
-import { PLATFORM_ANDROID, type NotificationDto } from '../push/push.dto';
+import { PLATFORM_ANDROID, type NotificationDto } from '../notification/notification.dto';
 import type { PreparedFcmMessage } from './fcm.client';
 import { fcmDataProblems, toFcmMessage } from './fcm.payload';
 import { FcmService } from './fcm.service';

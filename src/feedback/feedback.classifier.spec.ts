@@ -1,12 +1,18 @@
 import { errorCode } from '../fcm/fcm.client';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../push/push.dto';
+import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
 import type { PushOutcome } from '../push/push.events';
 import { deadTokenReason } from './feedback.classifier';
 
 const failed = (reason: string, detail?: string): PushOutcome => ({ ok: false, reason, detail });
 
 /** An FCM v1 error body as Google sends it. */
-function fcmBody(status: number, googleStatus: string, message: string, errorCode?: string, fieldViolations?: { field: string; description: string }[]): string {
+function fcmBody(
+  status: number,
+  googleStatus: string,
+  message: string,
+  errorCode?: string,
+  fieldViolations?: { field: string; description: string }[],
+): string {
   const details: Record<string, unknown>[] = [];
   if (errorCode) details.push({ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode });
   if (fieldViolations) details.push({ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations });
@@ -23,20 +29,40 @@ describe('dead-token classifier', () => {
     for (const reason of ['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken']) {
       expect(deadTokenReason(PLATFORM_IOS, failed(reason))).toBe(reason);
     }
-    for (const reason of ['PayloadTooLarge', 'BadTopic', 'InvalidProviderToken', 'ExpiredProviderToken', 'BadCertificate', 'MissingTopic',
-      'TopicDisallowed', 'TooManyRequests', 'InternalServerError', 'Timeout', 'Shutdown', 'ClientError', 'UNREGISTERED', 'HTTP410']) {
+    for (const reason of [
+      'PayloadTooLarge',
+      'BadTopic',
+      'InvalidProviderToken',
+      'ExpiredProviderToken',
+      'BadCertificate',
+      'MissingTopic',
+      'TopicDisallowed',
+      'TooManyRequests',
+      'InternalServerError',
+      'Timeout',
+      'Shutdown',
+      'ClientError',
+      'UNREGISTERED',
+      'HTTP410',
+    ]) {
       expect(deadTokenReason(PLATFORM_IOS, failed(reason))).toBeUndefined();
     }
     expect(deadTokenReason(PLATFORM_IOS, { ok: true })).toBeUndefined();
   });
 
   it('reports FCM UNREGISTERED and SENDER_ID_MISMATCH; never auth, quota, server or transport errors', async () => {
-    expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(404, fcmBody(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED')))).toBe(
-      'UNREGISTERED',
-    );
-    expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(403, fcmBody(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH')))).toBe(
-      'SENDER_ID_MISMATCH',
-    );
+    expect(
+      deadTokenReason(
+        PLATFORM_ANDROID,
+        await fcmOutcome(404, fcmBody(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED')),
+      ),
+    ).toBe('UNREGISTERED');
+    expect(
+      deadTokenReason(
+        PLATFORM_ANDROID,
+        await fcmOutcome(403, fcmBody(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH')),
+      ),
+    ).toBe('SENDER_ID_MISMATCH');
     const notDead = [
       fcmBody(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', 'THIRD_PARTY_AUTH_ERROR'),
       fcmBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'),
@@ -61,11 +87,21 @@ describe('dead-token classifier', () => {
     const payloadErrors = [
       fcmBody(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT'),
       fcmBody(400, 'INVALID_ARGUMENT', 'Message is too big', 'INVALID_ARGUMENT'),
-      fcmBody(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received. Unknown name "colour" at \'message\': Cannot find field.', 'INVALID_ARGUMENT'),
+      fcmBody(
+        400,
+        'INVALID_ARGUMENT',
+        'Invalid JSON payload received. Unknown name "colour" at \'message\': Cannot find field.',
+        'INVALID_ARGUMENT',
+      ),
       fcmBody(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT', [
         { field: 'message.data[0].key', description: 'Invalid data key: from' },
       ]),
-      fcmBody(400, 'INVALID_ARGUMENT', "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration)", 'INVALID_ARGUMENT'),
+      fcmBody(
+        400,
+        'INVALID_ARGUMENT',
+        "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration)",
+        'INVALID_ARGUMENT',
+      ),
     ];
     for (const body of payloadErrors) expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(400, body))).toBeUndefined();
     expect(deadTokenReason(PLATFORM_ANDROID, failed('INVALID_ARGUMENT'))).toBeUndefined();

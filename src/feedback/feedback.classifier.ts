@@ -1,8 +1,13 @@
-import { PLATFORM_IOS, type Platform } from '../push/push.dto';
+import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
 import type { PushOutcome } from '../push/push.events';
 
 /** APNs reasons that say the device token itself will never be delivered to again. */
-export const APNS_DEAD_TOKEN_REASONS: ReadonlySet<string> = new Set(['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken']);
+export const APNS_DEAD_TOKEN_REASONS: ReadonlySet<string> = new Set([
+  'Unregistered',
+  'BadDeviceToken',
+  'DeviceTokenNotForTopic',
+  'ExpiredToken',
+]);
 
 /** FCM error codes that say the registration token is gone or belongs to another sender. */
 export const FCM_DEAD_TOKEN_REASONS: ReadonlySet<string> = new Set(['UNREGISTERED', 'SENDER_ID_MISMATCH']);

@@ -16,7 +16,13 @@ export class FeedbackController {
     type: InvalidTokensDto,
     example: {
       invalid_tokens: [
-        { token: 'f3b2c1d0e9a8...', platform: 'ios', reason: 'Unregistered', timestamp: '2026-11-27T14:40:13.609Z', identifier: 'campaign-42' },
+        {
+          token: 'f3b2c1d0e9a8...',
+          platform: 'ios',
+          reason: 'Unregistered',
+          timestamp: '2026-11-27T14:40:13.609Z',
+          identifier: 'campaign-42',
+        },
         { token: 'dQw4w9WgXcQ:APA91b...', platform: 'android', reason: 'UNREGISTERED', timestamp: '2026-11-27T14:40:14.120Z' },
       ],
     },

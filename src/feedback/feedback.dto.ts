@@ -15,7 +15,15 @@ export class InvalidTokenDto {
 
   @ApiProperty({
     description: 'APNs reason or FCM error code',
-    enum: ['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken', 'UNREGISTERED', 'SENDER_ID_MISMATCH', 'INVALID_ARGUMENT'],
+    enum: [
+      'Unregistered',
+      'BadDeviceToken',
+      'DeviceTokenNotForTopic',
+      'ExpiredToken',
+      'UNREGISTERED',
+      'SENDER_ID_MISMATCH',
+      'INVALID_ARGUMENT',
+    ],
     example: 'Unregistered',
   })
   readonly reason!: string;

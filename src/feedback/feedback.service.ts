@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { Counter, Gauge } from 'prom-client';
 import { FEEDBACK_CONFIG, type FeedbackConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { PLATFORM_IOS } from '../push/push.dto';
+import { PLATFORM_IOS } from '../notification/notification.dto';
 import { PushEvents, type SettledPush } from '../push/push.events';
 import { deadTokenReason } from './feedback.classifier';
 import type { InvalidTokenDto } from './feedback.dto';
@@ -40,7 +40,11 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
       labelNames: ['result'] as const,
       registers,
     });
-    const delivered = new Counter({ name: 'pushgate_feedback_webhook_delivered_total', help: 'Dead tokens the webhook accepted.', registers });
+    const delivered = new Counter({
+      name: 'pushgate_feedback_webhook_delivered_total',
+      help: 'Dead tokens the webhook accepted.',
+      registers,
+    });
     const dropped = new Counter({
       name: 'pushgate_feedback_webhook_dropped_total',
       help: 'Dead tokens dropped, oldest first, because the webhook stayed unreachable while feedback.buffer_size were waiting.',

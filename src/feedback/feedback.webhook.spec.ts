@@ -34,7 +34,13 @@ function tokens(body: string): string[] {
   return (JSON.parse(body) as { invalid_tokens: InvalidTokenDto[] }).invalid_tokens.map((t) => t.token);
 }
 
-const dead = (token: string): InvalidTokenDto => ({ token, platform: 'android', app: 'default', reason: 'UNREGISTERED', timestamp: new Date().toISOString() });
+const dead = (token: string): InvalidTokenDto => ({
+  token,
+  platform: 'android',
+  app: 'default',
+  reason: 'UNREGISTERED',
+  timestamp: new Date().toISOString(),
+});
 
 describe('invalid-token webhook sender', () => {
   let server: Server | undefined;
@@ -47,7 +53,16 @@ describe('invalid-token webhook sender', () => {
   };
   const start = (url: string, options: Partial<FeedbackWebhookOptions> = {}): FeedbackWebhook =>
     (webhook = new FeedbackWebhook(
-      { url, secret: SECRET, batchSize: 2, flushIntervalMs: 30, bufferSize: 100, timeoutMs: 2000, backoff: { initialDelayMs: 50, maxDelayMs: 200 }, ...options },
+      {
+        url,
+        secret: SECRET,
+        batchSize: 2,
+        flushIntervalMs: 30,
+        bufferSize: 100,
+        timeoutMs: 2000,
+        backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+        ...options,
+      },
       observer,
     ));
 

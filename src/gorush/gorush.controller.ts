@@ -11,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { effectiveConfig } from '../cli/check-config.command';
-import { VERSION } from '../cli/version';
+import { VERSION } from '../version';
 import { AppsSettings, CONFIG_SECTIONS, GORUSH_CONFIG, type ConfigSections, type GorushConfig } from '../config/pushgate.config';
 import { PushCounters } from '../push/push.counters';
 import { WAIT_MAX_SECONDS } from '../push/push.results';

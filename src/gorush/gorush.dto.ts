@@ -141,7 +141,11 @@ export class GorushNotificationDto {
   @IsString()
   readonly to?: string;
 
-  @ApiProperty({ type: 'integer', description: '1 = iOS, 2 = Android (3 = Huawei is refused).', enum: [GORUSH_IOS, GORUSH_ANDROID, GORUSH_HUAWEI] })
+  @ApiProperty({
+    type: 'integer',
+    description: '1 = iOS, 2 = Android (3 = Huawei is refused).',
+    enum: [GORUSH_IOS, GORUSH_ANDROID, GORUSH_HUAWEI],
+  })
   @IsInt()
   readonly platform!: number;
 

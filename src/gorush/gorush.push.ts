@@ -1,7 +1,8 @@
 import { BadRequestException, HttpException, HttpStatus, Inject, Injectable, ValidationPipe } from '@nestjs/common';
 import { AppsSettings, CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { createValidationPipe, validationProblems } from '../http/validation.pipe';
-import { PushRequestDto, type PushResultDto } from '../push/push.dto';
+import { type PushResultDto } from '../push/push.dto';
+import { PushRequestDto } from '../notification/notification.dto';
 import { PushService } from '../push/push.service';
 import { GorushRequestDto, type GorushLogDto, type GorushPushAnswerDto } from './gorush.dto';
 import { inGorushNames, toNotification, unsupportedField, type PlainNotification } from './gorush.mapping';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { ArgumentMetadata } from '@nestjs/common';
-import { PushRequestDto, type NotificationDto } from '../push/push.dto';
+import { PushRequestDto, type NotificationDto } from '../notification/notification.dto';
 import { createValidationPipe, matchKeys, PUSH_REQUEST_KEYS } from './validation.pipe';
 
 const BODY: ArgumentMetadata = { type: 'body', metatype: PushRequestDto, data: '' };

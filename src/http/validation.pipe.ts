@@ -1,6 +1,6 @@
 import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
-import { ExtendDto, NotificationDto, PushRequestDto } from '../push/push.dto';
+import { ExtendDto, NotificationDto, PushRequestDto } from '../notification/notification.dto';
 
 const EMPTY = 'empty notification';
 

@@ -4,12 +4,12 @@ import { ApnsService } from '../apns/apns.service';
 import { AppsSettings } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PushCounters } from '../push/push.counters';
-import { PLATFORM_IOS, type Platform } from '../push/push.dto';
+import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
 import { PushDispatcher } from '../push/push.dispatcher';
-import { VERSION } from '../cli/version';
-import { deliveryMode } from '../simulator/simulator.settings';
+import { VERSION } from '../version';
+import { deliveryMode } from '../provider/provider.settings';
 import { ReasonLabels } from './metrics.labels';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,5 +1,5 @@
 import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
-import { PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../push/push.dto';
+import { PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { SENT } from './provider.result';
 import { platformName, ProviderRegistry } from './provider.registry';
 import type { PushProvider } from './push.provider';

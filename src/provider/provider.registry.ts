@@ -1,5 +1,5 @@
 import { DEFAULT_APP, type AppsSettings } from '../config/pushgate.config';
-import { PLATFORM_IOS, type NotificationDto, type Platform } from '../push/push.dto';
+import { PLATFORM_IOS, type NotificationDto, type Platform } from '../notification/notification.dto';
 import { fieldPath, type PlatformName, type PushProvider } from './push.provider';
 
 /** The name of a platform in logs, metrics, results and configuration sections. */

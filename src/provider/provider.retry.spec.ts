@@ -1,5 +1,5 @@
 import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../push/push.dto';
+import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
 import { SENT, type SendResult } from './provider.result';
 import { SendRetryPolicy } from './provider.retry';
 

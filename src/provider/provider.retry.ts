@@ -9,7 +9,7 @@ import {
   type IBackoffFactory,
 } from 'cockatiel';
 import { ANDROID_CONFIG, AppsSettings, DEFAULT_APP, IOS_CONFIG, type AndroidConfig, type IosConfig } from '../config/pushgate.config';
-import type { Platform } from '../push/push.dto';
+import type { Platform } from '../notification/notification.dto';
 import type { SendResult } from './provider.result';
 import { platformName } from './provider.registry';
 

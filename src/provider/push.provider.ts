@@ -1,4 +1,4 @@
-import type { NotificationDto, Platform } from '../push/push.dto';
+import type { NotificationDto, Platform } from '../notification/notification.dto';
 import type { SendResult } from './provider.result';
 
 /** A platform's section in an app's configuration, and its name in logs, metrics and results. */

@@ -13,7 +13,8 @@ import {
 } from '@nestjs/swagger';
 import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
 import { RequestId } from '../http/request-id.middleware';
-import { MessageDto, PushAcceptedDto, PushRequestDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
+import { MessageDto, PushAcceptedDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
+import { PushRequestDto } from '../notification/notification.dto';
 import { DEFAULT_RESULTS_LIMITS, PushResults, WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from './push.results';
 import { PushService } from './push.service';
 import { PushDispatcher } from './push.dispatcher';

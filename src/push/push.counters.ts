@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_APP } from '../config/pushgate.config';
-import { PLATFORM_IOS, type Platform } from './push.dto';
+import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
 import { PushEvents } from './push.events';
 
 export interface PlatformCounters {

@@ -4,7 +4,7 @@ import { ProviderRegistry } from '../provider/provider.registry';
 import { SENT, type SendResult } from '../provider/provider.result';
 import { SendRetryPolicy } from '../provider/provider.retry';
 import { PushCounters } from './push.counters';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from './push.events';
 import { MemoryPushQueue, PushQueue, type Push, type PushOutcome, type QueuedNotification } from './push.queue';
 import { PushDispatcher } from './push.dispatcher';

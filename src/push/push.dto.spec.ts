@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { IsNotEmpty, IsString, MaxLength, validateSync } from 'class-validator';
-import { NotificationDto } from './push.dto';
+import { NotificationDto } from '../notification/notification.dto';
 
 /** The three validators the token list's one-pass check stands for. */
 class Reference {

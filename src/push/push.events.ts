@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Platform } from './push.dto';
+import type { Platform } from '../notification/notification.dto';
 import type { Push, PushOutcome } from './push.queue';
 
 export type { PushOutcome } from './push.queue';

@@ -1,5 +1,5 @@
 import { gaurunTime } from '../log/log.service';
-import { PLATFORM_IOS, type NotificationDto } from './push.dto';
+import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { LOGGED_FIELDS } from './push.log';
 
 /**

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { gaurunTime, unfinishedPushes } from '../cli/recover.command';
 import { loadConfig, PushgateConfigModule } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { PushEvents } from './push.events';
 import { payloadPreparer } from '../../test/support/preparer';
 import { JournalUnavailableException, PushJournal } from './push.journal';

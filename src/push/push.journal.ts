@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs
 import type { Logger as AccessLogger } from 'pino';
 import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import { LogService, type JournalEntry } from '../log/log.service';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { PushEvents, type SettledPush } from './push.events';
 import { gaurunPushLine, gaurunRequestLine } from './push.gaurun-log';
 import { maskToken, notificationLogger } from './push.log';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PLATFORM_IOS, type NotificationDto } from './push.dto';
+import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 
 /** Masks a device token for logs: enough to correlate, not enough to push to it. */
 export function maskToken(token: string): string {

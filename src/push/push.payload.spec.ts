@@ -1,5 +1,5 @@
 import { Notification } from 'apns2';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { apnsPayloadBytes, toApnsOptions, toFcmMessage } from './push.payload';
 import { maskToken } from './push.log';
 

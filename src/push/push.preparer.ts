@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_APP } from '../config/pushgate.config';
 import { ProviderRegistry } from '../provider/provider.registry';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import type { QueuedNotification } from './push.queue';
 
 /**

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/pushgate.config';
-import type { NotificationDto } from './push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { MemoryPushQueue, pushId, pushToken, type QueuedNotification } from './push.queue';
 
 function notification(tokens: string[], prefix = 'n-', app = 'default'): QueuedNotification {

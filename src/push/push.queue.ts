@@ -3,7 +3,7 @@ import type { NotificationOptions } from 'apns2';
 import type { IBackoff } from 'cockatiel';
 import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
 import type { PreparedFcmMessage } from '../fcm/fcm.client';
-import type { NotificationDto, Platform } from './push.dto';
+import type { NotificationDto, Platform } from '../notification/notification.dto';
 
 /** One accepted notification: what every one of its pushes shares. */
 export interface QueuedNotification {

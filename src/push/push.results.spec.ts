@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { PLATFORM_IOS } from './push.dto';
+import { PLATFORM_IOS } from '../notification/notification.dto';
 import { PushEvents } from './push.events';
 import type { Push, QueuedNotification } from './push.queue';
 import { PUSH_RESULTS_LIMITS, PushResults, type PushResultsLimits } from './push.results';

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { PLATFORM_IOS, type PushRequestStatusDto, type PushResultDto } from './push.dto';
+import { type PushRequestStatusDto, type PushResultDto } from './push.dto';
+import { PLATFORM_IOS } from '../notification/notification.dto';
 import { PushEvents, type PushOutcome, type SettledPush } from './push.events';
 import type { QueuedNotification } from './push.queue';
 

@@ -4,7 +4,8 @@ import { AppsSettings, CORE_CONFIG, DEFAULT_APP, type CoreConfig } from '../conf
 import { ProviderRegistry } from '../provider/provider.registry';
 import { transportStartFailure } from '../transport/threaded.transport';
 import { PushCounters } from './push.counters';
-import { PushAcceptedDto, type NotificationDto, type PushRequestDto } from './push.dto';
+import { PushAcceptedDto } from './push.dto';
+import { type NotificationDto, type PushRequestDto } from '../notification/notification.dto';
 import { PushJournal, type DisabledNotification } from './push.journal';
 import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { NotificationDto } from '../push/push.dto';
+import { NotificationDto } from '../notification/notification.dto';
 
 /** A push that ended failed, as `GET /queue/dead-letters` lists it. */
 export class DeadLetterDto {

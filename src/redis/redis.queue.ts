@@ -10,7 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { CORE_CONFIG, QUEUE_CONFIG, type CoreConfig, type QueueConfig } from '../config/pushgate.config';
-import type { NotificationDto } from '../push/push.dto';
+import type { NotificationDto } from '../notification/notification.dto';
 import { PushPreparer } from '../push/push.preparer';
 import { PushQueue, pushId, pushToken, type Push, type PushOutcome, type QueuedNotification } from '../push/push.queue';
 import { createRedisConnection, nodeOf, ReplicaAck, type RedisConnection } from './redis.connection';

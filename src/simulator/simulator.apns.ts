@@ -338,11 +338,7 @@ export function createApnsServer({ state, material, onSocket }: ApnsServerOption
       };
       if (status === 429 || status === 503) responseHeaders['retry-after'] = '1';
       stream.respond(responseHeaders);
-      stream.end(
-        status === 410
-          ? `{"reason":"${record.reason}","timestamp":${Date.now()}}`
-          : `{"reason":"${record.reason}"}`,
-      );
+      stream.end(status === 410 ? `{"reason":"${record.reason}","timestamp":${Date.now()}}` : `{"reason":"${record.reason}"}`);
     } catch {
       // The client or the session went away between the check and the write.
     }

@@ -50,7 +50,8 @@ function faultRoute(route: string, url: URL, state: SimState): [number, unknown]
       return [200, { connections: faults.stall(provider) }];
     case 'POST /faults/max-streams': {
       const max = numberParam(url, 'max');
-      if (!provider || max === undefined || !Number.isInteger(max) || max < 1) return bad('provider must be apns or fcm, max a positive integer');
+      if (!provider || max === undefined || !Number.isInteger(max) || max < 1)
+        return bad('provider must be apns or fcm, max a positive integer');
       faults.setMaxConcurrentStreams(provider, max);
       return [200, faults.snapshot()];
     }

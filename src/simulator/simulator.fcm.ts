@@ -92,10 +92,10 @@ export function validateSendBody(body: unknown): string | undefined {
   }
   const validateOnly = body.validate_only ?? body.validateOnly;
   if (validateOnly !== undefined && typeof validateOnly !== 'boolean') {
-    return 'Invalid value at \'validate_only\' (TYPE_BOOL)';
+    return "Invalid value at 'validate_only' (TYPE_BOOL)";
   }
   const message = body.message;
-  if (!isObject(message)) return 'Invalid value at \'message\': a message object is required.';
+  if (!isObject(message)) return "Invalid value at 'message': a message object is required.";
   for (const key in message) {
     if (!MESSAGE_KEYS.has(key)) return `Invalid JSON payload received. Unknown name "${key}" at 'message': Cannot find field.`;
   }
@@ -107,21 +107,21 @@ export function validateSendBody(body: unknown): string | undefined {
     targets++;
   }
   if (targets === 0) return 'Recipient of the message is not set.';
-  if (targets > 1) return 'Invalid value at \'message\' (oneof field \'target\' is already set)';
+  if (targets > 1) return "Invalid value at 'message' (oneof field 'target' is already set)";
   const dataError = validateData(message.data, 'message.data');
   if (dataError) return dataError;
   if (message.notification !== undefined && !isObject(message.notification)) {
-    return 'Invalid value at \'message.notification\' (type.googleapis.com/google.firebase.fcm.v1.Notification)';
+    return "Invalid value at 'message.notification' (type.googleapis.com/google.firebase.fcm.v1.Notification)";
   }
   for (const key of ['webpush', 'apns', 'fcm_options', 'fcmOptions']) {
     if (message[key] !== undefined && !isObject(message[key])) return `Invalid value at 'message.${key}'`;
   }
   const android = message.android;
   if (android !== undefined) {
-    if (!isObject(android)) return 'Invalid value at \'message.android\' (type.googleapis.com/google.firebase.fcm.v1.AndroidConfig)';
+    if (!isObject(android)) return "Invalid value at 'message.android' (type.googleapis.com/google.firebase.fcm.v1.AndroidConfig)";
     const collapseKey = android.collapse_key ?? android.collapseKey;
     if (collapseKey !== undefined && typeof collapseKey !== 'string') {
-      return 'Invalid value at \'message.android.collapse_key\' (TYPE_STRING)';
+      return "Invalid value at 'message.android.collapse_key' (TYPE_STRING)";
     }
     const priority = android.priority;
     if (priority !== undefined && !(typeof priority === 'string' && /^(HIGH|NORMAL|high|normal)$/.test(priority))) {
@@ -134,7 +134,7 @@ export function validateSendBody(body: unknown): string | undefined {
     const androidDataError = validateData(android.data, 'message.android.data');
     if (androidDataError) return androidDataError;
     if (android.notification !== undefined && !isObject(android.notification)) {
-      return 'Invalid value at \'message.android.notification\'';
+      return "Invalid value at 'message.android.notification'";
     }
   }
   return undefined;
@@ -244,7 +244,12 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
     state.countOAuth();
     const failing = state.faults.oauthStatus;
     if (failing > 0) {
-      reply(res, failing, JSON_HEADERS, JSON.stringify({ error: 'internal_failure', error_description: 'simulated token endpoint failure' }));
+      reply(
+        res,
+        failing,
+        JSON_HEADERS,
+        JSON.stringify({ error: 'internal_failure', error_description: 'simulated token endpoint failure' }),
+      );
       return;
     }
     const params = new URLSearchParams(body ? body.toString('utf8') : '');
@@ -343,11 +348,7 @@ export function createFcmServer({ state, material, onSocket }: FcmServerOptions)
       }
       if (behaviour?.kind === 'slow') delay = behaviour.ms;
       const simError = behaviour?.kind === 'fail' ? FCM_ERRORS[behaviour.code] : undefined;
-      if (
-        behaviour?.kind === 'fail' &&
-        simError !== undefined &&
-        (behaviour.flaky === 0 || record.attempt <= behaviour.flaky)
-      ) {
+      if (behaviour?.kind === 'fail' && simError !== undefined && (behaviour.flaky === 0 || record.attempt <= behaviour.flaky)) {
         status = simError.status;
         errorKey = behaviour.code;
         responseBody = SIM_ERROR_BODIES[behaviour.code];

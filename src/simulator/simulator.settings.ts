@@ -1,17 +1,8 @@
-import { DEFAULT_APP, type AppConfig, type PushgateConfig } from '../config/pushgate.config';
+import { DEFAULT_APP, type AppConfig } from '../config/pushgate.config';
 import type { ProviderSettings } from '../provider/provider.settings';
 import type { Simulator, SimulatorCredentialFiles } from './simulator';
 
 /** Where pushes go: the embedded simulator, or the configured APNs and FCM providers. */
-export type DeliveryMode = 'simulator' | 'providers';
-
-/**
- * The mode a configuration runs in. The loader decides `config.simulator`: no credentials and `core.simulator` other
- * than `off` (a start without credentials under `off` is refused there, naming the missing keys).
- */
-export function deliveryMode(config: Pick<PushgateConfig, 'simulator'>): DeliveryMode {
-  return config.simulator ? 'simulator' : 'providers';
-}
 
 /**
  * The provider settings of a gateway without credentials: its default app's clients are pointed at the simulator's

@@ -72,13 +72,7 @@ class SimulatorAgent extends https.Agent {
   }
 }
 
-function httpsRequest(
-  agent: https.Agent,
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<Reply> {
+function httpsRequest(agent: https.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method, headers, agent }, (res) => {
       let text = '';
@@ -268,11 +262,7 @@ describe('Simulator', () => {
         PAYLOAD,
       );
       expect(voip.status).toBe(200);
-      const wrongTopic = await h2(
-        apnsCert,
-        { ':method': 'POST', ':path': '/3/device/cert4', 'apns-topic': 'com.other.app' },
-        PAYLOAD,
-      );
+      const wrongTopic = await h2(apnsCert, { ':method': 'POST', ':path': '/3/device/cert4', 'apns-topic': 'com.other.app' }, PAYLOAD);
       expect(wrongTopic.status).toBe(400);
       expect(JSON.parse(wrongTopic.body)).toEqual({ reason: 'BadTopic' });
       const auth = sim.records()[0].auth;
@@ -524,8 +514,7 @@ describe('Simulator', () => {
         typeof body === 'string' ? body : JSON.stringify(body),
       );
     const errorOf = (reply: Reply): { code: number; status: string; message: string; details?: { errorCode: string }[] } =>
-      (JSON.parse(reply.body) as { error: { code: number; status: string; message: string; details?: { errorCode: string }[] } })
-        .error;
+      (JSON.parse(reply.body) as { error: { code: number; status: string; message: string; details?: { errorCode: string }[] } }).error;
 
     beforeAll(async () => {
       agent = new SimulatorAgent(new URL(sim.fcmUrl), sim.ca);
@@ -677,7 +666,10 @@ describe('Simulator', () => {
     const details = (errorCode: string): unknown[] => [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }];
 
     it('an app instance unregistered from FCM: 404 NOT_FOUND, UNREGISTERED', async () => {
-      expect(await fcmError('sim-UNREGISTERED-x')).toEqual([404, expect.objectContaining({ code: 404, status: 'NOT_FOUND', details: details('UNREGISTERED') })]);
+      expect(await fcmError('sim-UNREGISTERED-x')).toEqual([
+        404,
+        expect.objectContaining({ code: 404, status: 'NOT_FOUND', details: details('UNREGISTERED') }),
+      ]);
       expect(sim.counts().fcm.errors).toEqual({ UNREGISTERED: 1 });
       expect(sim.records()[0]).toMatchObject({ status: 404, reason: 'UNREGISTERED', token: 'sim-UNREGISTERED-x' });
     });
@@ -699,7 +691,9 @@ describe('Simulator', () => {
     it('the sending limit for the target exceeded: 429 RESOURCE_EXHAUSTED, QUOTA_EXCEEDED, with Retry-After', async () => {
       const reply = await send({ message: { token: 'sim-QUOTA_EXCEEDED-x' } });
       expect(reply.status).toBe(429);
-      expect(errorOf(reply)).toEqual(expect.objectContaining({ code: 429, status: 'RESOURCE_EXHAUSTED', details: details('QUOTA_EXCEEDED') }));
+      expect(errorOf(reply)).toEqual(
+        expect.objectContaining({ code: 429, status: 'RESOURCE_EXHAUSTED', details: details('QUOTA_EXCEEDED') }),
+      );
       expect(reply.headers['retry-after']).toBe('1');
     });
 
@@ -842,11 +836,7 @@ describe('Simulator options and shutdown', () => {
       }
       expect(sim.records().map((r) => r.token)).toEqual(['r3', 'r4', 'r5']);
       expect(sim.counts().apns.total).toBe(5);
-      await h2(
-        session,
-        { ':method': 'POST', ':path': '/3/device/r6', authorization: `bearer ${token}`, 'apns-topic': 'x' },
-        PAYLOAD,
-      );
+      await h2(session, { ':method': 'POST', ':path': '/3/device/r6', authorization: `bearer ${token}`, 'apns-topic': 'x' }, PAYLOAD);
       expect(sim.records().map((r) => r.token)).toEqual(['r4', 'r5', 'r6']);
     } finally {
       session.destroy();
@@ -953,7 +943,9 @@ describe('Simulator faults', () => {
 
   it('setMaxConcurrentStreams() changes the setting on open connections and for new ones', async () => {
     const s = await session();
-    const changed = new Promise<number | undefined>((resolve) => s.once('remoteSettings', (settings) => resolve(settings.maxConcurrentStreams)));
+    const changed = new Promise<number | undefined>((resolve) =>
+      s.once('remoteSettings', (settings) => resolve(settings.maxConcurrentStreams)),
+    );
     sim.setMaxConcurrentStreams('apns', 1);
     expect(await changed).toBe(1);
     const fresh = await session();
@@ -1004,7 +996,13 @@ describe('Simulator faults', () => {
     sim.failOAuth(503);
     const agent = new SimulatorAgent(new URL(sim.fcmUrl), sim.ca);
     try {
-      const reply = await httpsRequest(agent, 'https://oauth2.googleapis.com/token', 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=x');
+      const reply = await httpsRequest(
+        agent,
+        'https://oauth2.googleapis.com/token',
+        'POST',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        'grant_type=x',
+      );
       expect(reply.status).toBe(503);
       expect(sim.counts().oauth).toBe(1);
     } finally {
@@ -1026,7 +1024,13 @@ describe('Simulator faults', () => {
     expect((await post('/faults/fail-next?provider=fcm&code=INTERNAL&count=3')).status).toBe(200);
     expect((await post('/faults/random?error_rate=0.02&timeout_rate=0.01')).status).toBe(200);
     const all = JSON.parse((await control(sim, 'GET', '/faults')).body) as ReturnType<Simulator['faults']>;
-    expect(all).toEqual(expect.objectContaining({ oauthStatus: 500, failNext: { apns: null, fcm: { code: 'INTERNAL', count: 3 } }, random: { errorRate: 0.02, timeoutRate: 0.01 } }));
+    expect(all).toEqual(
+      expect.objectContaining({
+        oauthStatus: 500,
+        failNext: { apns: null, fcm: { code: 'INTERNAL', count: 3 } },
+        random: { errorRate: 0.02, timeoutRate: 0.01 },
+      }),
+    );
     expect((await post('/faults/goaway?provider=apns')).status).toBe(200);
     expect((await post('/faults/break?provider=apns&status=503')).status).toBe(200);
     expect((await post('/faults/stall?provider=fcm')).status).toBe(200);

@@ -34,10 +34,7 @@ export interface SimCounts {
 export const NO_AUTH: SimAuth = Object.freeze({ kind: 'none' });
 
 /** Behaviour requested through a `sim-...` device token. */
-export type SimBehaviour =
-  | { kind: 'hang' }
-  | { kind: 'slow'; ms: number }
-  | { kind: 'fail'; code: string; flaky: number };
+export type SimBehaviour = { kind: 'hang' } | { kind: 'slow'; ms: number } | { kind: 'fail'; code: string; flaky: number };
 
 const SIM_PREFIX = 'sim-';
 const ATTEMPT_KEYS_LIMIT = 100_000;

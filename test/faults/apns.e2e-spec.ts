@@ -17,7 +17,10 @@ describe('APNs faults: nothing is lost', () => {
     await withGateway(
       { PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' },
       async (sim, gw) => {
-        await gw.http.post('/push').send({ notifications: [ios(tokens('goaway', 60))] }).expect(200);
+        await gw.http
+          .post('/push')
+          .send({ notifications: [ios(tokens('goaway', 60))] })
+          .expect(200);
         // The simulator holds its answers back, so the sends in flight once it holds a connection are all refused.
         await waitFor(async () => (await stats(gw)).pusher_count > 0 && sim.goaway('apns') > 0, {
           timeoutMs: 10_000,
@@ -34,10 +37,16 @@ describe('APNs faults: nothing is lost', () => {
 
   it('a connection that goes silent: requests hit the deadline, the PING probe fails, the connection is replaced', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['warm-up'])] })
+        .expect(200);
       await nothingLost(gw);
       expect(sim.stall('apns')).toBe(1);
-      await gw.http.post('/push').send({ notifications: [ios(tokens('stalled', 20))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(tokens('stalled', 20))] })
+        .expect(200);
       const s = await nothingLost(gw);
       expect(s.ios.push_success).toBe(21);
       expect(s.ios.retries).toBeGreaterThanOrEqual(20);
@@ -51,7 +60,10 @@ describe('APNs faults: nothing is lost', () => {
       await withGateway(
         { PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
         async (_sim, gw) => {
-          await gw.http.post('/push').send({ notifications: [ios(['sim-hang-1', 'ok-1'])] }).expect(200);
+          await gw.http
+            .post('/push')
+            .send({ notifications: [ios(['sim-hang-1', 'ok-1'])] })
+            .expect(200);
           const s = await nothingLost(gw);
           expect(s.ios.errors).toEqual({ Timeout: 1 });
           expect(captured.sessions).toHaveLength(1);
@@ -62,7 +74,10 @@ describe('APNs faults: nothing is lost', () => {
           });
           expect(connection.session.destroyed).toBe(false);
           expect(gw.app.get(ApnsService).client!.transport.openSessions).toBe(1);
-          await gw.http.post('/push').send({ notifications: [ios(['ok-2'])] }).expect(200);
+          await gw.http
+            .post('/push')
+            .send({ notifications: [ios(['ok-2'])] })
+            .expect(200);
           expect((await nothingLost(gw)).ios.push_success).toBe(2);
           expect(captured.sessions).toHaveLength(1);
         },
@@ -74,10 +89,16 @@ describe('APNs faults: nothing is lost', () => {
 
   it('a connection that answers 500 to everything is recycled after a few', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['warm-up'])] })
+        .expect(200);
       await nothingLost(gw);
       expect(sim.breakConnections('apns', 500)).toBe(1);
-      await gw.http.post('/push').send({ notifications: [ios(tokens('broken', 20))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(tokens('broken', 20))] })
+        .expect(200);
       const s = await nothingLost(gw);
       // Without recycling every retry would go to the broken connection again and fail.
       expect(s.ios.push_success).toBe(21);
@@ -104,12 +125,18 @@ describe('APNs faults: nothing is lost', () => {
       await withGateway(
         { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
         async (sim, gw) => {
-          await gw.http.post('/push').send({ notifications: [ios(['warm-up'])] }).expect(200);
+          await gw.http
+            .post('/push')
+            .send({ notifications: [ios(['warm-up'])] })
+            .expect(200);
           await nothingLost(gw);
           expect(captured.sessions).toHaveLength(1);
           sim.setMaxConcurrentStreams('apns', 1);
           await settled(1);
-          await gw.http.post('/push').send({ notifications: [ios(tokens('one-stream', 20))] }).expect(200);
+          await gw.http
+            .post('/push')
+            .send({ notifications: [ios(tokens('one-stream', 20))] })
+            .expect(200);
           let s = await nothingLost(gw);
           expect(s.ios.push_success).toBe(21);
           // One stream at a time: each push reaches the simulator only once the one before was answered, 50 ms later.
@@ -117,7 +144,10 @@ describe('APNs faults: nothing is lost', () => {
           expect(Math.min(...gaps(sim, 'one-stream-'))).toBeGreaterThanOrEqual(45);
           sim.setMaxConcurrentStreams('apns', 1000);
           await settled(1000);
-          await gw.http.post('/push').send({ notifications: [ios(tokens('many-streams', 20))] }).expect(200);
+          await gw.http
+            .post('/push')
+            .send({ notifications: [ios(tokens('many-streams', 20))] })
+            .expect(200);
           s = await nothingLost(gw);
           expect(s.ios.push_success).toBe(41);
           // Streams side by side again: pushes arrive while those before them still wait for their answers.
@@ -133,7 +163,10 @@ describe('APNs faults: nothing is lost', () => {
   it('429 for one token while the others succeed at once, without waiting for its retries', async () => {
     // Five retries, each after a growing backoff, keep the throttled token busy for seconds.
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '5' }, async (sim, gw) => {
-      await gw.http.post('/push').send({ notifications: [ios(['sim-TooManyRequests-x', ...tokens('fine', 20)])] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(['sim-TooManyRequests-x', ...tokens('fine', 20)])] })
+        .expect(200);
       const s = await nothingLost(gw);
       expect(s.ios).toEqual(expect.objectContaining({ push_success: 20, push_error: 1, retries: 5, errors: { TooManyRequests: 1 } }));
       const fine = sim.records().filter((r) => r.token.startsWith('fine-'));
@@ -148,7 +181,10 @@ describe('APNs faults: nothing is lost', () => {
   it('TLS handshake failures: pushes are retried until handshakes succeed again', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '6' }, async (sim, gw) => {
       sim.failTls('apns', true);
-      await gw.http.post('/push').send({ notifications: [ios(tokens('tls', 10))] }).expect(200);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(tokens('tls', 10))] })
+        .expect(200);
       await waitFor(async () => (await stats(gw)).ios.retries > 0, { what: 'a retry after a failed handshake' });
       expect(sim.counts().apns.total).toBe(0);
       sim.failTls('apns', false);
@@ -165,7 +201,10 @@ describe('APNs faults: nothing is lost', () => {
     await withGateway(
       { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: `127.0.0.1:${port}` },
       async (_sim, gw) => {
-        await gw.http.post('/push').send({ notifications: [ios(tokens('nowhere', 10))] }).expect(200);
+        await gw.http
+          .post('/push')
+          .send({ notifications: [ios(tokens('nowhere', 10))] })
+          .expect(200);
         const s = await nothingLost(gw);
         expect(s.ios.push_error).toBe(10);
         expect(s.ios.errors).toEqual({ ConnectionError: 10 });
@@ -175,7 +214,10 @@ describe('APNs faults: nothing is lost', () => {
     await withGateway(
       { PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: '192.0.2.1:443' },
       async (_sim, gw) => {
-        await gw.http.post('/push').send({ notifications: [ios(tokens('blackhole', 5))] }).expect(200);
+        await gw.http
+          .post('/push')
+          .send({ notifications: [ios(tokens('blackhole', 5))] })
+          .expect(200);
         const s = await nothingLost(gw);
         expect(s.ios.push_error).toBe(5);
       },

@@ -11,7 +11,18 @@ function fakeClock(): { at(minutes: number): void } {
   const start = Date.now();
   jest.useFakeTimers({
     now: start,
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    doNotFake: [
+      'hrtime',
+      'nextTick',
+      'performance',
+      'queueMicrotask',
+      'setImmediate',
+      'clearImmediate',
+      'setInterval',
+      'clearInterval',
+      'setTimeout',
+      'clearTimeout',
+    ],
   });
   return { at: (minutes) => jest.setSystemTime(start + minutes * MINUTE) };
 }
@@ -29,7 +40,10 @@ describe('APNs provider token (fake clock)', () => {
 
   async function pushAt(minutes: number): Promise<void> {
     clock.at(minutes);
-    await gw.http.post('/push').send({ notifications: [ios([`t${n++}`])] }).expect(200);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios([`t${n++}`])] })
+      .expect(200);
     await nothingLost(gw);
   }
 

@@ -26,16 +26,13 @@ interface Answer {
 /** One probe: a fresh connection, like the kubelet's; null when nothing answered. */
 function probe(port: number, path: string, timeoutMs: number): Promise<Answer | null> {
   return new Promise((done) => {
-    const req = request(
-      { host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers: { connection: 'close' } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
-        res.on('error', () => done(null));
-      },
-    );
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => done(null));
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => done(null));
     req.end();

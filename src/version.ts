@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The gateway's version, from its package.json (two levels up from both `src/cli` and `dist/cli`). */
-export const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+/** The gateway's version, from its package.json (one level up from both `src` and `dist`). */
+export const VERSION = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 /** What `-v` / `--version` prints, as Gaurun printed its version and compiler. */
 export function versionText(): string {
