@@ -83,6 +83,11 @@ export class PushDispatcher implements BeforeApplicationShutdown {
     return this.core.workers * (this.#pusherMax + 1);
   }
 
+  /** `pusher_max` as Gaurun reported it in `/stat/app`: `core.pusher_max x core.workers`. */
+  get pusherMaxTotal(): number {
+    return this.#pusherMax * this.core.workers;
+  }
+
   /** `core.pusher_max`, or the value `PUT /config/pushers` set since. */
   get pusherMax(): number {
     return this.#pusherMax;

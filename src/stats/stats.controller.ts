@@ -55,7 +55,8 @@ class PlatformStatsDto extends PlatformCountersDto implements PlatformStats {
 class AppStatsDto implements AppStats {
   @ApiProperty({ type: 'integer', example: 8192 }) readonly queue_max!: number;
   @ApiProperty({ type: 'integer', example: 0 }) readonly queue_usage!: number;
-  @ApiProperty({ type: 'integer', example: 255 }) readonly pusher_max!: number;
+  @ApiProperty({ type: 'integer', example: 510, description: 'core.pusher_max x core.workers, as Gaurun reported it.' })
+  readonly pusher_max!: number;
   @ApiProperty({ type: 'integer', example: 0, description: 'Sends in flight.' }) readonly pusher_count!: number;
   @ApiProperty({ type: 'integer', example: 512, description: 'core.workers x (pusher_max + 1).' }) readonly concurrency!: number;
   @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted since start.' }) readonly accepted!: number;
@@ -105,7 +106,7 @@ export class StatsController {
     return {
       queue_max: this.queue.capacity,
       queue_usage: this.queue.size,
-      pusher_max: this.dispatcher.pusherMax,
+      pusher_max: this.dispatcher.pusherMaxTotal,
       pusher_count: this.dispatcher.active,
       concurrency: this.dispatcher.concurrency,
       accepted: this.counters.accepted,
