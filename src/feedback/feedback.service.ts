@@ -2,12 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { Counter, Gauge } from 'prom-client';
 import { FEEDBACK_CONFIG, type FeedbackConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { PLATFORM_IOS } from '../notification/notification.dto';
 import { PushEvents, type SettledPush } from '../push/push.events';
 import { deadTokenReason } from './feedback.classifier';
 import type { InvalidTokenDto } from './feedback.dto';
 import { InvalidTokenHistory } from './feedback.history';
 import { FeedbackWebhook } from './feedback.webhook';
+import { platformName } from '../provider/provider.registry';
 
 /**
  * Invalid-token feedback: every push whose provider declared its token dead is reported, with the whole token, to
@@ -88,17 +88,17 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
     const reason = deadTokenReason(platform, outcome);
     if (reason === undefined) return;
     const now = Date.now();
-    const platformName = platform === PLATFORM_IOS ? 'ios' : 'android';
+    const name = platformName(platform);
     const identifier = push.notification.dto.identifier;
     const dead: InvalidTokenDto = {
       token,
-      platform: platformName,
+      platform: name,
       app: push.notification.app,
       reason,
       timestamp: new Date(now).toISOString(),
       ...(identifier ? { identifier } : {}),
     };
-    this.invalidTokens.inc({ platform: platformName, reason });
+    this.invalidTokens.inc({ platform: name, reason });
     this.history.add(dead, now);
     this.webhook?.add(dead);
   }

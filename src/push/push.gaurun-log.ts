@@ -1,6 +1,7 @@
 import { gaurunTime } from '../log/log.service';
-import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
+import { type NotificationDto } from '../notification/notification.dto';
 import { LOGGED_FIELDS } from './push.log';
+import { platformName } from '../provider/provider.registry';
 
 /**
  * One push line in Gaurun's shape (`LogPush` of mercari/gaurun, zap's JSON encoder), newline included: `level`,
@@ -21,7 +22,7 @@ export function gaurunPushLine(
     time: gaurunTime(),
     message: n.message,
     id,
-    platform: n.platform === PLATFORM_IOS ? 'ios' : 'android',
+    platform: platformName(n.platform),
     token,
     type,
     ptime: Math.floor(ptime * 1000) / 1000,

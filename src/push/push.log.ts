@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
+import { type NotificationDto } from '../notification/notification.dto';
+import { platformName } from '../provider/provider.registry';
 
 /** Masks a device token for logs: enough to correlate, not enough to push to it. */
 export function maskToken(token: string): string {
@@ -32,7 +33,7 @@ export const LOGGED_FIELDS = [
  * `last` (fields every line of this child shares, such as its `type`: serialised once instead of on every line).
  */
 export function notificationLogger(access: Logger, n: NotificationDto, last?: Record<string, unknown>): Logger {
-  const bindings: Record<string, unknown> = { platform: n.platform === PLATFORM_IOS ? 'ios' : 'android' };
+  const bindings: Record<string, unknown> = { platform: platformName(n.platform) };
   for (const field of LOGGED_FIELDS) {
     const value = n[field];
     if (value !== undefined && value !== '' && value !== false && !(Array.isArray(value) && value.length === 0)) {

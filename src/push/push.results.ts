@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type PushRequestStatusDto, type PushResultDto } from './push.dto';
-import { PLATFORM_IOS } from '../notification/notification.dto';
 import { PushEvents, type PushOutcome, type SettledPush } from './push.events';
 import type { QueuedNotification } from './push.queue';
+import { platformName } from '../provider/provider.registry';
 
 export interface PushResultsLimits {
   /** How long a request's counts stay answerable, from its acceptance. */
@@ -143,7 +143,7 @@ export class PushResults {
 function results(notifications: QueuedNotification[], outcomes: Map<string, PushOutcome>): PushResultDto[] {
   const list: PushResultDto[] = [];
   for (const n of notifications) {
-    const platform = n.platform === PLATFORM_IOS ? 'ios' : 'android';
+    const platform = platformName(n.platform);
     n.dto.token.forEach((token, i) => {
       const outcome = outcomes.get(n.idPrefix + i);
       if (!outcome) list.push({ token, platform, status: 'pending', reason: null });
