@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Interval } from '@nestjs/schedule';
 import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type IosConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
-import { parseEndpoint } from '../transport/send-result';
+import { parseEndpoint } from '../transport/endpoint';
 import type { ProxySettings } from '../transport/http2.transport';
 import { GatewayApnsClient, type ApnsClientOptions } from './apns.client';
 import { proveApnsCredentials } from './apns.credentials';

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { Interval } from '@nestjs/schedule';
 import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type AndroidConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
-import { parseEndpoint } from '../transport/send-result';
+import { parseEndpoint } from '../transport/endpoint';
 import type { ProxySettings } from '../transport/http2.transport';
 import { FcmClient } from './fcm.client';
 import { proveServiceAccount } from './fcm.credentials';

@@ -1,5 +1,3 @@
-export { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
-
 /** `host:port` or `https://host:port` as a dial target. */
 export function parseEndpoint(endpoint: string): { host: string; port: number } | undefined {
   if (endpoint === '') return undefined;

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
 import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
-import { parseEndpoint } from './send-result';
+import { parseEndpoint } from './endpoint';
 import { createTransport, ThreadedTransport, type Transport } from './threaded.transport';
 
 const TOKEN = 'a'.repeat(64);
