@@ -177,12 +177,36 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
 
   private async onReady(): Promise<void> {
     try {
-      await this.commands.xgroup('CREATE', this.keys.stream, GROUP, '0', 'MKSTREAM');
+      await this.createGroup();
     } catch (error) {
-      if (!/BUSYGROUP/.test((error as Error).message))
-        this.logger.error(`redis: creating the consumer group failed: ${(error as Error).message}`);
+      this.logger.error(`redis: creating the consumer group failed: ${(error as Error).message}`);
     }
     this.depth = Number(await this.commands.get(this.keys.depth).catch(() => this.depth)) || 0;
+  }
+
+  /** Creates the consumer group (and the stream), reading from the start of the stream; one that exists is kept. */
+  private async createGroup(): Promise<void> {
+    try {
+      await this.commands.xgroup('CREATE', this.keys.stream, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!/BUSYGROUP/.test((error as Error).message)) throw error;
+    }
+  }
+
+  /**
+   * Answers a NOGROUP: the server that holds the stream has no consumer group. That is a Cluster replica promoted
+   * before it had copied the queue (it starts empty, and the first push accepted there makes the stream anew, without
+   * a group), or a key deleted by hand. A Cluster connection announces no reconnection when a slot changes hands, so
+   * nothing else would create the group there and what is accepted from then on would never be read. Entries are
+   * deleted once finished, so reading from the start of the stream reads exactly the unfinished ones.
+   */
+  private async restoreGroup(error: unknown): Promise<boolean> {
+    if (!/^NOGROUP/.test((error as Error).message)) return false;
+    this.logger.warn(
+      `redis: the consumer group of ${this.keys.stream} is missing (a replica that had not copied the queue took over, or the key was deleted): creating it again`,
+    );
+    await this.createGroup();
+    return true;
   }
 
   async ping(): Promise<void> {
@@ -219,6 +243,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
   }
 
   private async fetch(max: number): Promise<Push[]> {
+    let restored = false;
     while (!this.stopping && this.retries.length + this.buffered.length === 0) {
       const count = Math.min(READ_MAX, Math.max(1, Math.ceil(max / this.tokensPerEntry)));
       this.blocked = true;
@@ -236,6 +261,13 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
           this.keys.stream,
           '>',
         );
+      } catch (error) {
+        // Once per take: should the group still be missing, the dispatcher takes again after a pause.
+        if (!restored && (await this.restoreGroup(error))) {
+          restored = true;
+          continue;
+        }
+        throw error;
       } finally {
         this.blocked = false;
       }
@@ -371,6 +403,7 @@ export class RedisPushQueue extends PushQueue implements OnModuleInit, BeforeApp
       if (Date.now() - this.lastConsumerSweep > 60_000) await this.sweepConsumers();
     } catch (error) {
       this.logger.debug(`redis maintenance: ${(error as Error).message}`);
+      await this.restoreGroup(error).catch(() => undefined);
     } finally {
       this.maintaining = false;
     }

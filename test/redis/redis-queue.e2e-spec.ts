@@ -1,5 +1,6 @@
 import { Simulator } from '../../src/simulator/simulator';
 import { android, eventually, ios, readLog, startGateway, type Gateway } from '../support/gateway';
+import { queueKeys } from '../../src/redis/redis.keys';
 import { haveRedisServer, RedisServer } from './support';
 
 interface DeadLetterPage {
@@ -205,6 +206,32 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     await eventually(() => delivered(sim, [...before, ...after]).length === 0, 30_000);
     await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { queue_usage: number }).queue_usage === 0, 5000);
     expect(sim.records().some((r) => r.token === 'restart-refused')).toBe(false);
+  });
+
+  it('creates the consumer group again where the server has lost it, so that what it accepts from then on is delivered', async () => {
+    // What a Cluster replica promoted before its first sync holds: no queue at all. The first push accepted there makes
+    // the stream anew, without the group that every read goes through.
+    gw = await start({ PUSHGATE_QUEUE_REDIS_PREFIX: 'lostgroup' });
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(['lostgroup-a'])] })
+      .expect(200);
+    await eventually(() => delivered(sim, ['lostgroup-a']).length === 0, 10_000);
+    const client = redis.client();
+    try {
+      const keys = queueKeys('lostgroup');
+      expect(await client.del(keys.stream, keys.depth)).toBe(2);
+      const after = Array.from({ length: 20 }, (_, i) => `lostgroup-b${i}`);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(after.slice(0, 10)), android(after.slice(10))] })
+        .expect(200);
+      await eventually(() => delivered(sim, after).length === 0, 10_000);
+      expect((await client.xinfo('GROUPS', keys.stream)) as unknown[]).toHaveLength(1);
+      await eventually(async () => ((await gw!.http.get('/stat/app').expect(200)).body as { queue_usage: number }).queue_usage === 0, 5000);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('refuses a request whole with 503 when the shared capacity would be exceeded', async () => {
