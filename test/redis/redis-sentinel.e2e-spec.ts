@@ -1,14 +1,16 @@
 import { Simulator } from '../../src/simulator/simulator';
 import {
+  deliveredTokens,
+  expectRefusalsOnlyDuring,
+  failoverUnderLoad,
   GatewayProcess,
   haveRedisSentinel,
-  pushLoop,
-  readinessWatch,
+  readinessDownMs,
   RedisSentinel,
   RedisServer,
-  until,
   slowest,
-  type Sent,
+  until,
+  untilSettled,
 } from './support';
 
 const MASTER = 'pushgate-primary';
@@ -71,60 +73,19 @@ const SENTINEL_PASSWORD = 'sentinel-pw';
       );
     }
     sim.latencyMs = 20;
-    const sent: Sent[] = [];
-    const readiness = gateways.map(() => [] as { status: number; at: number }[]);
-    let running = true;
-    const loops = [
-      ...gateways.flatMap((gw, g) => [0, 1].map((l) => pushLoop(gw, `sentinel-${g}${l}`, 5, sent, () => running))),
-      ...gateways.map((gw, g) => readinessWatch(gw, readiness[g], () => running)),
-    ];
-    const accepted = (): number => sent.filter((s) => s.status === 200).length;
-    let killedAt = 0;
-
-    try {
-      await until(() => accepted() >= 100, 20_000, 'pushes accepted before the failover');
-      killedAt = Date.now();
-      await primary.stop('SIGKILL');
-      // Both gateways notice, then find the new primary through the sentinels without any help.
-      await until(
-        () => readiness.every((changes) => changes.some((c) => c.at > killedAt && c.status === 503) && changes.at(-1)!.status === 200),
-        30_000,
-        'readiness down and back on both gateways',
-      );
-      const recoveredAt = Math.max(...readiness.map((changes) => changes.at(-1)!.at));
-      await until(
-        () => sent.filter((s) => s.status === 200 && s.at > recoveredAt).length >= 100,
-        20_000,
-        'pushes accepted after the failover',
-      );
-    } finally {
-      running = false;
-      await Promise.all(loops);
-    }
+    // Both gateways notice, then find the new primary through the sentinels without any help.
+    const failover = await failoverUnderLoad(gateways, { tag: 'sentinel', kill: () => primary.stop('SIGKILL'), recoveryMs: 30_000 });
     const client = sentinels[0].client();
     const [, port] = (await client.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)) as [string, string];
     client.disconnect();
     expect(Number(port)).toBe(replica.port);
 
+    const { sent } = failover;
     const tokens = sent.filter((s) => s.status === 200).flatMap((s) => s.tokens);
-    const delivered = (): Set<string> =>
-      new Set(
-        sim
-          .records()
-          .filter((r) => r.status === 200)
-          .map((r) => r.token),
-      );
-    await until(() => tokens.every((t) => delivered().has(t)), 30_000, 'every accepted push delivered');
-    await until(
-      async () => (await Promise.all(gateways.map((gw) => gw.stats()))).every((s) => s.queue_usage === 0),
-      20_000,
-      'shared depth back to 0',
-    );
+    await until(() => tokens.every((t) => deliveredTokens(sim).has(t)), 30_000, 'every accepted push delivered');
+    await untilSettled(gateways, 20_000);
 
-    const refused = sent.filter((s) => s.status !== 200);
-    // Refusals are 503s (Retry-After: the client sends again), and only while the primary was gone.
-    expect(refused.filter((s) => s.status !== 503)).toEqual([]);
-    expect(refused.filter((s) => s.at < killedAt)).toEqual([]);
+    const refused = expectRefusalsOnlyDuring(failover);
     // Counters agree with the simulator: every push a gateway counted as sent arrived, and nothing else did.
     const stats = await Promise.all(gateways.map((gw) => gw.stats()));
     const succeeded = stats.reduce((sum, s) => sum + s.ios.push_success + s.android.push_success, 0);
@@ -132,14 +93,10 @@ const SENTINEL_PASSWORD = 'sentinel-pw';
     expect(stats.reduce((sum, s) => sum + s.ios.push_error + s.android.push_error, 0)).toBe(0);
     const lines = gateways.flatMap((gw) => gw.accessLines());
     expect(lines.filter((l) => l.type === 'failed-push')).toEqual([]);
-    const downMs = readiness.map((changes) => {
-      const down = changes.find((c) => c.status !== 200 && c.at >= killedAt)!;
-      return changes[changes.indexOf(down) + 1].at - down.at;
-    });
-    const duplicates = succeeded - delivered().size;
+    const duplicates = succeeded - deliveredTokens(sim).size;
     console.log(
       `sentinel failover: ${tokens.length} pushes accepted in ${sent.length - refused.length} requests, all delivered; ` +
-        `${refused.length} requests refused with 503 during the switch (slowest answer ${slowest(refused)} ms, slowest 200 ${slowest(sent.filter((s) => s.status === 200))} ms); readiness down ${downMs.join(' ms, ')} ms; ` +
+        `${refused.length} requests refused with 503 during the switch (slowest answer ${slowest(refused)} ms, slowest 200 ${slowest(sent.filter((s) => s.status === 200))} ms); readiness down ${readinessDownMs(failover).join(' ms, ')} ms; ` +
         `${duplicates} pushes sent twice`,
     );
   }, 60_000);

@@ -59,6 +59,8 @@ export interface RedisServerOptions {
   cluster?: boolean;
   /** When the append-only file is fsynced: `always` (the default here) or `everysec` (Redis's own default). */
   appendfsync?: 'always' | 'everysec';
+  /** Holds off the first sync of its replicas this long (a diskless sync waiting for more replicas to join). */
+  replicaSyncDelaySeconds?: number;
 }
 
 /**
@@ -112,6 +114,9 @@ export class RedisServer {
       this.options.appendfsync ?? 'always',
     ];
     if (this.password) args.push('--requirepass', this.password, '--masterauth', this.password);
+    if (this.options.replicaSyncDelaySeconds !== undefined) {
+      args.push('--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', String(this.options.replicaSyncDelaySeconds));
+    }
     const { replicaOf, busPort } = this.options;
     if (replicaOf) args.push('--replicaof', '127.0.0.1', String(replicaOf.port));
     if (busPort) {
@@ -191,14 +196,20 @@ export class RedisSentinel {
   }
 }
 
-/** `primaries` primaries (and `replicas` replicas of each) joined into a Redis Cluster by `redis-cli --cluster create`. */
+/**
+ * `primaries` primaries (and `replicas` replicas of each) joined into a Redis Cluster by `redis-cli --cluster create`.
+ * Ready once every replica holds a copy of its primary, unless `synced` is false: then the primaries hold off their
+ * replicas' first sync for an hour, so a replica that takes over starts with nothing.
+ */
 export class RedisCluster {
   private constructor(readonly nodes: RedisServer[]) {}
 
-  static async start(primaries = 3, replicas = 0): Promise<RedisCluster> {
+  static async start(primaries = 3, replicas = 0, { synced = true } = {}): Promise<RedisCluster> {
     const nodes: RedisServer[] = [];
     try {
-      for (let i = 0; i < primaries * (1 + replicas); i++) nodes.push(await RedisServer.start({ cluster: true }));
+      for (let i = 0; i < primaries * (1 + replicas); i++) {
+        nodes.push(await RedisServer.start({ cluster: true, ...(synced ? {} : { replicaSyncDelaySeconds: 3600 }) }));
+      }
       const create = spawnSync(
         'redis-cli',
         ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
@@ -212,6 +223,16 @@ export class RedisCluster {
         const client = node.client();
         try {
           await until(async () => /cluster_state:ok/.test(await client.cluster('INFO')), 20_000, `cluster state ok on ${node.address}`);
+          // A replica serves as a failover target only once its first sync is done: before that it holds nothing,
+          // and with a validity factor of 0 it would still be elected, with an empty data set.
+          if (synced) {
+            await until(
+              async () =>
+                !/role:slave/.test(await client.info('replication')) || /master_link_status:up/.test(await client.info('replication')),
+              30_000,
+              `replica ${node.address} in sync with its primary`,
+            );
+          }
         } finally {
           client.disconnect();
         }
@@ -303,6 +324,7 @@ export class GatewayProcess {
 
   async stats(): Promise<{
     queue_usage: number;
+    pusher_count: number;
     ios: { push_success: number; push_error: number };
     android: { push_success: number; push_error: number };
   }> {
@@ -365,6 +387,103 @@ export function readinessWatch(gateway: GatewayProcess, changes: { status: numbe
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+}
+
+export interface ReadinessChange {
+  readonly status: number;
+  readonly at: number;
+}
+
+/** What {@link failoverUnderLoad} saw. */
+export interface Failover {
+  /** Every request, in the order its answer came. */
+  readonly sent: Sent[];
+  /** Each change of each gateway's readiness, in the order of `gateways`. */
+  readonly readiness: ReadinessChange[][];
+  /** When the kill began, and when the killed server had exited. */
+  readonly killedAt: number;
+  readonly exitedAt: number;
+  /** When the last gateway's readiness came back. */
+  readonly recoveredAt: number;
+}
+
+/**
+ * Pushes through every gateway from two clients each (5 tokens a request, `tag` in the tokens) while watching their
+ * readiness; once 100 requests were accepted, `kill` stops the server; then waits until every gateway's readiness
+ * has gone down and come back (within `recoveryMs`), and until 100 more requests were accepted. Then stops pushing.
+ */
+export async function failoverUnderLoad(
+  gateways: GatewayProcess[],
+  options: { tag: string; kill: () => Promise<void>; recoveryMs: number },
+): Promise<Failover> {
+  const sent: Sent[] = [];
+  const readiness = gateways.map(() => [] as ReadinessChange[]);
+  let running = true;
+  const loops = [
+    ...gateways.flatMap((gw, g) => [0, 1].map((l) => pushLoop(gw, `${options.tag}-${g}${l}`, 5, sent, () => running))),
+    ...gateways.map((gw, g) => readinessWatch(gw, readiness[g], () => running)),
+  ];
+  try {
+    await until(() => sent.filter((s) => s.status === 200).length >= 100, 20_000, 'pushes accepted before the failover');
+    const killedAt = Date.now();
+    await options.kill();
+    const exitedAt = Date.now();
+    await until(
+      () => readiness.every((changes) => changes.some((c) => c.at > killedAt && c.status === 503) && changes.at(-1)!.status === 200),
+      options.recoveryMs,
+      'readiness down and back on every gateway',
+    ).catch((error: Error) => {
+      const seen = readiness.map((changes) => changes.map((c) => `${c.status}@${c.at - killedAt}ms`).join(' '));
+      throw new Error(
+        `${error.message} (readiness since the kill: ${seen.join('; ')})\n${gateways.map((gw) => gw.log.slice(-3000)).join('\n')}`,
+      );
+    });
+    const recoveredAt = Math.max(...readiness.map((changes) => changes.at(-1)!.at));
+    await until(
+      () => sent.filter((s) => s.status === 200 && s.at > recoveredAt).length >= 100,
+      20_000,
+      'pushes accepted after the failover',
+    );
+    return { sent, readiness, killedAt, exitedAt, recoveredAt };
+  } finally {
+    running = false;
+    await Promise.all(loops);
+  }
+}
+
+/** The requests refused; checks that each was a 503 (the client sends again) and came after the kill. */
+export function expectRefusalsOnlyDuring(failover: Failover): Sent[] {
+  const refused = failover.sent.filter((s) => s.status !== 200);
+  expect(refused.filter((s) => s.status !== 503)).toEqual([]);
+  expect(refused.filter((s) => s.at < failover.killedAt)).toEqual([]);
+  return refused;
+}
+
+/** How long each gateway's readiness stayed down after the kill, ms. */
+export function readinessDownMs(failover: Failover): number[] {
+  return failover.readiness.map((changes) => {
+    const down = changes.find((c) => c.status !== 200 && c.at >= failover.killedAt)!;
+    return changes[changes.indexOf(down) + 1].at - down.at;
+  });
+}
+
+/** Tokens the simulator answered 200 for. */
+export function deliveredTokens(sim: Simulator): Set<string> {
+  return new Set(
+    sim
+      .records()
+      .filter((r) => r.status === 200)
+      .map((r) => r.token),
+  );
+}
+
+/** Waits until the shared depth is 0 and no gateway has a send in flight. */
+export async function untilSettled(gateways: GatewayProcess[], timeoutMs: number): Promise<void> {
+  await until(
+    async () => (await Promise.all(gateways.map((gw) => gw.stats()))).every((s) => s.queue_usage === 0 && s.pusher_count === 0),
+    timeoutMs,
+    'shared depth back to 0, no send in flight',
+  );
 }
 
 export { until };
