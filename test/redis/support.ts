@@ -302,7 +302,8 @@ export class GatewayProcess {
     });
     const gateway = new GatewayProcess(child, port, accessLog);
     try {
-      await until(async () => (await fetch(`${gateway.url}/health/ready`)).status === 200, 20_000, 'gateway ready');
+      // Generous: on the loaded 2-core machine a start once took more than 20 s.
+      await until(async () => (await fetch(`${gateway.url}/health/ready`)).status === 200, 60_000, 'gateway ready');
     } catch (error) {
       child.kill('SIGKILL');
       throw new Error(`${(error as Error).message}\n${gateway.output}`, { cause: error });
