@@ -2,7 +2,7 @@
 //
 //   npm run build && mkdir -p /tmp/ab-a && cp -r dist package.json /tmp/ab-a/     (build A, e.g. before a change)
 //   npm run build && mkdir -p /tmp/ab-b && cp -r dist package.json /tmp/ab-b/     (build B, after it)
-//   npm run bench:ab -- --a=/tmp/ab-a --b=/tmp/ab-b [--runs=3] [--quick] [--mockpush-src=DIR]
+//   npm run bench:ab -- --a=/tmp/ab-a --b=/tmp/ab-b [--runs=3] [--quick] [--scenarios=1,7] [--mockpush-src=DIR]
 //
 // A build is a copy of dist/ made beforehand, so that a rebuild during the A/B cannot change it. The gateway reads
 // its version from the package.json above dist/, hence the copy of package.json beside it; --a and --b name either
@@ -15,7 +15,10 @@
 //   scenario 1 (end to end, 100 notifications x 10 tokens per request, half iOS, half Android) against the
 //     simulator; 1,000,000 pushes per run, 200,000 with --quick;
 //   scenario 7 (a burst of 1,000-token requests from 4 posters) against mockpush, when the Go toolchain is on PATH;
-//     300 requests per run, 100 with --quick.
+//     300 requests per run, 100 with --quick;
+//   with --scenarios=6 (or 1,6,7...), scenario 6 (1-token requests from 64 connections, the server at 200 ms) against
+//     mockpush (the simulator without Go): accepted requests/s, p99 and gateway CPU per accepted request; 20 s per
+//     run, 10 s with --quick.
 //
 // Every run gets fresh processes: its own server and its own gateway, so that no run inherits another's warm or
 // worn state. The simulator is build A's for both builds, so that only the gateway differs. Prints per build each
@@ -39,17 +42,20 @@ import { round } from './lib/stats.ts';
 import { effectiveCores, machine, mb, n, versions } from './report.ts';
 import { BURST, type Burst, scenarioBurst } from './scenarios/burst.ts';
 import { type EndToEnd, scenarioEndToEnd } from './scenarios/end-to-end.ts';
+import { MANY, type ManyConnections, scenarioManyConnections } from './scenarios/many-connections.ts';
 
 const USAGE =
-  'usage: npm run bench:ab -- --a=DIR_A --b=DIR_B [--runs=3] [--quick] [--mockpush-src=DIR]\n' +
+  'usage: npm run bench:ab -- --a=DIR_A --b=DIR_B [--runs=3] [--quick] [--scenarios=1,7] [--mockpush-src=DIR]\n' +
   '       DIR_A and DIR_B hold copies of builds, A the reference, B the candidate, each made with\n' +
   '       npm run build && mkdir -p DIR && cp -r dist package.json DIR/\n';
 
-/** The sizes of bench/run.ts, with scenarios 1 and 7 long enough to compare: seconds each on an idle machine. */
+/** The sizes of bench/run.ts, with scenarios 1, 6 and 7 long enough to compare: seconds each on an idle machine. */
 const AB_SIZES: Record<'quick' | 'full', Size> = {
-  quick: { ...SIZES.quick, e2ePushes: 200_000, burstRequests: 100 },
-  full: { ...SIZES.full, e2ePushes: 1_000_000, burstRequests: 300 },
+  quick: { ...SIZES.quick, e2ePushes: 200_000, burstRequests: 100, manyConnectionsSeconds: 10 },
+  full: { ...SIZES.full, e2ePushes: 1_000_000, burstRequests: 300, manyConnectionsSeconds: 20 },
 };
+type ScenarioNumber = 1 | 6 | 7;
+const SCENARIOS: readonly ScenarioNumber[] = [1, 6, 7];
 /**
  * Gives up after this long per run of each build. Generous: on a machine that gave the A/B 0.3 of its 2 cores, one
  * build's quick run of both scenarios took a little over 2 minutes.
@@ -66,25 +72,36 @@ interface Build {
   fingerprint: string;
 }
 
-/** The figures an A/B compares, common to scenarios 1 and 7. */
-interface Figures {
-  pushesPerSec: number;
-  gatewayCpuUsPerPush: number;
-  peakRssBytes: number;
+/** A figure an A/B compares: a numeric field of a scenario's result. */
+interface FigureSpec<T> {
+  key: keyof T & string;
+  label: string;
+  format: (v: number) => string;
+  higherIsBetter: boolean;
 }
-type Figure = keyof Figures;
-const FIGURES: { key: Figure; label: string; format: (v: number) => string; higherIsBetter: boolean }[] = [
+const us = (v: number): string => `${round(v, 1)} us`;
+const ms = (v: number): string => `${round(v, 1)} ms`;
+/** Scenarios 1 and 7. */
+const PUSH_FIGURES: FigureSpec<{ pushesPerSec: number; gatewayCpuUsPerPush: number; peakRssBytes: number }>[] = [
   { key: 'pushesPerSec', label: 'pushes/s', format: n, higherIsBetter: true },
-  { key: 'gatewayCpuUsPerPush', label: 'gateway CPU per push (all threads)', format: (v) => `${round(v, 1)} us`, higherIsBetter: false },
+  { key: 'gatewayCpuUsPerPush', label: 'gateway CPU per push (all threads)', format: us, higherIsBetter: false },
+  { key: 'peakRssBytes', label: 'gateway peak RSS', format: mb, higherIsBetter: false },
+];
+/** Scenario 6. */
+const REQUEST_FIGURES: FigureSpec<ManyConnections>[] = [
+  { key: 'acceptedPerSec', label: 'accepted requests/s', format: n, higherIsBetter: true },
+  { key: 'p99Ms', label: 'POST /push p99', format: ms, higherIsBetter: false },
+  { key: 'gatewayCpuUsPerRequest', label: 'gateway CPU per accepted request (all threads)', format: us, higherIsBetter: false },
   { key: 'peakRssBytes', label: 'gateway peak RSS', format: mb, higherIsBetter: false },
 ];
 
 /** One run of one build in one scenario; `order` is its place in the whole sequence (1, 2, ...). */
 type Run<T> = T & { order: number; startedAt: string };
 
-interface Scenario<T extends Figures> {
-  key: 'e2e' | 'burst';
+interface Scenario<T> {
+  key: 'e2e' | 'burst' | 'many';
   label: string;
+  figures: FigureSpec<T>[];
   runs: Record<BuildName, Run<T>[]>;
 }
 
@@ -155,18 +172,26 @@ function compare(a: number[], b: number[], higherIsBetter: boolean): Comparison 
   return { a: sa, b: sb, ratio: round(sb.mean / sa.mean, 3), separated, better, apartByChance };
 }
 
-function compareScenario<T extends Figures>(s: Scenario<T>): Record<Figure, Comparison> {
-  const values = (build: BuildName, key: Figure): number[] => s.runs[build].map((r) => r[key]);
-  return Object.fromEntries(
-    FIGURES.map(({ key, higherIsBetter }) => [key, compare(values('A', key), values('B', key), higherIsBetter)]),
-  ) as Record<Figure, Comparison>;
+interface Compared {
+  label: string;
+  key: string;
+  figures: FigureSpec<never>[];
+  comparison: Record<string, Comparison>;
 }
 
-function table(scenarios: { label: string; comparison: Record<Figure, Comparison> }[]): string {
+function compareScenario<T>(s: Scenario<T>): Compared {
+  const values = (build: BuildName, key: keyof T): number[] => s.runs[build].map((r) => Number(r[key]));
+  const comparison = Object.fromEntries(
+    s.figures.map(({ key, higherIsBetter }) => [key, compare(values('A', key), values('B', key), higherIsBetter)]),
+  );
+  return { label: s.label, key: s.key, figures: s.figures, comparison };
+}
+
+function table(scenarios: Compared[]): string {
   const head = ['scenario', 'figure', 'build', 'runs', 'mean', 'spread (max - min)'];
   const rows: string[][] = [];
-  for (const { label, comparison } of scenarios) {
-    for (const { key, label: figure, format } of FIGURES) {
+  for (const { label, comparison, figures } of scenarios) {
+    for (const { key, label: figure, format } of figures) {
       const c = comparison[key];
       for (const [build, s] of [
         ['A', c.a],
@@ -215,7 +240,13 @@ async function once<T>(
 /** Scenario 1's figures without its timeline (samples every 250 ms), which an A/B does not plot. */
 const withoutTimeline = <T extends { timeline: unknown }>({ timeline: _timeline, ...rest }: T): Omit<T, 'timeline'> => rest;
 
-async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number, argv: readonly string[]): Promise<void> {
+async function main(
+  bench: Bench,
+  builds: Record<BuildName, Build>,
+  runs: number,
+  scenarios: ReadonlySet<ScenarioNumber>,
+  argv: readonly string[],
+): Promise<void> {
   if (Number(process.versions.node.split('.')[0]) < 24) throw new Error(`Node ${process.version}: run with Node 24`);
   const started = new Date();
   fs.mkdirSync(bench.results, { recursive: true });
@@ -227,15 +258,26 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
 
   const mockpush = buildMockpush(bench.mockpushSource);
   const go = 'binary' in mockpush ? execFileSync('go', ['version'], { encoding: 'utf8' }).trim() : undefined;
-  if ('skipped' in mockpush) log(`mockpush: SKIPPED, ${mockpush.skipped}; scenario 7 does not run`);
+  if ('skipped' in mockpush) {
+    log(
+      `mockpush: SKIPPED, ${mockpush.skipped}; ${scenarios.has(7) ? 'scenario 7 does not run' : ''}${scenarios.has(6) ? '; scenario 6 runs against the simulator' : ''}`,
+    );
+  }
 
   const coresBefore = await effectiveCores();
-  const e2e: Scenario<Omit<EndToEnd, 'timeline'>> = { key: 'e2e', label: '1 end to end, simulator', runs: { A: [], B: [] } };
-  const burst: Scenario<Burst> = { key: 'burst', label: '7 burst, mockpush', runs: { A: [], B: [] } };
+  const e2e: Scenario<Omit<EndToEnd, 'timeline'>> = { key: 'e2e', label: '1 end to end, simulator', figures: PUSH_FIGURES, runs: { A: [], B: [] } };
+  const burst: Scenario<Burst> = { key: 'burst', label: '7 burst, mockpush', figures: PUSH_FIGURES, runs: { A: [], B: [] } };
+  const manyServer = 'binary' in mockpush ? 'mockpush' : 'simulator';
+  const many: Scenario<ManyConnections> = {
+    key: 'many',
+    label: `6 1-token requests, ${MANY.connections} connections, ${manyServer}`,
+    figures: REQUEST_FIGURES,
+    runs: { A: [], B: [] },
+  };
   let order = 0;
   let credentials = 0;
   for (let i = 1; i <= runs; i++) {
-    for (const build of [builds.A, builds.B]) {
+    for (const build of scenarios.has(1) ? [builds.A, builds.B] : []) {
       const b = { ...bench, dist: build.dist };
       const result = await once(
         `${build.name} ${i}/${runs}, scenario 1 against the simulator`,
@@ -246,7 +288,25 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
       e2e.runs[build.name].push(withoutTimeline(result));
       log(`${build.name} ${i}/${runs}, scenario 1: ${n(result.pushesPerSec)} pushes/s, ${result.gatewayCpuUsPerPush} us CPU per push`);
     }
-    if ('binary' in mockpush) {
+    if (scenarios.has(6)) {
+      for (const build of [builds.A, builds.B]) {
+        const b = { ...bench, dist: build.dist };
+        const result = await once(
+          `${build.name} ${i}/${runs}, scenario 6 against ${manyServer}`,
+          () =>
+            'binary' in mockpush
+              ? startMockpush(mockpush.binary, bench.tmpDir)
+              : startSimulator(builds.A.dist, path.join(bench.tmpDir, `credentials-${++credentials}`)),
+          (provider) => scenarioManyConnections(b, provider),
+          ++order,
+        );
+        many.runs[build.name].push(result);
+        log(
+          `${build.name} ${i}/${runs}, scenario 6: ${n(result.acceptedPerSec)} requests/s, p99 ${result.p99Ms} ms, ${result.gatewayCpuUsPerRequest} us CPU per request`,
+        );
+      }
+    }
+    if ('binary' in mockpush && scenarios.has(7)) {
       for (const build of [builds.A, builds.B]) {
         const b = { ...bench, dist: build.dist };
         const result = await once(
@@ -262,8 +322,10 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
   }
   const coresAfter = await effectiveCores();
 
-  const compared = [{ label: e2e.label, key: e2e.key, comparison: compareScenario(e2e) }];
-  if ('binary' in mockpush) compared.push({ label: burst.label, key: burst.key, comparison: compareScenario(burst) });
+  const compared: Compared[] = [];
+  if (scenarios.has(1)) compared.push(compareScenario(e2e));
+  if (scenarios.has(6)) compared.push(compareScenario(many));
+  if ('binary' in mockpush && scenarios.has(7)) compared.push(compareScenario(burst));
   const text = table(compared);
   const name = bench.quick ? 'quick-ab.json' : 'ab.json';
   const results = {
@@ -272,7 +334,8 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
     command: `npm run bench:ab -- ${argv.join(' ')}`,
     size: bench.quick ? 'quick' : 'full',
     runsPerBuild: runs,
-    order: 'A, B alternating; per round scenario 1 (A then B), then scenario 7 (A then B); fresh server and gateway per run',
+    order: 'A, B alternating; per round scenario 1 (A then B), then 6, then 7, those chosen; fresh server and gateway per run',
+    scenarios: [...scenarios],
     builds: Object.fromEntries(Object.values(builds).map(({ name, ...b }) => [name, b])),
     machine: { ...machine(), effectiveCores: { before: coresBefore, after: coresAfter } },
     versions: versions(go),
@@ -280,6 +343,7 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
       gateway: { ...bench.gateway, concurrency: bench.concurrency, accessLog: 'file in a temporary directory', logLevel: 'error' },
       e2ePushes: bench.size.e2ePushes,
       burst: { ...BURST, requests: bench.size.burstRequests },
+      manyConnections: { ...MANY, seconds: bench.size.manyConnectionsSeconds, server: manyServer },
       servers: {
         simulator: `${path.join(builds.A.dist, 'simulator/main.js')} (build A's, for both builds)`,
         mockpush:
@@ -287,13 +351,17 @@ async function main(bench: Bench, builds: Record<BuildName, Build>, runs: number
       },
     },
     comparison: Object.fromEntries(compared.map((c) => [c.key, c.comparison])),
-    runs: { e2e: e2e.runs, burst: 'skipped' in mockpush ? { skipped: mockpush.skipped } : burst.runs },
+    runs: {
+      ...(scenarios.has(1) && { e2e: e2e.runs }),
+      ...(scenarios.has(6) && { many: many.runs }),
+      ...(scenarios.has(7) && { burst: 'skipped' in mockpush ? { skipped: mockpush.skipped } : burst.runs }),
+    },
     table: text,
   };
   fs.writeFileSync(path.join(bench.results, name), `${JSON.stringify(results, null, 2)}\n`);
 
   process.stdout.write(`\nA = ${builds.A.dist} (${builds.A.fingerprint}), B = ${builds.B.dist} (${builds.B.fingerprint})\n\n${text}\n\n`);
-  if ('skipped' in mockpush) process.stdout.write(`scenario 7: SKIPPED (${mockpush.skipped})\n`);
+  if ('skipped' in mockpush && scenarios.has(7)) process.stdout.write(`scenario 7: SKIPPED (${mockpush.skipped})\n`);
   process.stdout.write(
     `machine: ${results.machine.cpus} x ${results.machine.cpuModel}, ${process.version}; CPU actually available (busy loops): ` +
       `${coresBefore} cores before, ${coresAfter} after; ${results.durationS} s in all\n`,
@@ -311,6 +379,7 @@ try {
       b: { type: 'string' },
       runs: { type: 'string', default: '3' },
       quick: { type: 'boolean', default: false },
+      scenarios: { type: 'string', default: '1,7' },
       'mockpush-src': { type: 'string' },
     },
   }).values;
@@ -319,7 +388,8 @@ try {
   process.exit(2);
 }
 const runs = Number(parsed.runs);
-if (!parsed.a || !parsed.b || !Number.isInteger(runs) || runs < 1) {
+const scenarios = new Set(parsed.scenarios.split(',').map(Number) as ScenarioNumber[]);
+if (!parsed.a || !parsed.b || !Number.isInteger(runs) || runs < 1 || [...scenarios].some((s) => !SCENARIOS.includes(s))) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -370,7 +440,7 @@ const deadline = setTimeout(
   runs * 2 * DEADLINE_PER_RUN_MS[size],
 );
 deadline.unref();
-main(bench, builds, runs, argv).then(
+main(bench, builds, runs, scenarios, argv).then(
   () => process.exit(0),
   (error: unknown) => {
     process.stderr.write(`bench:ab: ${error instanceof Error ? error.stack : String(error)}\n`);

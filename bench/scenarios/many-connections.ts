@@ -12,9 +12,9 @@ import { latencyStats, round } from '../lib/stats.ts';
 export const MANY = { connections: 64, latencyMs: 200 };
 const ONE_TOKEN_BODIES = singleNotificationBodies(256, 1);
 
-export function scenarioManyConnections(bench: Bench, provider: Provider) {
+export function scenarioManyConnections(bench: Bench, provider: Provider, { profileName }: { profileName?: string } = {}) {
   return provider.withLatency(MANY.latencyMs, async (slow) => {
-    const gw = await startGateway(bench, slow);
+    const gw = await startGateway(bench, slow, {}, { profileName });
     await warmUp(slow, gw.url, 1);
     const seconds = bench.size.manyConnectionsSeconds;
     log(
@@ -29,7 +29,8 @@ export function scenarioManyConnections(bench: Bench, provider: Provider) {
     const delivered = (await slow.answered()) - answered0;
     const app = await gw.app();
     const peakRss = gw.proc().hwm;
-    await stopChild(gw.child, 'SIGKILL');
+    // A profiled gateway writes its profile on a clean exit only.
+    await stopChild(gw.child, profileName ? 'SIGTERM' : 'SIGKILL');
     const stats = latencyStats(r.responses);
     return {
       connections: MANY.connections,
@@ -42,6 +43,8 @@ export function scenarioManyConnections(bench: Bench, provider: Provider) {
       deliveryBoundPerSec: Math.round(bench.concurrency / (MANY.latencyMs / 1000)),
       queueAfter: app.queue_usage,
       gatewayCpuCores: round(cpuUs / 1e6 / s, 2),
+      /** Gateway CPU (all threads) per accepted request, deliveries of the period included. */
+      gatewayCpuUsPerRequest: round(cpuUs / Math.max(1, stats.ok), 1),
       peakRssBytes: peakRss,
     };
   });

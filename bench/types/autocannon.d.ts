@@ -25,6 +25,8 @@ declare module 'autocannon' {
   interface Result {
     requests: { total: number; average: number };
     non2xx: number;
+    '2xx': number;
+    latency: { p99: number };
     errors: number;
     timeouts: number;
   }

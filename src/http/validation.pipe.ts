@@ -1,6 +1,7 @@
 import { BadRequestException, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 import { ExtendDto, NotificationDto, PushRequestDto } from '../notification/notification.dto';
+import { ValidationFastPath } from './validation.fast-path';
 
 const EMPTY = 'empty notification';
 
@@ -89,6 +90,9 @@ export function matchKeys(value: unknown, keys: JsonKeys, path: string, ignored:
  * must match exactly and an unknown one is refused, as for every other body.
  */
 export class PushgateValidationPipe extends ValidationPipe {
+  /** A valid push request takes it; the full path below words the problems of any other. */
+  private readonly pushRequests = new ValidationFastPath(PushRequestDto);
+
   constructor(private readonly strictKeys: boolean) {
     super({
       whitelist: true,
@@ -106,9 +110,11 @@ export class PushgateValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (this.strictKeys || metadata.type !== 'body' || metadata.metatype !== PushRequestDto) return super.transform(value, metadata);
+    if (metadata.type !== 'body' || metadata.metatype !== PushRequestDto) return super.transform(value, metadata);
+    if (this.strictKeys) return this.pushRequests.build<PushRequestDto>(value) ?? super.transform(value, metadata);
     const ignored: string[] = [];
-    const request = (await super.transform(matchKeys(value, PUSH_REQUEST_KEYS, '', ignored), metadata)) as PushRequestDto;
+    const matched = matchKeys(value, PUSH_REQUEST_KEYS, '', ignored);
+    const request = this.pushRequests.build<PushRequestDto>(matched) ?? ((await super.transform(matched, metadata)) as PushRequestDto);
     if (ignored.length > 0) request.warnings = ignored;
     return request;
   }
