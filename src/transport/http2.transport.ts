@@ -173,10 +173,18 @@ export class Reply implements Http2Response {
   }
 }
 
+/**
+ * How a request ends: with an error, or with the answer's status, headers and body (the body of a 200 is not read,
+ * and is empty here).
+ */
+export type Completion = (error: Error | undefined, status: number, headers: IncomingHttpHeaders, body: string) => void;
+
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
 /** One request in flight. The stream's listeners are shared functions that find it through {@link EXCHANGE}. */
 class Exchange {
   status = 0;
-  headers: IncomingHttpHeaders = {};
+  headers = NO_HEADERS;
   chunks?: Buffer[];
   settled = false;
 
@@ -186,8 +194,7 @@ class Exchange {
     readonly session: ClientHttp2Session,
     readonly stream: ClientHttp2Stream,
     readonly deadline: number,
-    readonly resolve: (response: Http2Response) => void,
-    readonly reject: (error: Error) => void,
+    readonly done: Completion,
   ) {}
 }
 
@@ -227,6 +234,10 @@ function onClose(this: TrackedStream): void {
   );
 }
 
+function fail(done: Completion, error: Error): void {
+  process.nextTick(done, error, 0, NO_HEADERS, '');
+}
+
 /**
  * A small pool of long-lived HTTP/2 connections to one provider. It exposes the `request()` shape of an undici
  * Dispatcher, which is what apns2 calls, so apns2 keeps its notification model, JWT and errors while the
@@ -256,37 +267,44 @@ export class Http2Transport {
   }
 
   request(req: Http2Request): Promise<Http2Response> {
-    if (this.closed) return Promise.reject(new TransportError('ConnectionError', 'transport closed'));
+    return new Promise<Http2Response>((resolve, reject) =>
+      this.send(req, (error, status, headers, body) => (error ? reject(error) : resolve(new Reply(status, headers, body)))),
+    );
+  }
+
+  /**
+   * {@link request} without a promise or a response object per request: what a transport thread calls, where each
+   * answer only becomes a message back to the main thread. `done` is called once, never synchronously.
+   */
+  send(req: Http2Request, done: Completion): void {
+    if (this.closed) return fail(done, new TransportError('ConnectionError', 'transport closed'));
     const slot = this.pickSlot();
     let session: ClientHttp2Session;
     try {
       session = this.sessionAt(slot);
     } catch (error) {
-      return Promise.reject(new TransportError('ConnectionError', (error as Error).message));
+      return fail(done, new TransportError('ConnectionError', (error as Error).message));
     }
-    return new Promise<Http2Response>((resolve, reject) => {
-      let stream: ClientHttp2Stream;
-      // The headers object is the caller's own, built for this one request.
-      const headers = req.headers;
-      headers[HTTP2_HEADER_METHOD] = req.method;
-      headers[HTTP2_HEADER_PATH] = req.path;
-      try {
-        stream = session.request(headers);
-      } catch (error) {
-        this.drop(slot, session);
-        reject(new TransportError('ConnectionError', (error as Error).message));
-        return;
-      }
-      this.active[slot]++;
-      const exchange = new Exchange(this, slot, session, stream, Date.now() + this.options.timeoutMs, resolve, reject);
-      (stream as TrackedStream)[EXCHANGE] = exchange;
-      this.pending.push(exchange);
-      this.sweepSoon();
-      stream.on('response', onResponse);
-      stream.on('error', onError);
-      stream.on('close', onClose);
-      stream.end(req.body);
-    });
+    let stream: ClientHttp2Stream;
+    // The headers object is the caller's own, built for this one request.
+    const headers = req.headers;
+    headers[HTTP2_HEADER_METHOD] = req.method;
+    headers[HTTP2_HEADER_PATH] = req.path;
+    try {
+      stream = session.request(headers);
+    } catch (error) {
+      this.drop(slot, session);
+      return fail(done, new TransportError('ConnectionError', (error as Error).message));
+    }
+    this.active[slot]++;
+    const exchange = new Exchange(this, slot, session, stream, Date.now() + this.options.timeoutMs, done);
+    (stream as TrackedStream)[EXCHANGE] = exchange;
+    this.pending.push(exchange);
+    this.sweepSoon();
+    stream.on('response', onResponse);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+    stream.end(req.body);
   }
 
   /** @internal Settles a request once, with its response or with an error. */
@@ -294,11 +312,8 @@ export class Http2Transport {
     if (exchange.settled) return;
     exchange.settled = true;
     this.active[exchange.slot]--;
-    if (error) exchange.reject(error);
-    else
-      exchange.resolve(
-        new Reply(exchange.status, exchange.headers, exchange.chunks ? Buffer.concat(exchange.chunks).toString('utf8') : ''),
-      );
+    const { chunks } = exchange;
+    exchange.done(error, exchange.status, exchange.headers, chunks ? Buffer.concat(chunks).toString('utf8') : '');
   }
 
   /** @internal The transport reason for a stream that ended without an answer. */

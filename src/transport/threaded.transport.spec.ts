@@ -7,7 +7,7 @@ import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
 import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
 import { parseEndpoint } from './endpoint';
-import { createTransport, ThreadedTransport, type Transport } from './threaded.transport';
+import { createTransport, SpreadTransport, ThreadedTransport, type Transport } from './threaded.transport';
 
 const TOKEN = 'a'.repeat(64);
 
@@ -73,6 +73,27 @@ describe('transport thread', () => {
     expect(replies.map((r) => r.statusCode)).toEqual(Array(200).fill(200));
     expect(sim.counts().apns.ok).toBe(200);
     expect(t.openSessions).toBe(1);
+  });
+
+  it('answers a burst larger than one batch of answers, each request once', async () => {
+    const t = transport({ sessions: 2 });
+    const tokens = Array.from({ length: 3000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const replies = await Promise.all(tokens.map((token) => t.request(push(undefined, token))));
+    expect(replies.filter((r) => r.statusCode === 200)).toHaveLength(3000);
+    expect(new Set(sim.records().map((r) => r.token))).toEqual(new Set(tokens));
+  });
+
+  it("spreads a provider's connections over the transport threads", async () => {
+    const t = createTransport({ ...options, sessions: 3 }, 2);
+    open.push(t);
+    expect(t).toBeInstanceOf(SpreadTransport);
+    const { shares } = t as SpreadTransport;
+    const replies = await Promise.all(Array.from({ length: 40 }, () => t.request(push())));
+    expect(replies.map((r) => r.statusCode)).toEqual(Array(40).fill(200));
+    expect(shares.map((share) => share.openSessions)).toEqual([2, 1]);
+    expect(t.openSessions).toBe(3);
+    const threadsOf = shares.map((share) => (share as unknown as { thread: unknown }).thread);
+    expect(threadsOf[0]).not.toBe(threadsOf[1]);
   });
 
   it("hands back a refusal's status, headers and body", async () => {

@@ -33,9 +33,9 @@ export interface ThreadRequest {
   body: string;
 }
 
-/** @internal One answer: a response (headers and body only when it is not a 200) or a transport failure. */
+/** @internal An answer other than a 200: a response with its headers and body, or a transport failure. */
 export type ThreadReply =
-  | { seq: number; status: number; headers?: IncomingHttpHeaders; body?: string }
+  | { seq: number; status: number; headers: IncomingHttpHeaders; body: string }
   | { seq: number; error: TransportError['reason'] | 'Error'; message: string };
 
 /** @internal Messages to a transport thread. */
@@ -45,13 +45,20 @@ export type ThreadCommand =
   | { op: 'ping'; transport: number }
   | { op: 'close'; transport: number; graceMs?: number };
 
-/** @internal Messages from a transport thread. */
-type ThreadEvent = { op: 'replies'; replies: ThreadReply[]; sessions: [number, number][] } | { op: 'closed'; transport: number };
+/**
+ * @internal Messages from a transport thread. The requests answered 200 are the first `sentCount` sequence numbers
+ * of `sent` (a Float64Array's buffer, transferred rather than copied).
+ */
+export type ThreadEvent =
+  | { op: 'replies'; sent: ArrayBuffer; sentCount: number; replies: ThreadReply[]; sessions: [number, number][] }
+  | { op: 'closed'; transport: number };
 
 const logger = new Logger('TransportThread');
 
 /** Answers handed to their callers in one turn of the event loop at most. */
 const REPLY_BATCH = 256;
+/** Every 200 reads the same: no headers the gateway looks at, no body. */
+const OK: Http2Response = new Reply(200, Object.freeze({}), '');
 /** After a thread failed to start, the next attempt: out of file descriptors or memory is often short-lived. */
 const RESTART_DELAY_MS = 1000;
 
@@ -85,8 +92,8 @@ class TransportThread {
   private posting = false;
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
-  /** Answers received and not yet handed to their callers. */
-  private inbox: ThreadReply[] = [];
+  /** Answers received and not yet handed to their callers: a sequence number stands for a 200. */
+  private inbox: (number | ThreadReply)[] = [];
   private inboxHead = 0;
   private delivering = false;
   private readonly open = new Map<number, { options: Http2TransportOptions; sessions: number; closed?: () => void }>();
@@ -230,8 +237,9 @@ class TransportThread {
       const entry = this.open.get(transport);
       if (entry) entry.sessions = count;
     }
-    if (this.inbox.length === 0) this.inbox = event.replies;
-    else for (const reply of event.replies) this.inbox.push(reply);
+    const sent = new Float64Array(event.sent, 0, event.sentCount);
+    for (let i = 0; i < sent.length; i++) this.inbox.push(sent[i]);
+    for (const reply of event.replies) this.inbox.push(reply);
     if (!this.delivering) {
       this.delivering = true;
       this.deliver();
@@ -247,13 +255,15 @@ class TransportThread {
     const end = Math.min(this.inbox.length, this.inboxHead + REPLY_BATCH);
     for (; this.inboxHead < end; this.inboxHead++) {
       const reply = this.inbox[this.inboxHead];
-      const waiting = this.waiting.get(reply.seq);
+      const seq = typeof reply === 'number' ? reply : reply.seq;
+      const waiting = this.waiting.get(seq);
       if (!waiting) continue;
-      this.waiting.delete(reply.seq);
-      if ('error' in reply) {
+      this.waiting.delete(seq);
+      if (typeof reply === 'number') waiting.resolve(OK);
+      else if ('error' in reply) {
         waiting.reject(reply.error === 'Error' ? new Error(reply.message) : new TransportError(reply.error, reply.message));
       } else {
-        waiting.resolve(new Reply(reply.status, reply.headers ?? {}, reply.body ?? ''));
+        waiting.resolve(new Reply(reply.status, reply.headers, reply.body));
       }
     }
     if (this.inboxHead < this.inbox.length) {
@@ -318,11 +328,48 @@ export function transportStartFailure(): string | undefined {
 }
 
 /**
- * The transport for one provider client: in one of `threads` transport threads (shared by all clients, assigned
- * in turn), or in the main thread when `threads` is 0.
+ * One provider's connections spread over several transport threads, each holding a share of them: requests go to
+ * the shares in turn, so that a single busy provider keeps more than one thread at work.
+ */
+export class SpreadTransport implements Transport {
+  private next = 0;
+
+  constructor(readonly shares: readonly ThreadedTransport[]) {}
+
+  get openSessions(): number {
+    return this.shares.reduce((sum, share) => sum + share.openSessions, 0);
+  }
+
+  get startFailure(): string | undefined {
+    return this.shares.find((share) => share.startFailure !== undefined)?.startFailure;
+  }
+
+  request(req: Http2Request): Promise<Http2Response> {
+    const share = this.shares[this.next];
+    this.next = (this.next + 1) % this.shares.length;
+    return share.request(req);
+  }
+
+  ping(): void {
+    for (const share of this.shares) share.ping();
+  }
+
+  async close(graceMs?: number): Promise<void> {
+    await Promise.all(this.shares.map((share) => share.close(graceMs)));
+  }
+}
+
+/**
+ * The transport for one provider client: in the main thread when `threads` is 0; otherwise in the transport threads
+ * (shared by all clients), its connections spread over as many of them as it has connections, up to `threads`.
  */
 export function createTransport(options: Http2TransportOptions, threadCount: number): Transport {
   if (threadCount <= 0) return new Http2Transport(options);
   while (threads.length < threadCount) threads.push(new TransportThread());
-  return new ThreadedTransport(options, threads[turn++ % threadCount]);
+  const parts = Math.max(1, Math.min(threadCount, options.sessions));
+  const shares = Array.from({ length: parts }, (_, i) => {
+    const sessions = Math.floor(options.sessions / parts) + (i < options.sessions % parts ? 1 : 0);
+    return new ThreadedTransport({ ...options, sessions }, threads[turn++ % threadCount]);
+  });
+  return shares.length === 1 ? shares[0] : new SpreadTransport(shares);
 }

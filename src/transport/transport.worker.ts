@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { Http2Transport, TransportError, type Http2Request } from './http2.transport';
-import type { ThreadReply, ThreadRequest, ThreadCommand } from './threaded.transport';
+import type { ThreadCommand, ThreadEvent, ThreadReply, ThreadRequest } from './threaded.transport';
 
 /**
  * The connections of one transport thread: every {@link Http2Transport} opened by the main thread lives here,
@@ -9,6 +9,10 @@ import type { ThreadReply, ThreadRequest, ThreadCommand } from './threaded.trans
 const port = parentPort!;
 
 const transports = new Map<number, Http2Transport>();
+/** Requests answered 200, by sequence number: the common answer travels as numbers in a transferred buffer. */
+let sent = new Float64Array(1024);
+let sentCount = 0;
+/** Every other answer. */
 let replies: ThreadReply[] = [];
 let flushing = false;
 
@@ -18,7 +22,11 @@ function flush(): void {
   replies = [];
   const sessions: [number, number][] = [];
   for (const [id, transport] of transports) sessions.push([id, transport.openSessions]);
-  port.postMessage({ op: 'replies', replies: batch, sessions });
+  const event: ThreadEvent = { op: 'replies', sent: sent.buffer, sentCount, replies: batch, sessions };
+  const capacity = sent.length;
+  port.postMessage(event, [event.sent]);
+  sent = new Float64Array(capacity);
+  sentCount = 0;
 }
 
 /** Posts the answers (and the connection counts) at the end of this turn of the loop. */
@@ -33,6 +41,16 @@ function reply(r: ThreadReply): void {
   flushSoon();
 }
 
+function answered(seq: number): void {
+  if (sentCount === sent.length) {
+    const grown = new Float64Array(sent.length * 2);
+    grown.set(sent);
+    sent = grown;
+  }
+  sent[sentCount++] = seq;
+  flushSoon();
+}
+
 function send({ transport: id, seq, path, method, headers, body }: ThreadRequest): void {
   const transport = transports.get(id);
   if (!transport) {
@@ -40,13 +58,11 @@ function send({ transport: id, seq, path, method, headers, body }: ThreadRequest
     return;
   }
   const req: Http2Request = { path, method, headers, body };
-  transport.request(req).then(
-    (res) => {
-      if (res.statusCode === 200) return reply({ seq, status: 200 });
-      return res.body.text().then((text) => reply({ seq, status: res.statusCode, headers: res.headers, body: text }));
-    },
-    (error: Error) => reply({ seq, error: error instanceof TransportError ? error.reason : 'Error', message: error.message }),
-  );
+  transport.send(req, (error, status, responseHeaders, text) => {
+    if (error) reply({ seq, error: error instanceof TransportError ? error.reason : 'Error', message: error.message });
+    else if (status === 200) answered(seq);
+    else reply({ seq, status, headers: responseHeaders, body: text });
+  });
 }
 
 port.on('message', (command: ThreadCommand) => {
@@ -66,7 +82,7 @@ port.on('message', (command: ThreadCommand) => {
       transports.delete(command.transport);
       void (transport?.close(command.graceMs) ?? Promise.resolve()).then(() => {
         // The last answers go first: the main thread may stop this thread once it hears the transport closed.
-        if (replies.length > 0) flush();
+        if (replies.length > 0 || sentCount > 0) flush();
         port.postMessage({ op: 'closed', transport: command.transport });
       });
       break;
