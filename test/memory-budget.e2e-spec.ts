@@ -2,8 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MemoryBudget } from '../src/push/memory-budget';
+import { LogService } from '../src/log/log.service';
 import { Simulator } from '../src/simulator/simulator';
-import { ios, android, simulatorEnv } from './support/gateway';
+import { ios, android, readLog, simulatorEnv, startGateway } from './support/gateway';
 import { answering, childEnv, exited, freePort, mainJs, nodeBin } from './support/process';
 import { waitFor } from './support/wait';
 
@@ -124,5 +126,42 @@ describe('memory budget under a small heap', () => {
       if (m) journalled.add(m[1]);
     }
     expect([...journalled].map(Number).sort((a, b) => a - b)).toEqual([...accepted].sort((a, b) => a - b));
+  });
+});
+
+describe('memory budget with the in-memory queue', () => {
+  it('holds a request until its pushes end, refusing another that would go over with nothing journalled', async () => {
+    const sim = await Simulator.start({ latencyMs: 300 });
+    // One notification of 6 five-character tokens is estimated at 7,212 bytes: one fits in 10,000, two do not.
+    const gw = await startGateway(sim, { PUSHGATE_CORE_MEMORY_BUDGET: '10000', PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0' });
+    try {
+      const budget = gw.app.get(MemoryBudget);
+      const first = ['bud-1', 'bud-2', 'bud-3', 'bud-4', 'bud-5', 'bud-6'];
+      await gw.http
+        .post('/push')
+        .send({ notifications: [ios(first)] })
+        .expect(200);
+      expect(budget.used).toBe(7212);
+      const refused = await gw.http
+        .post('/push')
+        .send({ notifications: [android(['bud-7', 'bud-8', 'bud-9', 'bud-a', 'bud-b', 'bud-c'])] })
+        .expect(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body.message).toMatch(/^memory budget exceeded/);
+      expect(budget.refused).toBe(1);
+      await waitFor(() => budget.used === 0, { timeoutMs: 30_000, what: 'the first request given back as its pushes ended' });
+      expect(sim.counts().apns.total).toBe(6);
+      await gw.http
+        .post('/push')
+        .send({ notifications: [android(['bud-d'])] })
+        .expect(200);
+      await waitFor(() => sim.counts().fcm.total === 1, { timeoutMs: 10_000, what: 'the later request delivered' });
+      gw.app.get(LogService).flush();
+      const journalled = readLog(gw.accessLog).filter((l) => l.type === 'accepted-push');
+      expect(journalled).toHaveLength(7);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
   });
 });
