@@ -15,14 +15,15 @@ export const MEMORY_BUDGET_RETRY_AFTER = 1;
 export const AUTO_BUDGET_HEAP_SHARE = 0.25;
 
 /**
- * Heap bytes one accepted notification holds, besides its tokens, until its last push ends: the parsed notification,
- * its prepared APNs or FCM message and the queue's entry (measured: docs/memory.md).
+ * Bytes one accepted notification is charged, besides its pushes, until its last push ends: the parsed notification,
+ * its prepared APNs or FCM message and the queue's entry. An estimate set against the measurements in docs/memory.md.
  */
 export const NOTIFICATION_BYTES = 4096;
 
 /**
- * Bytes per token besides the token's own characters: its slot in the array, the push object while it is sent, its
- * journal line and result while they are written (measured: docs/memory.md).
+ * Bytes each push is charged besides its token's characters: its slot in the array, the push object while it is
+ * sent, its journal line and result while they are written. With a 64-character token, more than the 208-427 bytes
+ * a queued push was measured to retain (docs/memory.md).
  */
 export const PUSH_BYTES = 512;
 
