@@ -121,6 +121,13 @@ function rows(run: ServerRun): Row[] {
     out.push(
       [
         '4 memory',
+        'idle RSS: at start / after a full GC',
+        `${mb(memory.idleRssBytes)} / ${mb(memory.idleRssAfterCollectionBytes)}`,
+        '< 80 MB',
+        verdict(memory.idleRssAfterCollectionBytes < 80 * 1024 * 1024),
+      ],
+      [
+        '4 memory',
         `RSS with ${n(memory.queued)} pushes queued, after a full GC`,
         `${mb(memory.rssAfterBytes)} (idle ${mb(memory.rssBeforeBytes)})`,
         '< 512 MB',
@@ -189,6 +196,13 @@ function rows(run: ServerRun): Row[] {
       '',
     ],
     ['7 burst', 'gateway CPU per push (all threads) / peak RSS', `${burst.gatewayCpuUsPerPush} us / ${mb(burst.peakRssBytes)}`, '', ''],
+    [
+      '7 burst',
+      'gateway peak RSS (idle before it)',
+      `${mb(burst.peakRssBytes)} (${mb(burst.idleRssBytes)})`,
+      '< 200 MB',
+      verdict(burst.peakRssBytes < 200 * 1024 * 1024),
+    ],
   );
   return out;
 }

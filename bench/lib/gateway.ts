@@ -50,7 +50,7 @@ export async function startGateway(
   bench: Bench,
   provider: Provider,
   overrides: GatewayOverrides = {},
-  { profileName, inspect }: { profileName?: string; inspect?: boolean } = {},
+  { profileName, inspect, nodeArgs = [] }: { profileName?: string; inspect?: boolean; nodeArgs?: string[] } = {},
 ): Promise<Gateway> {
   const port = await freePort();
   const inspectPort = inspect ? await freePort() : undefined;
@@ -84,6 +84,7 @@ export async function startGateway(
   const main = path.join(bench.dist, 'main.js');
   const argv = profileName ? ['--cpu-prof', `--cpu-prof-dir=${bench.results}`, `--cpu-prof-name=${profileName}`, main] : [main];
   if (inspectPort) argv.unshift(`--inspect=127.0.0.1:${inspectPort}`);
+  argv.unshift(...nodeArgs);
   const child = spawnChild(`gateway (${provider.name})`, argv, env);
   const url = `http://127.0.0.1:${port}`;
   await until('the gateway to listen', () => requestJson('GET', `${url}/stat/app`), 60_000, child);

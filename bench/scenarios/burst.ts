@@ -13,6 +13,7 @@ const BURST_BODIES = singleNotificationBodies(16, BURST.tokensPerRequest);
 
 export async function scenarioBurst(bench: Bench, provider: Provider) {
   const gw = await startGateway(bench, provider);
+  const idle = gw.proc();
   await warmUp(provider, gw.url, 2);
   await provider.reset();
   const requests = bench.size.burstRequests;
@@ -36,6 +37,7 @@ export async function scenarioBurst(bench: Bench, provider: Provider) {
     pushesPerSec: Math.round(total / elapsedS),
     acceptedInS: round(acceptedS, 2),
     gatewayCpuUsPerPush: round((end.cpuUs - cpu0) / total, 1),
+    idleRssBytes: idle.rss,
     peakRssBytes: end.hwm,
     accept: latencyStats(r.responses),
   };

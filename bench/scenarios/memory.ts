@@ -13,6 +13,11 @@ export async function scenarioMemory(bench: Bench, provider: Provider) {
   if (!provider.latencyInPlace) throw new Error(`scenario 4 needs a server whose latency can change in place, not ${provider.name}`);
   const queued = bench.size.queuedPushes;
   const gw = await startGateway(bench, provider, { workers: 1, pusherMax: 0, queues: queued + 100_000 }, { inspect: true });
+  // Idle: started and connected, before any push; then after a full collection, which gives the young generation back.
+  await sleep(1000);
+  const idle = gw.proc();
+  await gw.collectGarbage();
+  const idleCollected = gw.proc();
   await warmUp(provider, gw.url, 3);
   return provider.withLatency(1000, async () => {
     await sleep(1500);
@@ -35,6 +40,8 @@ export async function scenarioMemory(bench: Bench, provider: Provider) {
     if (r.responses.some((x) => x[2] !== 200)) throw new Error('scenario 4: some POST /push requests were refused');
     const inQueue = app.queue_usage;
     return {
+      idleRssBytes: idle.rss,
+      idleRssAfterCollectionBytes: idleCollected.rss,
       queued: inQueue,
       rssBeforeBytes: before.rss,
       rssAfterBytes: after.rss,

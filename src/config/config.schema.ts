@@ -29,6 +29,11 @@ export interface CoreConfig {
   /** Client connections open at once; those above are closed as they arrive. 0 = no limit. */
   max_connections: number;
   /**
+   * Bytes that accepted pushes may hold in memory; a request that would go over is refused with 503. 0: a quarter of
+   * the V8 heap limit (which Node sizes from the container's memory limit).
+   */
+  memory_budget: number;
+  /**
    * `auto`: without provider credentials the embedded simulator stands in for APNs and FCM; `off`: such a start is
    * refused, so a production deployment that lost its credentials cannot deliver to a simulator.
    */
@@ -219,6 +224,7 @@ export const CONFIG_DEFAULTS: ConfigSections = {
     keepalive_timeout: 75,
     transport_threads: transportThreads,
     max_connections: 0,
+    memory_budget: 0,
     simulator: 'auto',
     https_proxy: '',
     no_proxy: '',

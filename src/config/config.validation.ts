@@ -40,6 +40,7 @@ const INT_RANGES: Record<string, [number, number]> = {
   'core.keepalive_timeout': [1, 3600],
   'core.transport_threads': [0, 64],
   'core.max_connections': [0, 10_000_000],
+  'core.memory_budget': [0, 2 ** 40],
   'auth.rate_limit': [0, 1_000_000],
   'auth.failed_key_limit': [0, 1_000_000],
   'ios.retry_max': [0, 100],

@@ -8,6 +8,7 @@ import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
 import { PushDispatcher } from '../push/push.dispatcher';
+import { MemoryBudget } from '../push/memory-budget';
 import { VERSION } from '../version';
 import { deliveryMode } from '../provider/provider.settings';
 import { ReasonLabels } from './metrics.labels';
@@ -77,6 +78,7 @@ export class MetricsService implements OnModuleInit {
     counters: PushCounters,
     apns: ApnsService,
     logs: LogService,
+    budget: MemoryBudget,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -217,6 +219,31 @@ export class MetricsService implements OnModuleInit {
       registers,
       collect() {
         this.set(queue.capacity);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_memory_budget_bytes',
+      help: 'Bytes accepted pushes may hold (core.memory_budget, or its default from the heap limit).',
+      registers,
+      collect() {
+        this.set(budget.limit);
+      },
+    });
+    new Gauge({
+      name: 'pushgate_memory_budget_used_bytes',
+      help: 'Bytes held by accepted pushes that have not ended, as the memory budget estimates them.',
+      registers,
+      collect() {
+        this.set(budget.used);
+      },
+    });
+    new Counter({
+      name: 'pushgate_memory_budget_refusals_total',
+      help: 'POST /push requests refused with 503 because their pushes would have taken memory over the budget.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(budget.refused);
       },
     });
     new Gauge({

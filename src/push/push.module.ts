@@ -17,6 +17,7 @@ import { PushQueue } from './push.queue';
 import { PushResults } from './push.results';
 import { PushService } from './push.service';
 import { PushDispatcher } from './push.dispatcher';
+import { MemoryBudget } from './memory-budget';
 
 const providers = ProviderModule.register([
   { module: ApnsModule, provider: ApnsProvider },
@@ -47,10 +48,11 @@ export interface PushModuleOptions {
     PushResults,
     PushService,
     PushDispatcher,
+    MemoryBudget,
     PushHealthIndicator,
     JournalHealthIndicator,
   ],
-  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushDispatcher, providers],
+  exports: [PushCounters, PushEvents, PushJournal, PushPreparer, PushService, PushDispatcher, MemoryBudget, providers],
 })
 export class PushModule implements NestModule {
   constructor(private readonly journal: PushJournal) {}

@@ -11,6 +11,7 @@ import { PushPreparer } from './push.preparer';
 import { PushQueue, type QueuedNotification } from './push.queue';
 import { PushResults } from './push.results';
 import { PushDispatcher } from './push.dispatcher';
+import { MemoryBudget } from './memory-budget';
 
 /** Seconds a client should wait before retrying a request refused because the queue is full. */
 export const QUEUE_FULL_RETRY_AFTER = 1;
@@ -36,6 +37,7 @@ export class PushService {
     private readonly journal: PushJournal,
     private readonly results: PushResults,
     private readonly providers: ProviderRegistry,
+    private readonly budget: MemoryBudget,
   ) {}
 
   /**
@@ -80,21 +82,28 @@ export class PushService {
     for (const n of disabled) skipped += n.dto.token.length;
     const full = (): QueueFullException =>
       new QueueFullException({ message: `queue is full (${this.queue.size}/${this.queue.capacity} pushes); retry later` });
-    // Refused before the journal is written, so that a full queue leaves no accepted-push lines behind.
+    // Refused before the journal is written, so that a full queue or memory leaves no accepted-push lines behind.
     if (this.queue.size + count > this.queue.capacity) throw full();
-    // The recovery journal: written before the pushes are queued; a request it cannot record is refused (503).
-    const entry = this.journal.accepted(queued);
-    // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
-    this.results.track(requestId, count, now);
-    const waiter = waitMs === undefined ? undefined : this.results.expect(requestId, count);
+    const reserved = this.budget.admit(queued);
     let offered = queued.length === 0;
+    let waiter: ReturnType<PushResults['expect']> | undefined;
     try {
-      if (!offered) offered = await this.queue.offer(queued);
-    } finally {
-      if (!offered) {
-        this.results.forget(requestId);
-        this.journal.withdraw(entry);
+      // The recovery journal: written before the pushes are queued; a request it cannot record is refused (503).
+      const entry = this.journal.accepted(queued);
+      // Tracked before the pushes can settle, and forgotten again if the queue refuses them.
+      this.results.track(requestId, count, now);
+      if (waitMs !== undefined) waiter = this.results.expect(requestId, count);
+      try {
+        if (!offered) offered = await this.queue.offer(queued);
+      } finally {
+        if (!offered) {
+          this.results.forget(requestId);
+          this.journal.withdraw(entry);
+        }
       }
+    } finally {
+      // A durable queue holds its pushes outside this process once they are offered.
+      if (!offered || this.queue.durable) this.budget.withdraw(queued, reserved);
     }
     if (!offered) throw full();
     if (disabled.length > 0) {

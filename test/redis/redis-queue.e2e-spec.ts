@@ -1,4 +1,5 @@
 import { Simulator } from '../../src/simulator/simulator';
+import { MemoryBudget } from '../../src/push/memory-budget';
 import { android, eventually, ios, readLog, startGateway, type Gateway } from '../support/gateway';
 import { queueKeys } from '../../src/redis/redis.keys';
 import { haveRedisServer, RedisServer } from './support';
@@ -246,6 +247,25 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
     expect((await gw.http.get('/stat/app').expect(200)).body).toMatchObject({ queue_max: 10 });
     await eventually(() => delivered(sim, ['cap-1', 'cap-2', 'cap-3', 'cap-4', 'cap-5', 'cap-6']).length === 0, 10_000);
     expect(sim.records().filter((r) => /^cap-(7|8|9|10|11)$/.test(r.token))).toEqual([]);
+  });
+
+  it('gives the memory budget of a request back once its pushes are in Redis', async () => {
+    // One notification of 6 six-character tokens is estimated at 7,218 bytes: two would not fit in 10,000 at once.
+    gw = await start({ PUSHGATE_CORE_MEMORY_BUDGET: '10000', PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0' });
+    sim.latencyMs = 300;
+    const first = ['rbud-1', 'rbud-2', 'rbud-3', 'rbud-4', 'rbud-5', 'rbud-6'];
+    const second = ['rbud-7', 'rbud-8', 'rbud-9', 'rbud-a', 'rbud-b', 'rbud-c'];
+    await gw.http
+      .post('/push')
+      .send({ notifications: [ios(first)] })
+      .expect(200);
+    expect(gw.app.get(MemoryBudget).used).toBe(0);
+    await gw.http
+      .post('/push')
+      .send({ notifications: [android(second)] })
+      .expect(200);
+    expect(gw.app.get(MemoryBudget).refused).toBe(0);
+    await eventually(() => delivered(sim, [...first, ...second]).length === 0, 30_000);
   });
 });
 
