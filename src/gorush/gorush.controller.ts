@@ -80,7 +80,10 @@ export class GorushController {
   })
   @ApiOkResponse({ type: GorushPushAnswerDto })
   @ApiBadRequestResponse({ type: GorushErrorDto, description: 'Invalid request; nothing was queued.' })
-  @ApiServiceUnavailableResponse({ type: GorushErrorDto, description: 'Queue full or shutting down; nothing was queued.' })
+  @ApiServiceUnavailableResponse({
+    type: GorushErrorDto,
+    description: 'Queue full, memory budget exceeded or shutting down; nothing was queued.',
+  })
   push(@Body() body: unknown, @Query('sync') sync?: string, @Query('timeout') timeout?: string): Promise<GorushPushAnswerDto> {
     const wait = flag('sync', sync) ?? this.settings.sync;
     let seconds = WAIT_MAX_SECONDS;

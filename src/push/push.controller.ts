@@ -64,7 +64,8 @@ export class PushController {
   @ApiPayloadTooLargeResponse({ type: MessageDto, description: 'Body over `core.body_limit`.' })
   @ApiServiceUnavailableResponse({
     type: MessageDto,
-    description: 'Queue full, access log (the recovery journal) cannot be written, or shutting down; nothing was queued.',
+    description:
+      'Queue full, memory budget (core.memory_budget) exceeded, access log (the recovery journal) cannot be written, or shutting down; nothing was queued.',
     headers: {
       'Retry-After': {
         description: 'Seconds to wait before retrying (queue full, access log failing).',
