@@ -33,7 +33,7 @@ const KEYS = [
   'gc_pause',
 ];
 
-/** Nanosecond times come from the high-resolution clock, `Date.now()` from the wall clock: they differ by under a ms. */
+/** Times are read from the wall clock in ms and reported in ns: rounding may put one a fraction of a ms off. */
 const CLOCK_SKEW_MS = 1;
 
 let garbage: unknown[] = [];
@@ -113,5 +113,21 @@ describe('GaurunStatsSampler', () => {
     );
     expect(second.gc_per_second).toBeGreaterThan(0);
     expect(second.memory_total_alloc).toBeGreaterThan(first.memory_total_alloc);
+  });
+
+  it('dates the last collection on the wall clock, however far the monotonic clock has drifted from it', async () => {
+    // The wall clock 30 s ahead of the process's monotonic clock (a VM's clock stepped by NTP, hours of slew).
+    const realNow = Date.now.bind(Date);
+    const wallNow = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_000);
+    try {
+      const sampler = new GaurunStatsSampler(gc);
+      const from = Date.now();
+      await collectGarbage(gc, 0);
+      const stats = sampler.sample();
+      expect(stats.gc_last / 1e6).toBeGreaterThanOrEqual(from - CLOCK_SKEW_MS);
+      expect(stats.gc_last / 1e6).toBeLessThanOrEqual(Date.now() + CLOCK_SKEW_MS);
+    } finally {
+      wallNow.mockRestore();
+    }
   });
 });

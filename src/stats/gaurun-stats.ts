@@ -52,8 +52,12 @@ export class GcRecord {
   reclaimedBytes = 0;
   /** The last {@link PAUSES_KEPT} pauses in ms, oldest first. */
   readonly pauses: number[] = [];
+  // The wall clock at the collection's end, read back from now: `timeOrigin + startTime` runs on the monotonic clock,
+  // which drifts from the wall clock (tens of ms after hours on a VM) while Go's LastGC, like Date.now(), is wall time.
   private readonly observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) this.record(entry.duration, performance.timeOrigin + entry.startTime + entry.duration);
+    const wallNow = Date.now();
+    const monotonicNow = performance.now();
+    for (const entry of list.getEntries()) this.record(entry.duration, wallNow - (monotonicNow - entry.startTime - entry.duration));
   });
   private readonly profiler = new GCProfiler();
   constructor() {
