@@ -4,8 +4,9 @@ import { pinoHttp, type HttpLogger } from 'pino-http';
 import { LogService } from '../log/log.service';
 import { requestIdOf } from './request-id.middleware';
 
-/** What the access log says of one HTTP request, besides `level`, `time` and `request_id`. */
+/** What the access log says of one HTTP request, besides `level` and `time`. */
 export interface RequestLine {
+  readonly request_id?: string;
   readonly type: 'request';
   readonly method: string;
   readonly path: string;
@@ -36,6 +37,7 @@ export function requestLine(req: Request, res: Response, durationMs: number): Re
   const query = url.indexOf('?');
   const path = query === -1 ? url : url.slice(0, query);
   const line: { -readonly [K in keyof RequestLine]: RequestLine[K] } = {
+    request_id: requestIdOf(res),
     type: 'request',
     method: req.method,
     path,
@@ -67,9 +69,8 @@ export class AccessLogMiddleware implements NestMiddleware {
     this.log = pinoHttp<Request, Response>({
       logger: gaurun ? logs.errorLog : logs.accessLog,
       genReqId: (_req, res) => requestIdOf(res) ?? '',
-      customAttributeKeys: { reqId: 'request_id' },
-      // The line carries the fields of requestLine only: no headers (they hold API keys), no request object.
-      quietReqLogger: true,
+      // The line carries the fields of requestLine only: no headers (they hold API keys), no request object; and it
+      // is written by the logger itself, not a child logger made for the request (a child costs more than the line).
       quietResLogger: true,
       wrapSerializers: false,
       serializers: { req: () => undefined },
