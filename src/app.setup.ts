@@ -72,7 +72,7 @@ function operationId(method: string, path: string): string {
 
 /**
  * What a client generator needs beyond the decorators: operation ids that follow the routes rather than the
- * controllers' method names, the bearer scheme on every route behind the keys (the probes never need one), and every
+ * controllers' method names, the bearer scheme on every route behind the keys (the probes and Gorush's `/healthz` never need one), and every
  * refusal the gateway's middleware and guards may answer with, all with the same error body.
  */
 function describeForClients(doc: OpenAPIObject): OpenAPIObject {
@@ -88,7 +88,7 @@ function describeForClients(doc: OpenAPIObject): OpenAPIObject {
         responses[status] = { ...response, ...responses[status], headers: { ...response.headers, ...responses[status]?.headers } };
       };
       const push = method === 'post' && path === '/push';
-      if (path.startsWith('/health/')) {
+      if (path.startsWith('/health/') || path === '/healthz') {
         operation.security = [];
       } else {
         operation.security = [{ [BEARER]: [] }];
