@@ -104,6 +104,32 @@ describe('one access-log line per HTTP request, and request_id in every refusal'
   });
 });
 
+describe('the request line of a 5xx', () => {
+  let sim: Simulator;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    sim = await Simulator.start();
+    gw = await startGateway(sim, { PUSHGATE_CORE_QUEUES: '2' });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await sim?.close();
+  });
+
+  it('is written at error with the pushes refused, and no error made up from the status', async () => {
+    const res = await gw.http
+      .post('/push')
+      .set('X-Request-Id', 'line-503')
+      .send({ notifications: [ios(['f1', 'f2', 'f3'])] });
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual(expect.objectContaining({ request_id: 'line-503' }));
+    const line = await requestLine(gw, 'line-503');
+    expect(line).toEqual(expect.objectContaining({ level: 'error', method: 'POST', path: '/push', status: 503, pushes: 3 }));
+    expect(line).not.toHaveProperty('error');
+  });
+});
+
 describe('the request line in log.format = "gaurun"', () => {
   let sim: Simulator;
   let gw: Gateway;

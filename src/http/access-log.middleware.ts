@@ -66,21 +66,28 @@ export class AccessLogMiddleware implements NestMiddleware {
 
   constructor(logs: LogService) {
     const gaurun = logs.format === 'gaurun';
+    const logger = gaurun ? logs.errorLog : logs.accessLog;
+    const level = (status: number, error?: Error): 'info' | 'warn' | 'error' =>
+      error || status >= 500 || (gaurun && status >= 400) ? 'error' : status >= 400 ? 'warn' : 'info';
     this.log = pinoHttp<Request, Response>({
-      logger: gaurun ? logs.errorLog : logs.accessLog,
+      logger,
       genReqId: (_req, res) => requestIdOf(res) ?? '',
       // The line carries the fields of requestLine only: no headers (they hold API keys), no request object; and it
       // is written by the logger itself, not a child logger made for the request (a child costs more than the line).
       quietResLogger: true,
       wrapSerializers: false,
       serializers: { req: () => undefined },
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 || (gaurun && res.statusCode >= 400) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      // Below log.level the line is not even built.
+      customLogLevel: (_req, res, error) => {
+        const chosen = level(res.statusCode, error);
+        return logger.isLevelEnabled(chosen) ? chosen : 'silent';
+      },
       customSuccessObject: (req, res, val: { responseTime: number }) => requestLine(req, res, val.responseTime),
-      customErrorObject: (req, res, error, val: { responseTime: number }) => ({
-        ...requestLine(req, res, val.responseTime),
-        error: error.message,
-      }),
+      // pino-http makes up an error for every 5xx ("failed with status code 500"); the status says that already.
+      customErrorObject: (req, res, error, val: { responseTime: number }) =>
+        /^failed with status code \d+$/.test(error.message)
+          ? requestLine(req, res, val.responseTime)
+          : { ...requestLine(req, res, val.responseTime), error: error.message },
       customSuccessMessage: () => undefined as unknown as string,
       customErrorMessage: () => undefined as unknown as string,
     });
