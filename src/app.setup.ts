@@ -8,7 +8,8 @@ import { ApiKeyGuard } from './auth/auth.guard';
 import { keyRequired } from './auth/auth.middleware';
 import { CORE_CONFIG, type CoreConfig } from './config/pushgate.config';
 import { applyConnectionLimits } from './http/connection-limits';
-import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH } from './http/request-id.middleware';
+import { AccessLogMiddleware } from './http/access-log.middleware';
+import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH, RequestIdMiddleware } from './http/request-id.middleware';
 import { LogService } from './log/log.service';
 
 /** Where the OpenAPI description is served: the UI, and the document as JSON and YAML. */
@@ -31,12 +32,12 @@ const BEARER = 'bearer';
 
 const ERROR_SCHEMA: SchemaObject = {
   type: 'object',
-  required: ['message'],
+  required: ['message', 'request_id'],
   properties: {
     message: { type: 'string', example: 'invalid API key' },
     request_id: {
       type: 'string',
-      description: "`POST /push` only: the request's id, as in its `X-Request-Id` header.",
+      description: "The request's id, as in its `X-Request-Id` header.",
       example: 'fSfFwgfS-r1a',
     },
     errors: { type: 'array', items: { type: 'string' }, description: '400 of `POST /push`: every problem found.' },
@@ -71,7 +72,7 @@ function operationId(method: string, path: string): string {
 
 /**
  * What a client generator needs beyond the decorators: operation ids that follow the routes rather than the
- * controllers' method names, the bearer scheme on every route behind the keys (the probes never need one), and every
+ * controllers' method names, the bearer scheme on every route behind the keys (the probes and Gorush's `/healthz` never need one), and every
  * refusal the gateway's middleware and guards may answer with, all with the same error body.
  */
 function describeForClients(doc: OpenAPIObject): OpenAPIObject {
@@ -87,7 +88,7 @@ function describeForClients(doc: OpenAPIObject): OpenAPIObject {
         responses[status] = { ...response, ...responses[status], headers: { ...response.headers, ...responses[status]?.headers } };
       };
       const push = method === 'post' && path === '/push';
-      if (path.startsWith('/health/')) {
+      if (path.startsWith('/health/') || path === '/healthz') {
         operation.security = [];
       } else {
         operation.security = [{ [BEARER]: [] }];
@@ -110,8 +111,10 @@ function describeForClients(doc: OpenAPIObject): OpenAPIObject {
       }
       for (const [status, response] of Object.entries(responses)) {
         response.headers = { ...response.headers, [REQUEST_ID_HEADER]: { description: "The request's id.", schema: { type: 'string' } } };
-        // The gateway answers every refusal with the same body: `POST /push`'s carry its request id as well.
-        if (/^[45]/.test(status) && (push || !response.content) && !(path === '/health/ready')) response.content = error;
+        // The gateway answers every refusal with the same body, its request id included; Gorush's and the readiness
+        // probe's keep their own shapes.
+        const plain = /#\/components\/schemas\/(MessageDto|ValidationErrorDto)"/.test(JSON.stringify(response.content ?? {}));
+        if (/^[45]/.test(status) && (push || !response.content || plain) && !(path === '/health/ready')) response.content = error;
       }
     }
   }
@@ -139,9 +142,14 @@ export function setupApp(app: INestApplication): INestApplication {
   express.disable('x-powered-by');
   express.set('etag', false);
   applyConnectionLimits(app.getHttpServer() as Server, app.get<CoreConfig>(CORE_CONFIG));
-  // Swagger's routes are Express's own, outside Nest's guards.
+  // Swagger's routes are Express's own, outside Nest's guards and middleware: they get a request id, an access-log
+  // line and the key check here.
+  const requestId = new RequestIdMiddleware();
+  const accessLog = new AccessLogMiddleware(app.get(LogService));
   express.use(
     Object.values(OPENAPI_PATHS).map((path) => `/${path}`),
+    requestId.use.bind(requestId),
+    accessLog.use.bind(accessLog),
     keyRequired(app.get(ApiKeyGuard), '/docs'),
   );
   // Built on the first request for it, not at start.

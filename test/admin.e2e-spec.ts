@@ -48,7 +48,10 @@ describe('administration without API keys', () => {
     await gw.http.get('/stat/app').expect(200);
     await gw.http.put('/config/pushers?max=100000').expect(200, { message: 'ok' });
     expect((await gw.http.get('/stat/app').expect(200)).body.pusher_max).toBe(100_000);
-    for (const max of ['100001', '999999999']) await gw.http.put(`/config/pushers?max=${max}`).expect(400, { message: 'malformed value' });
+    for (const max of ['100001', '999999999']) {
+      const res = await gw.http.put(`/config/pushers?max=${max}`).expect(400);
+      expect(res.body).toEqual({ message: 'malformed value', request_id: expect.any(String) });
+    }
     expect((await gw.http.get('/stat/app').expect(200)).body.pusher_max).toBe(100_000);
     await gw.http.put('/config/pushers?max=4').expect(200);
   });
@@ -104,7 +107,7 @@ describe('with API keys', () => {
     for (const path of ['/docs', '/docs/', '/docs-json', '/docs-yaml']) {
       const res = await gw.http.get(path).expect(401);
       expect(res.headers['www-authenticate']).toBe('Bearer realm="pushgate"');
-      expect(res.body).toEqual({ message: 'missing API key: send Authorization: Bearer <key>' });
+      expect(res.body).toEqual({ message: 'missing API key: send Authorization: Bearer <key>', request_id: expect.any(String) });
       expect(res.text).not.toContain('openapi');
     }
     await gw.http.get('/docs-json').set('authorization', 'Bearer nope').expect(401);
@@ -130,7 +133,7 @@ describe('with API keys', () => {
       .send({ notifications: [ios(tokens)] })
       .expect(200);
     const down = await gw.http.get('/health/ready').expect(503);
-    expect(down.body).toEqual({ status: 'error' });
+    expect(down.body).toEqual({ status: 'error', request_id: expect.any(String) });
     const downDetailed = await gw.http.get('/health/ready').set('authorization', `Bearer ${KEY}`).expect(503);
     expect(downDetailed.body.error.queue).toMatchObject({ status: 'down', max: 10 });
   });

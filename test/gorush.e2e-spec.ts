@@ -153,7 +153,11 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
     const refused = await push({ notifications: [{ tokens: ['token_g'], platform: 1, message: 'hi', topic: 'com.someone.else' }] });
     expect(refused).toEqual({
       status: 400,
-      body: { code: 400, message: 'notifications[0].topic: "com.someone.else" is not one of the topics this app may push to (ios.topics)' },
+      body: {
+        code: 400,
+        message: 'notifications[0].topic: "com.someone.else" is not one of the topics this app may push to (ios.topics)',
+        request_id: expect.any(String),
+      },
     });
     // pushgate's own format is held to the same list.
     const own = await gw.http
@@ -246,13 +250,13 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
       ],
     ];
     for (const [body, message] of cases) {
-      expect(await push(body)).toEqual({ status: 400, body: { code: 400, message } });
+      expect(await push(body)).toEqual({ status: 400, body: { code: 400, message, request_id: expect.any(String) } });
     }
     for (const raw of ['{"notifications": [', '']) {
       const res = await gw.http.post('/api/push').set(auth).set('Content-Type', 'application/json').send(raw);
       expect({ status: res.status, body: res.body as unknown }).toEqual({
         status: 400,
-        body: { code: 400, message: 'Missing notifications field.' },
+        body: { code: 400, message: 'Missing notifications field.', request_id: expect.any(String) },
       });
     }
     const after = (await gw.http.get('/api/stat/app').expect(200)).body as { total_count: number };

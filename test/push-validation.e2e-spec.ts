@@ -174,7 +174,8 @@ describe('PUT /config/pushers', () => {
       expect(stats.pusher_max).toBe(14);
       expect(stats.concurrency).toBe(16);
       for (const bad of ['', '?max=', '?max=-1', '?max=abc', '?max=1.5']) {
-        await gw.http.put(`/config/pushers${bad}`).expect(400, { message: 'malformed value' });
+        const res = await gw.http.put(`/config/pushers${bad}`).expect(400);
+        expect(res.body).toEqual({ message: 'malformed value', request_id: expect.any(String) });
       }
       expect((await gw.http.get('/stat/app')).body.pusher_max).toBe(14);
     } finally {

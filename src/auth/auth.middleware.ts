@@ -14,7 +14,11 @@ export function keyRequired(guard: ApiKeyGuard, path: string): RequestHandler {
         if (!(error instanceof HttpException)) return next(error);
         const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
         if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-        res.status(error.getStatus()).json(error.getResponse());
+        // The id RequestIdMiddleware gave the request, as the global exception filter adds it to every refusal.
+        const requestId = (res.locals as { requestId?: string }).requestId;
+        res
+          .status(error.getStatus())
+          .json({ ...(error.getResponse() as object), ...(requestId === undefined ? {} : { request_id: requestId }) });
       },
     );
   };

@@ -115,7 +115,7 @@ export class GorushController {
 
   @Get('api/stat/go')
   @ApiOperation({ summary: 'Runtime figures under the keys of golang-stats-api-handler, as Gorush (and Gaurun) answer them' })
-  @ApiOkResponse({ schema: { type: 'object', example: GAURUN_STATS_EXAMPLE } })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: GAURUN_STATS_EXAMPLE } })
   goStats(): Record<string, unknown> {
     return this.runtime.gaurunSnapshot();
   }
@@ -130,7 +130,11 @@ export class GorushController {
   @Get('api/config')
   @ApiOperation({ summary: "pushgate's effective configuration, secrets redacted (Gorush answers its own YAML here)" })
   @ApiOkResponse({
-    schema: { type: 'object', example: { core: { port: '1056' }, auth: { api_keys: '<redacted>' }, ios: { topic: 'com.example.app' } } },
+    schema: {
+      type: 'object',
+      additionalProperties: true,
+      example: { core: { port: '1056' }, auth: { api_keys: '<redacted>' }, ios: { topic: 'com.example.app' } },
+    },
   })
   effectiveConfig(): Record<string, unknown> {
     return effectiveConfig({ ...this.sections, apps: { ...this.apps.current() }, simulator: this.apps.simulator, unknown_keys: [] });

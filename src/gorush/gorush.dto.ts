@@ -323,4 +323,7 @@ export class GorushErrorDto {
 
   @ApiProperty({ example: 'Notifications field is empty.' })
   readonly message!: string;
+
+  @ApiProperty({ example: 'fSfFwgfS-r1a', description: "The request's id, as in its `X-Request-Id` header." })
+  readonly request_id!: string;
 }

@@ -1,34 +1,34 @@
 import { randomUUID } from 'node:crypto';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { isPush } from './json-body.middleware';
+import type { Response } from 'express';
 import { requestIdOf } from './request-id.middleware';
+
+/** The refusal's body with the request's id added (an object body; anything else becomes `{message}`). */
+export function withRequestId(body: unknown, requestId: string | undefined): object {
+  const object = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : { message: String(body) };
+  return requestId === undefined ? object : { ...object, request_id: requestId };
+}
 
 /**
  * HttpException bodies pass through as `{message, ...}` (Gaurun clients read `message`); anything else is a 500
- * with a generic message and an error id that is also logged. No stack trace reaches the client. Refusals of
- * `POST /push` carry the request's `request_id`, as its 200 answers do.
+ * with a generic message and an error id that is also logged. No stack trace reaches the client. Every refusal, on
+ * every route, carries the request's `request_id`, as the `X-Request-Id` header does.
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(HttpExceptionFilter.name);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
-    const req = http.getRequest<Request>();
-    const requestId = req.method === 'POST' && isPush(req) ? requestIdOf(res) : undefined;
-    const withId = (body: object): object => (requestId === undefined ? body : { ...body, request_id: requestId });
+    const res = host.switchToHttp().getResponse<Response>();
+    const requestId = requestIdOf(res);
     if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
       const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
       if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-      res.status(status).json(withId(typeof body === 'string' ? { message: body } : body));
+      res.status(exception.getStatus()).json(withRequestId(exception.getResponse(), requestId));
       return;
     }
     const id = randomUUID();
     this.logger.error(`unhandled error ${id}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
-    res.status(HttpStatus.INTERNAL_SERVER_ERROR).json(withId({ message: 'internal error', error_id: id }));
+    res.status(HttpStatus.INTERNAL_SERVER_ERROR).json(withRequestId({ message: 'internal error', error_id: id }, requestId));
   }
 }

@@ -29,8 +29,8 @@ export function requestIdOf(res: Response): string | undefined {
 
 /**
  * Gives every request an id: the client's `X-Request-Id` (sanitised) or a generated one, unique across restarts and
- * replicas. It is echoed as the `X-Request-Id` response header; `POST /push` answers and journal lines carry it as
- * `request_id`.
+ * replicas. It is echoed as the `X-Request-Id` response header; `POST /push` answers, every refusal's body, the
+ * journal's push lines and the request's access-log line carry it as `request_id`.
  */
 @Injectable()
 export class RequestIdMiddleware implements NestMiddleware {

@@ -268,6 +268,8 @@ export class NotificationDto {
   @MaxLength(2048)
   readonly image?: string;
   @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
     description:
       'Custom keys, JSON values: iOS: at the payload root beside `aps`, as given; Android: in `data`, strings as they are and other values JSON-encoded.',
     example: { deep_link: 'app://inbox/42' },

@@ -92,6 +92,14 @@ describe('PushJournal', () => {
     ]);
   });
 
+  it('writes the request id on disabled-push lines, as on the other push lines', async () => {
+    const { journal, lines } = await setup();
+    journal.disabled([{ dto: { token: [TOKEN], platform: 1, message: 'hello' }, idPrefix: 'd-1-', requestId: 'req-9' }]);
+    expect(lines()).toEqual([
+      '{"level":"info","time":"T","platform":"ios","message":"hello","type":"disabled-push","request_id":"req-9","id":"d-1-0","token":"01234567...cdef"}',
+    ]);
+  });
+
   it('logs whole tokens when core.log_full_token is set', async () => {
     const { journal, events, lines } = await setup({ PUSHGATE_CORE_LOG_FULL_TOKEN: 'true' });
     const n = notification({}, 'f-');

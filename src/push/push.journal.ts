@@ -16,6 +16,7 @@ const DISABLED = { type: 'disabled-push' };
 export interface DisabledNotification {
   readonly dto: NotificationDto;
   readonly idPrefix: string;
+  readonly requestId?: string;
 }
 
 /** Seconds a client should wait before retrying a request refused because the access log cannot be written. */
@@ -117,7 +118,7 @@ export class PushJournal {
           }
           continue;
         }
-        const log = notificationLogger(this.access, n.dto, DISABLED);
+        const log = notificationLogger(this.access, n.dto, n.requestId === undefined ? DISABLED : { ...DISABLED, request_id: n.requestId });
         for (let i = 0; i < tokens.length; i++) log.info({ id: n.idPrefix + i, token: this.token(tokens[i]) });
       }
     } catch (error) {

@@ -136,7 +136,7 @@ export class PushService {
     }
     const idPrefix = `${this.bootId}-${(this.sequence++).toString(36)}-`;
     if (this.providers.disabled(n)) {
-      disabled.push({ dto: n, idPrefix });
+      disabled.push({ dto: n, idPrefix, requestId });
       return;
     }
     const prepared = this.preparer.prepare(n, idPrefix, now, requestId);

@@ -128,14 +128,14 @@ export class StatsController {
 
   @Get('stat/runtime')
   @ApiOperation({ summary: 'Node.js runtime figures' })
-  @ApiOkResponse({ schema: { type: 'object', example: RUNTIME_EXAMPLE } })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: RUNTIME_EXAMPLE } })
   runtimeStats(): Record<string, unknown> {
     return this.runtime.snapshot();
   }
 
   @Get('stat/go')
   @ApiOperation({ summary: "Gaurun's /stat/go keys filled with Node.js figures (docs/gaurun-stat-go.md), then those of /stat/runtime" })
-  @ApiOkResponse({ schema: { type: 'object', example: { ...GAURUN_STATS_EXAMPLE, ...RUNTIME_EXAMPLE } } })
+  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: { ...GAURUN_STATS_EXAMPLE, ...RUNTIME_EXAMPLE } } })
   gaurunStats(): Record<string, unknown> {
     return this.runtime.gaurunSnapshot();
   }

@@ -45,10 +45,10 @@ describe('Dockerfile', () => {
   const last = (keyword: string) => final.filter((i) => i.keyword === keyword).at(-1);
   const copyOf = (pattern: RegExp) => final.find((i) => i.keyword === 'COPY' && pattern.test(i.args))?.args;
 
-  it('builds in node:24 and runs on distroless nodejs24 as nonroot, by default', () => {
+  it('builds in node:24 and runs on distroless nodejs24 as nonroot, by default, both pinned by digest', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    expect(froms[0].args).toMatch(/^node:24-bookworm-slim\s+AS\s+\w+/i);
-    expect(froms[finalStage].args).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot(@sha256:[0-9a-f]{64})?(\s|$)/);
+    expect(froms[0].args).toMatch(/^node:24(\.\d+\.\d+)?-bookworm-slim@sha256:[0-9a-f]{64}\s+AS\s+\w+/i);
+    expect(froms[finalStage].args).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12:nonroot@sha256:[0-9a-f]{64}(\s|$)/);
   });
 
   it('runs as a numeric non-root user, matching the chart', () => {
