@@ -8,6 +8,8 @@ import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
 import { loadConfig, type PushgateConfig } from '../../src/config/pushgate.config';
 import { Simulator } from '../../src/simulator/simulator';
+import type { ChildProcess } from 'node:child_process';
+import { answering, exited, freePort, mainJs, start } from './process';
 import { waitFor } from './wait';
 
 export interface Gateway {
@@ -100,4 +102,33 @@ export function ios(token: string[], extra: Record<string, unknown> = {}): Recor
 
 export function android(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { token, platform: 2, message: 'hello', ...extra };
+}
+
+/** The built gateway (dist/main.js) running as a process against a simulator. */
+export interface GatewayProcess {
+  port: number;
+  child: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts dist/main.js on a free port with `simulatorEnv` plus `env`; resolves once it answers its liveness probe. */
+export async function startGatewayProcess(sim: Simulator, dir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = start(mainJs, [], { ...simulatorEnv(sim, dir), PUSHGATE_CORE_PORT: String(port), ...env });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await exited(child);
+  };
+  try {
+    await answering(port, child);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, child, stderr: () => stderr, stop };
 }
