@@ -5,6 +5,7 @@ import { fieldPath, notificationProblem, type PushProvider } from '../provider/p
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { apnsIdOf } from './apns.client';
+import { apnsDeadTokenReason } from './apns.dead-token';
 import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';
 
@@ -21,6 +22,7 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
   readonly platform = PLATFORM_IOS;
   readonly name = 'ios';
   readonly title = 'iOS';
+  readonly deadTokenReason = apnsDeadTokenReason;
 
   constructor(
     private readonly apns: ApnsService,

@@ -3,6 +3,7 @@ import type { PushProvider } from '../provider/push.provider';
 import type { SendResult } from '../provider/provider.result';
 import { PLATFORM_ANDROID, type NotificationDto } from '../notification/notification.dto';
 import type { PreparedFcmMessage } from './fcm.client';
+import { fcmDeadTokenReason } from './fcm.dead-token';
 import { fcmDataProblems, toFcmMessage } from './fcm.payload';
 import { FcmService } from './fcm.service';
 
@@ -19,6 +20,7 @@ export class FcmProvider implements PushProvider<FcmPrepared> {
   readonly platform = PLATFORM_ANDROID;
   readonly name = 'android';
   readonly title = 'Android';
+  readonly deadTokenReason = fcmDeadTokenReason;
 
   constructor(private readonly fcm: FcmService) {}
 

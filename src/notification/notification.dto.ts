@@ -64,6 +64,23 @@ export const PLATFORM_IOS = 1;
 export const PLATFORM_ANDROID = 2;
 export type Platform = typeof PLATFORM_IOS | typeof PLATFORM_ANDROID;
 
+/** The platforms by name: the name of their configuration section, and how logs, metrics and results call them. */
+export const PLATFORMS = { ios: PLATFORM_IOS, android: PLATFORM_ANDROID } as const;
+export type PlatformName = keyof typeof PLATFORMS;
+const PLATFORM_NAMES: Readonly<Record<Platform, PlatformName>> = { [PLATFORM_IOS]: 'ios', [PLATFORM_ANDROID]: 'android' };
+
+/** The name of a platform in logs, metrics, results and configuration sections. */
+export function platformName(platform: Platform): PlatformName {
+  return PLATFORM_NAMES[platform];
+}
+
+/** A platform given by name or number (`ios`, `1`, `android`, `2`), as a command line or a log line spells it. */
+export function parsePlatform(text: string): Platform | undefined {
+  if (Object.hasOwn(PLATFORMS, text)) return PLATFORMS[text as PlatformName];
+  const platform = Number(text) as Platform;
+  return String(platform) === text && Object.hasOwn(PLATFORM_NAMES, platform) ? platform : undefined;
+}
+
 export class ExtendDto {
   @ApiProperty({ example: 'deep_link', maxLength: 256 })
   @IsString()
