@@ -1,7 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
 import { android, eventually, readLog, startGatewayProcess } from './support/gateway';
 import { post } from './support/process';
 
@@ -10,10 +6,8 @@ jest.setTimeout(60_000);
 
 describe('FCM service-account credential', () => {
   it('fetches access tokens from the service-account file without a plain-text line on stderr, and FCM pushes succeed', async () => {
-    const sim = await Simulator.start();
-    const dir = mkdtempSync(join(tmpdir(), 'pushgate-fcm-credential-'));
-    const accessLog = join(dir, 'access.log');
-    const gateway = await startGatewayProcess(sim, dir, { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_LEVEL: 'info' });
+    const gateway = await startGatewayProcess({ PUSHGATE_LOG_LEVEL: 'info' });
+    const { sim, accessLog } = gateway;
     try {
       const tokens = ['fcm-credential-token-a', 'fcm-credential-token-b'];
       expect((await post(gateway.port, '/push', { notifications: [android(tokens)] })).status).toBe(200);
@@ -31,8 +25,6 @@ describe('FCM service-account credential', () => {
       expect(lines.filter((line) => !isJsonObject(line))).toEqual([]);
     } finally {
       await gateway.stop();
-      await sim.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { Simulator } from '../src/simulator/simulator';
-import { startGateway, type Gateway } from './support/gateway';
+import { type Gateway, startSimulatedGateway, closeSimulatedGateway } from './support/gateway';
 
 interface Answer {
   status: number;
@@ -70,14 +70,15 @@ describe('bad input never breaks the gateway (property-based)', () => {
   let sim: Simulator;
   let gw: Gateway;
 
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_CORE_QUEUES: '100000', PUSHGATE_CORE_BODY_LIMIT: '65536', PUSHGATE_CORE_WORKERS: '2' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  beforeAll(
+    async () =>
+      ({ sim, gw } = await startSimulatedGateway({
+        PUSHGATE_CORE_QUEUES: '100000',
+        PUSHGATE_CORE_BODY_LIMIT: '65536',
+        PUSHGATE_CORE_WORKERS: '2',
+      })),
+  );
+  afterAll(() => closeSimulatedGateway({ sim, gw }));
 
   async function accepted(): Promise<number> {
     return ((await gw.http.get('/stat/app').expect(200)).body as { accepted: number }).accepted;

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { eventually, simulatorEnv, startGateway, type Gateway } from './support/gateway';
+import { eventually, simulatorEnv, startGateway, type Gateway, startSimulatedGateway, closeSimulatedGateway } from './support/gateway';
 
 /**
  * Gorush's API (`appleboy/gorush`) on pushgate: the request examples of Gorush's README sent to `/api/push`, delivered
@@ -13,18 +13,15 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
   let sim: Simulator;
   let gw: Gateway;
 
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_IOS_TOPICS: ALLOWED_TOPIC,
-      PUSHGATE_GORUSH_METRIC_NAMES: 'true',
-      PUSHGATE_AUTH_API_KEYS: 'gorush-client-key',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  beforeAll(
+    async () =>
+      ({ sim, gw } = await startSimulatedGateway({
+        PUSHGATE_IOS_TOPICS: ALLOWED_TOPIC,
+        PUSHGATE_GORUSH_METRIC_NAMES: 'true',
+        PUSHGATE_AUTH_API_KEYS: 'gorush-client-key',
+      })),
+  );
+  afterAll(() => closeSimulatedGateway({ sim, gw }));
   beforeEach(() => sim.reset());
 
   const auth = { Authorization: 'Bearer gorush-client-key' };
@@ -311,14 +308,8 @@ describe('Gorush sync mode from the configuration (gorush.sync = true)', () => {
   let sim: Simulator;
   let gw: Gateway;
 
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_GORUSH_SYNC: 'true' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  beforeAll(async () => ({ sim, gw } = await startSimulatedGateway({ PUSHGATE_GORUSH_SYNC: 'true' })));
+  afterAll(() => closeSimulatedGateway({ sim, gw }));
 
   it('every answer waits for the outcomes and lists the failures; ?sync=false answers at once, without them', async () => {
     const body = { notifications: [{ tokens: ['sim-Unregistered-1', 'ok-1'], platform: 1, message: 'hi' }] };

@@ -1,6 +1,15 @@
 import { LogService } from '../src/log/log.service';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import {
+  android,
+  eventually,
+  ios,
+  readLog,
+  startGateway,
+  type Gateway,
+  startSimulatedGateway,
+  closeSimulatedGateway,
+} from './support/gateway';
 
 interface Stats {
   accepted: number;
@@ -32,19 +41,16 @@ describe('delivery outcomes: retries, permanent errors, deadlines, counters and 
   let sim: Simulator;
   let gw: Gateway;
 
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_IOS_RETRY_MAX: '2',
-      PUSHGATE_ANDROID_RETRY_MAX: '2',
-      PUSHGATE_IOS_TIMEOUT: '1',
-      PUSHGATE_ANDROID_TIMEOUT: '1',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  beforeAll(
+    async () =>
+      ({ sim, gw } = await startSimulatedGateway({
+        PUSHGATE_IOS_RETRY_MAX: '2',
+        PUSHGATE_ANDROID_RETRY_MAX: '2',
+        PUSHGATE_IOS_TIMEOUT: '1',
+        PUSHGATE_ANDROID_TIMEOUT: '1',
+      })),
+  );
+  afterAll(() => closeSimulatedGateway({ sim, gw }));
 
   it('retries retryable errors and then succeeds; never retries permanent ones; counts every outcome by reason', async () => {
     await gw.http

@@ -1,18 +1,12 @@
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, startGateway, type Gateway, startSimulatedGateway, closeSimulatedGateway } from './support/gateway';
 
 describe('POST /push delivers through the real clients (field mapping)', () => {
   let sim: Simulator;
   let gw: Gateway;
 
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  beforeAll(async () => ({ sim, gw } = await startSimulatedGateway()));
+  afterAll(() => closeSimulatedGateway({ sim, gw }));
   beforeEach(() => sim.reset());
 
   async function deliver(notification: Record<string, unknown>): Promise<SimRecord> {

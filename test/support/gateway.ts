@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -80,6 +80,27 @@ export async function startGateway(
   };
 }
 
+/** A gateway on a simulator of its own. */
+export interface SimulatedGateway {
+  sim: Simulator;
+  gw: Gateway;
+}
+
+/** Starts a simulator and {@link startGateway} on it. */
+export async function startSimulatedGateway(
+  env: Record<string, string> = {},
+  auth: 'token' | 'certificate' = 'token',
+): Promise<SimulatedGateway> {
+  const sim = await Simulator.start();
+  return { sim, gw: await startGateway(sim, env, auth) };
+}
+
+/** Closes the gateway, then its simulator. */
+export async function closeSimulatedGateway({ sim, gw }: SimulatedGateway): Promise<void> {
+  await gw.close();
+  await sim.close();
+}
+
 export function readLog(path: string): Record<string, unknown>[] {
   try {
     return readFileSync(path, 'utf8')
@@ -108,21 +129,42 @@ export function android(token: string[], extra: Record<string, unknown> = {}): R
 export interface GatewayProcess {
   port: number;
   child: ChildProcess;
+  sim: Simulator;
+  /** The directory of the credential files and, unless `env` names another, the access log. */
+  dir: string;
+  accessLog: string;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
-  /** SIGTERM, then waits for the exit. */
+  /** SIGTERM and the exit; then closes the simulator and removes the directory when they were started for it. */
   stop(): Promise<void>;
 }
 
-/** Starts dist/main.js on a free port with `simulatorEnv` plus `env`; resolves once it answers its liveness probe. */
-export async function startGatewayProcess(sim: Simulator, dir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
+/**
+ * Starts dist/main.js on a free port with `simulatorEnv` plus `env`, and resolves once it answers its liveness probe;
+ * on `given`'s simulator and directory, or on a simulator and a temporary directory of its own.
+ */
+export async function startGatewayProcess(
+  env: Record<string, string> = {},
+  given?: { sim: Simulator; dir: string },
+): Promise<GatewayProcess> {
+  const sim = given?.sim ?? (await Simulator.start());
+  const dir = given?.dir ?? mkdtempSync(join(tmpdir(), 'pushgate-process-'));
+  const accessLog = env.PUSHGATE_LOG_ACCESS_LOG ?? join(dir, 'access.log');
   const port = await freePort();
-  const child = start(mainJs, [], { ...simulatorEnv(sim, dir), PUSHGATE_CORE_PORT: String(port), ...env });
+  const child = start(mainJs, [], {
+    ...simulatorEnv(sim, dir),
+    PUSHGATE_CORE_PORT: String(port),
+    PUSHGATE_LOG_ACCESS_LOG: accessLog,
+    ...env,
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     await exited(child);
+    if (given) return;
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     await answering(port, child);
@@ -130,5 +172,5 @@ export async function startGatewayProcess(sim: Simulator, dir: string, env: Reco
     await stop();
     throw error;
   }
-  return { port, child, stderr: () => stderr, stop };
+  return { port, child, sim, dir, accessLog, stderr: () => stderr, stop };
 }
