@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { Simulator } from '../src/simulator/simulator';
-import { type Gateway, startSimulatedGateway, closeSimulatedGateway } from './support/gateway';
+import { type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 interface Answer {
   status: number;
@@ -67,18 +66,12 @@ const pushBody = fc.oneof(
 );
 
 describe('bad input never breaks the gateway (property-based)', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(
-    async () =>
-      ({ sim, gw } = await startSimulatedGateway({
-        PUSHGATE_CORE_QUEUES: '100000',
-        PUSHGATE_CORE_BODY_LIMIT: '65536',
-        PUSHGATE_CORE_WORKERS: '2',
-      })),
-  );
-  afterAll(() => closeSimulatedGateway({ sim, gw }));
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_CORE_QUEUES: '100000',
+    PUSHGATE_CORE_BODY_LIMIT: '65536',
+    PUSHGATE_CORE_WORKERS: '2',
+  });
 
   async function accepted(): Promise<number> {
     return ((await gw.http.get('/stat/app').expect(200)).body as { accepted: number }).accepted;

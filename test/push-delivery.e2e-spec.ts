@@ -1,15 +1,6 @@
 import { LogService } from '../src/log/log.service';
 import { Simulator } from '../src/simulator/simulator';
-import {
-  android,
-  eventually,
-  ios,
-  readLog,
-  startGateway,
-  type Gateway,
-  startSimulatedGateway,
-  closeSimulatedGateway,
-} from './support/gateway';
+import { android, eventually, ios, readLog, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 interface Stats {
   accepted: number;
@@ -38,19 +29,13 @@ function attempts(sim: Simulator, token: string): number {
 }
 
 describe('delivery outcomes: retries, permanent errors, deadlines, counters and logs', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(
-    async () =>
-      ({ sim, gw } = await startSimulatedGateway({
-        PUSHGATE_IOS_RETRY_MAX: '2',
-        PUSHGATE_ANDROID_RETRY_MAX: '2',
-        PUSHGATE_IOS_TIMEOUT: '1',
-        PUSHGATE_ANDROID_TIMEOUT: '1',
-      })),
-  );
-  afterAll(() => closeSimulatedGateway({ sim, gw }));
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_IOS_RETRY_MAX: '2',
+    PUSHGATE_ANDROID_RETRY_MAX: '2',
+    PUSHGATE_IOS_TIMEOUT: '1',
+    PUSHGATE_ANDROID_TIMEOUT: '1',
+  });
 
   it('retries retryable errors and then succeeds; never retries permanent ones; counts every outcome by reason', async () => {
     await gw.http

@@ -1,19 +1,13 @@
 import { Simulator } from '../src/simulator/simulator';
-import { android, ios, readLog, startGateway, type Gateway, startSimulatedGateway, closeSimulatedGateway } from './support/gateway';
+import { android, ios, readLog, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 describe('POST /push rejects bad input with 400 and changes nothing', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(
-    async () =>
-      ({ sim, gw } = await startSimulatedGateway({
-        PUSHGATE_CORE_NOTIFICATION_MAX: '3',
-        PUSHGATE_CORE_TOKEN_MAX: '2',
-        PUSHGATE_CORE_BODY_LIMIT: '8192',
-      })),
-  );
-  afterAll(() => closeSimulatedGateway({ sim, gw }));
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_CORE_NOTIFICATION_MAX: '3',
+    PUSHGATE_CORE_TOKEN_MAX: '2',
+    PUSHGATE_CORE_BODY_LIMIT: '8192',
+  });
 
   afterEach(async () => {
     const stats = (await gw.http.get('/stat/app').expect(200)).body as { accepted: number; queue_usage: number };

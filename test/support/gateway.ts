@@ -6,7 +6,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
-import { loadConfig, type PushgateConfig } from '../../src/config/pushgate.config';
+import { CONFIG_SOURCE, loadConfig, type ConfigSource, type PushgateConfig } from '../../src/config/pushgate.config';
 import { Simulator } from '../../src/simulator/simulator';
 import type { ChildProcess } from 'node:child_process';
 import { answering, exited, freePort, mainJs, start } from './process';
@@ -99,6 +99,36 @@ export async function startSimulatedGateway(
 export async function closeSimulatedGateway({ sim, gw }: SimulatedGateway): Promise<void> {
   await gw.close();
   await sim.close();
+}
+
+/**
+ * A simulator and a gateway on it for the enclosing `describe`: started before its first test and handed to `use`,
+ * closed after its last.
+ */
+export function simulatedGatewayForSuite(
+  use: (started: SimulatedGateway) => void,
+  env: Record<string, string> = {},
+  auth: 'token' | 'certificate' = 'token',
+): void {
+  let started: SimulatedGateway | undefined;
+  beforeAll(async () => {
+    started = await startSimulatedGateway(env, auth);
+    use(started);
+  });
+  afterAll(async () => {
+    if (started) await closeSimulatedGateway(started);
+  });
+}
+
+/** The real AppModule booted from `source`, which a reload (`POST /config/reload`, SIGHUP) reads again. */
+export async function startReloadableApp(source: ConfigSource): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(loadConfig(source))] })
+    .overrideProvider(CONFIG_SOURCE)
+    .useValue(source)
+    .compile();
+  const app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
+  await app.init();
+  return app;
 }
 
 export function readLog(path: string): Record<string, unknown>[] {
