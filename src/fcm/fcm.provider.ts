@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { PushProvider } from '../provider/push.provider';
-import type { SendResult } from '../provider/provider.result';
+import { PLATFORM_DISABLED, type SendResult } from '../provider/provider.result';
 import { PLATFORM_ANDROID, type NotificationDto } from '../notification/notification.dto';
 import type { PreparedFcmMessage } from './fcm.client';
 import { fcmDeadTokenReason } from './fcm.dead-token';
@@ -11,8 +11,6 @@ import { FcmService } from './fcm.service';
 export interface FcmPrepared {
   readonly fcm?: PreparedFcmMessage;
 }
-
-const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
 
 /** FCM HTTP v1 behind the provider contract: data limits, the message serialised once, one send through the app's client. */
 @Injectable()
@@ -35,6 +33,6 @@ export class FcmProvider implements PushProvider<FcmPrepared> {
 
   send(app: string, token: string, prepared: FcmPrepared): Promise<SendResult> {
     const client = this.fcm.clients.get(app);
-    return client && prepared.fcm ? client.deliver(token, prepared.fcm) : Promise.resolve(DISABLED);
+    return client && prepared.fcm ? client.deliver(token, prepared.fcm) : Promise.resolve(PLATFORM_DISABLED);
   }
 }

@@ -1,19 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsArray,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsOptional,
-  Max,
-  Min,
-  ValidateBy,
-  ValidateNested,
-  type ValidationOptions,
-} from 'class-validator';
-import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString } from '../notification/notification.fields';
+import { IsArray, IsIn, IsInt, IsObject, IsOptional, ValidateBy, ValidateNested, type ValidationOptions } from 'class-validator';
+import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString, SoundVolume } from '../notification/notification.fields';
 
 /** Gorush's platform numbers: pushgate sends to the first two. */
 export const GORUSH_IOS = 1;
@@ -56,11 +44,7 @@ export class GorushSoundDto {
   @OptionalString({ example: 'default' }, 256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
+  @SoundVolume()
   readonly volume?: number;
 }
 

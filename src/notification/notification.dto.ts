@@ -7,7 +7,6 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   isNotEmpty,
@@ -21,7 +20,7 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
-import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString } from './notification.fields';
+import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString, SoundVolume } from './notification.fields';
 
 /** The longest device token accepted, in characters. */
 const TOKEN_MAX_LENGTH = 4096;
@@ -103,11 +102,7 @@ export class CriticalSoundDto {
   @OptionalString({ example: 'default', maxLength: 256 }, 256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
+  @SoundVolume()
   readonly volume?: number;
 }
 

@@ -1,7 +1,7 @@
 import { applyDecorators, type Type as ClassType } from '@nestjs/common';
 import { ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsInt, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 
 // Stacked decorators apply bottom-up and applyDecorators in its argument order: each list is the stack read upwards,
 // so the validation messages come in the order the stacked form gave them.
@@ -30,5 +30,16 @@ export function OptionalNested(type: ClassType, api?: ApiPropertyOptions): Prope
     IsObject(),
     IsOptional(),
     ApiPropertyOptional({ type, ...api }),
+  );
+}
+
+/** A critical alert's optional `volume`, from 0 to 1. */
+export function SoundVolume(): PropertyDecorator {
+  return applyDecorators(
+    Max(1),
+    Min(0),
+    IsNumber(),
+    IsOptional(),
+    ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 }),
   );
 }
