@@ -61,3 +61,14 @@ describe('the import graph of src/', () => {
     expect(graph.get('push')).toContain('provider');
   });
 });
+
+describe('platform branches', () => {
+  it('name a platform constant only in the request mapping (notification/) and in the providers themselves', () => {
+    const allowed = new Set(['notification/notification.dto.ts', 'apns/apns.provider.ts', 'fcm/fcm.provider.ts']);
+    const naming = sourceFiles(SRC)
+      .filter((file) => /\bPLATFORM_(IOS|ANDROID)\b/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(SRC, file).split(sep).join('/'));
+    expect(naming.filter((file) => !allowed.has(file))).toEqual([]);
+    expect(naming).toEqual(expect.arrayContaining([...allowed]));
+  });
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ApiKeys } from '../src/auth/auth.keys';
 import { applyServerTimeouts } from '../src/http/server-timeouts';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 const KEY_A = 'pg-key-a-1f0c9e7d4b2a6c8e';
 const KEY_B = 'pg-key-b-93d1a7c5e2f4b608';
@@ -111,20 +111,11 @@ describe('API keys', () => {
 });
 
 describe('API keys with protected stats and a rate limit', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_AUTH_API_KEYS: `${KEY_A},${KEY_B}`,
-      PUSHGATE_AUTH_PROTECT_STATS: 'true',
-      PUSHGATE_AUTH_RATE_LIMIT: '3',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_AUTH_API_KEYS: `${KEY_A},${KEY_B}`,
+    PUSHGATE_AUTH_PROTECT_STATS: 'true',
+    PUSHGATE_AUTH_RATE_LIMIT: '3',
   });
 
   it('protects /stat/* but never the probes', async () => {
@@ -152,20 +143,11 @@ describe('API keys with protected stats and a rate limit', () => {
 });
 
 describe('input limits', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_CORE_BODY_LIMIT: '4096',
-      PUSHGATE_CORE_HEADER_TIMEOUT: '1',
-      PUSHGATE_CORE_REQUEST_TIMEOUT: '2',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_CORE_BODY_LIMIT: '4096',
+    PUSHGATE_CORE_HEADER_TIMEOUT: '1',
+    PUSHGATE_CORE_REQUEST_TIMEOUT: '2',
   });
 
   it('answers 413 over the body limit and 400 for a body that is not JSON, whatever the Content-Type', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, simulatorEnv, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, readLog, simulatorEnv, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 /** A generated request id: the boot id, then a sequence number. */
 const GENERATED = /^[A-Za-z0-9_-]{8}-r[0-9a-z]+$/;
@@ -136,17 +136,8 @@ describe('request correlation: X-Request-Id on every answer of POST /push, in it
 });
 
 describe('request correlation under a rate limit', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_AUTH_API_KEYS: 'k', PUSHGATE_AUTH_RATE_LIMIT: '1' });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await sim?.close();
-  });
+  simulatedGatewayForSuite((started) => ({ gw } = started), { PUSHGATE_AUTH_API_KEYS: 'k', PUSHGATE_AUTH_RATE_LIMIT: '1' });
 
   it('answers 429 with the request id in the header and the body', async () => {
     let res = await gw.http

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import { Simulator } from '../src/simulator/simulator';
-import { startGateway, type Gateway } from './support/gateway';
+import { type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 interface Answer {
   status: number;
@@ -67,16 +66,11 @@ const pushBody = fc.oneof(
 );
 
 describe('bad input never breaks the gateway (property-based)', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_CORE_QUEUES: '100000', PUSHGATE_CORE_BODY_LIMIT: '65536', PUSHGATE_CORE_WORKERS: '2' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_CORE_QUEUES: '100000',
+    PUSHGATE_CORE_BODY_LIMIT: '65536',
+    PUSHGATE_CORE_WORKERS: '2',
   });
 
   async function accepted(): Promise<number> {

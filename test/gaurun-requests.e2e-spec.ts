@@ -1,5 +1,5 @@
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, readLog, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 /**
  * Gaurun's samples/client.go, as Go's json.Marshal writes its request: every field of its struct whether set or not
@@ -26,17 +26,8 @@ async function metric(gw: Gateway, series: string): Promise<number | undefined> 
 }
 
 describe("POST /push reads Gaurun's requests as Gaurun did", () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started));
   beforeEach(() => sim.reset());
 
   it("delivers Gaurun's sample-client body, its misspelt key ignored and named, 0 TTL and 0 expiry left unset", async () => {
@@ -115,17 +106,8 @@ describe("POST /push reads Gaurun's requests as Gaurun did", () => {
 });
 
 describe('POST /push with core.strict_keys = true', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_CORE_STRICT_KEYS: 'true' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), { PUSHGATE_CORE_STRICT_KEYS: 'true' });
 
   it('refuses unknown keys and keys in another case, and queues nothing', async () => {
     const res = await gw.http.post('/push').set('Content-Type', 'application/json').send(GAURUN_SAMPLE_BODY).expect(400);
@@ -158,17 +140,8 @@ describe('POST /push with core.strict_keys = true', () => {
 });
 
 describe('POST /push with ios.enabled = false', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_IOS_ENABLED: 'false' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), { PUSHGATE_IOS_ENABLED: 'false' });
 
   it('delivers the Android pushes of a mixed request and skips the iOS ones with a disabled-push line each', async () => {
     const res = await gw.http

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { eventually, simulatorEnv, startGateway, type Gateway } from './support/gateway';
+import { eventually, simulatorEnv, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 /**
  * Gorush's API (`appleboy/gorush`) on pushgate: the request examples of Gorush's README sent to `/api/push`, delivered
@@ -10,20 +10,11 @@ import { eventually, simulatorEnv, startGateway, type Gateway } from './support/
  */
 describe("Gorush's API: POST /api/push and the read endpoints", () => {
   const ALLOWED_TOPIC = 'com.example.pushgate.widget';
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_IOS_TOPICS: ALLOWED_TOPIC,
-      PUSHGATE_GORUSH_METRIC_NAMES: 'true',
-      PUSHGATE_AUTH_API_KEYS: 'gorush-client-key',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_IOS_TOPICS: ALLOWED_TOPIC,
+    PUSHGATE_GORUSH_METRIC_NAMES: 'true',
+    PUSHGATE_AUTH_API_KEYS: 'gorush-client-key',
   });
   beforeEach(() => sim.reset());
 
@@ -312,17 +303,8 @@ describe("Gorush's API: POST /api/push and the read endpoints", () => {
 });
 
 describe('Gorush sync mode from the configuration (gorush.sync = true)', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_GORUSH_SYNC: 'true' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite((started) => ({ gw } = started), { PUSHGATE_GORUSH_SYNC: 'true' });
 
   it('every answer waits for the outcomes and lists the failures; ?sync=false answers at once, without them', async () => {
     const body = { notifications: [{ tokens: ['sim-Unregistered-1', 'ok-1'], platform: 1, message: 'hi' }] };

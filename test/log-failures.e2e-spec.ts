@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, simulatorEnv } from './support/gateway';
-import { answering, exited, freePort, mainJs, post, start } from './support/process';
+import { eventually, ios, startGatewayProcess } from './support/gateway';
+import { exited, post } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
 jest.setTimeout(60_000);
@@ -73,14 +73,7 @@ describe('log write failures and signals', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function gateway(env: Record<string, string>) {
-    const port = await freePort();
-    const child = start(mainJs, [], { ...simulatorEnv(sim, dir), PUSHGATE_CORE_PORT: String(port), ...env });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await answering(port, child);
-    return { port, child, stderr: () => stderr };
-  }
+  const gateway = (env: Record<string, string>) => startGatewayProcess(env, { sim, dir });
 
   it('on a full disk: each request is queued whole with its lines or refused 503 with nothing queued; readiness and a metric say why; it recovers', async () => {
     const disk = join(dir, 'disk');

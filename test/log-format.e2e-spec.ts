@@ -1,29 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gaurunTime } from '../src/cli/recover.command';
-import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, readLog, simulatorEnv } from './support/gateway';
-import { answering, exited, freePort, mainJs, post, start } from './support/process';
+import { eventually, ios, readLog, startGatewayProcess } from './support/gateway';
+import { post } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
 jest.setTimeout(60_000);
 
 describe('log.format = "gaurun"', () => {
   it("writes Gaurun's accepted-request and push lines, with numeric ids from 1 and Go's time layout", async () => {
-    const sim = await Simulator.start();
-    const dir = mkdtempSync(join(tmpdir(), 'pushgate-format-'));
-    const accessLog = join(dir, 'access.log');
-    const port = await freePort();
-    const gateway = start(mainJs, [], {
-      ...simulatorEnv(sim, dir),
-      PUSHGATE_CORE_PORT: String(port),
-      PUSHGATE_LOG_ACCESS_LOG: accessLog,
-      PUSHGATE_LOG_ERROR_LOG: 'discard',
-      PUSHGATE_LOG_FORMAT: 'gaurun',
-    });
+    const gateway = await startGatewayProcess({ PUSHGATE_LOG_ERROR_LOG: 'discard', PUSHGATE_LOG_FORMAT: 'gaurun' });
+    const { port, accessLog } = gateway;
     try {
-      await answering(port, gateway);
       const body = JSON.stringify({ notifications: [ios(['gaurun-format-token-a', 'gaurun-format-token-b'], { sound: 'default' })] });
       expect((await fetch(`http://127.0.0.1:${port}/push`, { method: 'POST', body })).status).toBe(200);
       await eventually(() => readLog(accessLog).filter((l) => l.type === 'succeeded-push').length === 2, 10_000);
@@ -55,10 +41,7 @@ describe('log.format = "gaurun"', () => {
       expect((await post(port, '/push', { notifications: [ios(['gaurun-format-token-c'])] })).status).toBe(200);
       await eventually(() => readLog(accessLog).some((l) => l.type === 'succeeded-push' && l.id === 3), 10_000);
     } finally {
-      gateway.kill('SIGTERM');
-      await exited(gateway);
-      await sim.close();
-      rmSync(dir, { recursive: true, force: true });
+      await gateway.stop();
     }
   });
 });

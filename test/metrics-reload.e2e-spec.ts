@@ -3,13 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../src/app.module';
-import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { CONFIG_SOURCE, loadConfig, type ConfigSource } from '../src/config/pushgate.config';
+import type { ConfigSource } from '../src/config/pushgate.config';
 import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios } from './support/gateway';
+import { eventually, ios, startReloadableApp } from './support/gateway';
 
 jest.setTimeout(30_000);
 
@@ -63,13 +60,7 @@ describe('APNs gauges after POST /config/reload', () => {
     path = join(dir, 'pushgate.toml');
     writeConfig('token');
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: join(dir, 'access.log') } };
-    const config = loadConfig(source);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(CONFIG_SOURCE)
-      .useValue(source)
-      .compile();
-    app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
-    await app.init();
+    app = await startReloadableApp(source);
   });
   afterAll(async () => {
     await app.close();

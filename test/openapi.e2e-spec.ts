@@ -2,7 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
 import { Simulator } from '../src/simulator/simulator';
 import { haveRedisServer, RedisServer } from './redis/support';
-import { startGateway, type Gateway } from './support/gateway';
+import { startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
@@ -46,17 +46,8 @@ function numberTyped(doc: OpenAPIV3.Document): { at: string; format?: string }[]
 }
 
 describe('OpenAPI description', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite((started) => ({ gw } = started));
 
   it('is served at /docs-json and validates as OpenAPI 3', async () => {
     const res = await gw.http.get('/docs-json').expect(200).expect('content-type', /json/);

@@ -1,6 +1,6 @@
 import { LogService } from '../src/log/log.service';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, readLog, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 interface Stats {
   accepted: number;
@@ -29,21 +29,12 @@ function attempts(sim: Simulator, token: string): number {
 }
 
 describe('delivery outcomes: retries, permanent errors, deadlines, counters and logs', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, {
-      PUSHGATE_IOS_RETRY_MAX: '2',
-      PUSHGATE_ANDROID_RETRY_MAX: '2',
-      PUSHGATE_IOS_TIMEOUT: '1',
-      PUSHGATE_ANDROID_TIMEOUT: '1',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_IOS_RETRY_MAX: '2',
+    PUSHGATE_ANDROID_RETRY_MAX: '2',
+    PUSHGATE_IOS_TIMEOUT: '1',
+    PUSHGATE_ANDROID_TIMEOUT: '1',
   });
 
   it('retries retryable errors and then succeeds; never retries permanent ones; counts every outcome by reason', async () => {

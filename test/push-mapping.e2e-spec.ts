@@ -1,18 +1,9 @@
 import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 describe('POST /push delivers through the real clients (field mapping)', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started));
   beforeEach(() => sim.reset());
 
   async function deliver(notification: Record<string, unknown>): Promise<SimRecord> {

@@ -1,17 +1,12 @@
 import { Simulator } from '../src/simulator/simulator';
-import { android, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import { android, ios, readLog, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 describe('POST /push rejects bad input with 400 and changes nothing', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_CORE_NOTIFICATION_MAX: '3', PUSHGATE_CORE_TOKEN_MAX: '2', PUSHGATE_CORE_BODY_LIMIT: '8192' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_CORE_NOTIFICATION_MAX: '3',
+    PUSHGATE_CORE_TOKEN_MAX: '2',
+    PUSHGATE_CORE_BODY_LIMIT: '8192',
   });
 
   afterEach(async () => {

@@ -2,14 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../src/app.module';
-import { APP_OPTIONS, setupApp } from '../src/app.setup';
-import { CONFIG_SOURCE, loadConfig, type ConfigSource } from '../src/config/pushgate.config';
+import type { ConfigSource } from '../src/config/pushgate.config';
 import { Simulator } from '../src/simulator/simulator';
 import type { SimRecord } from '../src/simulator/simulator.state';
-import { android, eventually, ios, readLog } from './support/gateway';
+import { android, eventually, ios, readLog, startReloadableApp } from './support/gateway';
 import { answering, exited, freePort, mainJs, post, start } from './support/process';
 
 jest.setTimeout(30_000);
@@ -73,13 +70,7 @@ describe('POST /config/reload: new credentials without a restart', () => {
     writeFileSync(path, configFile(appTables(sim1, mkdtempSync(join(tmpdir(), 'pushgate-reload-1-')))));
     // The same file and environment serve the boot and every reload, as in production.
     const source: ConfigSource = { path, env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1' } };
-    const config = loadConfig(source);
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] })
-      .overrideProvider(CONFIG_SOURCE)
-      .useValue(source)
-      .compile();
-    app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
-    await app.init();
+    app = await startReloadableApp(source);
   });
   afterAll(async () => {
     await app.close();

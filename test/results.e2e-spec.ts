@@ -1,20 +1,15 @@
 import { PushResults } from '../src/push/push.results';
 import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 const REQUEST_ID = /^[A-Za-z0-9_-]{8}-r[0-9a-z]+$/;
 
 describe('per-request ids and results', () => {
-  let sim: Simulator;
-  let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_ANDROID_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '2' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  let sim: Simulator, gw: Gateway;
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), {
+    PUSHGATE_IOS_RETRY_MAX: '1',
+    PUSHGATE_ANDROID_RETRY_MAX: '0',
+    PUSHGATE_IOS_TIMEOUT: '2',
   });
 
   it('answers Gaurun\'s {"message":"ok"} with the count and a request id, different for every request', async () => {

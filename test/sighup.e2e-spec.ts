@@ -1,27 +1,16 @@
-import { mkdtempSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, readLog, simulatorEnv } from './support/gateway';
-import { answering, exited, freePort, mainJs, post, start } from './support/process';
+import { eventually, ios, readLog, startGatewayProcess } from './support/gateway';
+import { post } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
 jest.setTimeout(60_000);
 
 describe('SIGHUP', () => {
   it('reopens the access log: after logrotate renamed it, new lines go to a new file at the configured path', async () => {
-    const sim = await Simulator.start();
-    const dir = mkdtempSync(join(tmpdir(), 'pushgate-sighup-'));
-    const accessLog = join(dir, 'access.log');
-    const port = await freePort();
-    const gateway = start(mainJs, [], {
-      ...simulatorEnv(sim, dir),
-      PUSHGATE_CORE_PORT: String(port),
-      PUSHGATE_LOG_ACCESS_LOG: accessLog,
-      PUSHGATE_LOG_ERROR_LOG: 'discard',
-    });
+    const gateway = await startGatewayProcess({ PUSHGATE_LOG_ERROR_LOG: 'discard' });
+    const { port, dir, accessLog } = gateway;
     try {
-      await answering(port, gateway);
       expect((await post(port, '/push', { notifications: [ios(['before-rotate'])] })).status).toBe(200);
       const pushed = (log: string, token: string): boolean =>
         readLog(log).some((l) => l.type === 'succeeded-push' && l.token === token.replace(/^(.{8}).*(.{4})$/, '$1...$2'));
@@ -29,7 +18,7 @@ describe('SIGHUP', () => {
 
       const rotated = join(dir, 'access.log.1');
       renameSync(accessLog, rotated);
-      gateway.kill('SIGHUP');
+      gateway.child.kill('SIGHUP');
       // The reopen happens in the gateway's event loop: poll with pushes until one lands in the new file.
       let n = 0;
       await eventually(async () => {
@@ -45,11 +34,9 @@ describe('SIGHUP', () => {
           .map((l) => l.token),
       ).toContain('before-r...tate');
       expect(readLog(accessLog).some((l) => String(l.token).startsWith('before-r'))).toBe(false);
-      expect(gateway.exitCode).toBeNull();
+      expect(gateway.child.exitCode).toBeNull();
     } finally {
-      gateway.kill('SIGTERM');
-      await exited(gateway);
-      await sim.close();
+      await gateway.stop();
     }
   });
 });

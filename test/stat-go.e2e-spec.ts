@@ -1,17 +1,8 @@
-import { Simulator } from '../src/simulator/simulator';
-import { startGateway, type Gateway } from './support/gateway';
+import { type Gateway, simulatedGatewayForSuite } from './support/gateway';
 
 describe("GET /stat/go (Gaurun's golang-stats-api-handler keys)", () => {
-  let sim: Simulator;
   let gw: Gateway;
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite((started) => ({ gw } = started));
 
   it('answers every key Gaurun dashboards poll, beside the Node.js figures of /stat/runtime', async () => {
     const { body } = await gw.http.get('/stat/go').expect(200);

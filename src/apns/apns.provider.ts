@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { Notification, type NotificationOptions } from 'apns2';
 import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { fieldPath, notificationProblem, type PushProvider } from '../provider/push.provider';
-import type { SendResult } from '../provider/provider.result';
+import { PLATFORM_DISABLED, type SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { apnsIdOf } from './apns.client';
+import { apnsDeadTokenReason } from './apns.dead-token';
 import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';
 
@@ -13,14 +14,13 @@ export interface ApnsPrepared {
   readonly apns?: NotificationOptions;
 }
 
-const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
-
 /** APNs behind the provider contract: payload limits, apns2 options, one send through the app's client. */
 @Injectable()
 export class ApnsProvider implements PushProvider<ApnsPrepared> {
   readonly platform = PLATFORM_IOS;
   readonly name = 'ios';
   readonly title = 'iOS';
+  readonly deadTokenReason = apnsDeadTokenReason;
 
   constructor(
     private readonly apns: ApnsService,
@@ -57,7 +57,7 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
 
   send(app: string, token: string, prepared: ApnsPrepared, pushId?: string): Promise<SendResult> {
     const client = this.apns.clients.get(app);
-    if (!client) return Promise.resolve(DISABLED);
+    if (!client) return Promise.resolve(PLATFORM_DISABLED);
     return client.deliver(new Notification(token, prepared.apns), pushId === undefined ? undefined : apnsIdOf(pushId));
   }
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ExponentialBackoff, handleWhenResult, retry } from 'cockatiel';
 import { CONFIG_DEFAULTS, configPathFrom, loadConfig, type PushgateConfig } from '../config/pushgate.config';
 import { type PushResultDto } from '../push/push.dto';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
+import { PLATFORMS } from '../notification/notification.dto';
 import { LOGGED_FIELDS } from '../push/push.log';
 import { DirectSender } from './cli.module';
 import { CommandError, UsageError, validNotification } from './notification';
@@ -195,7 +195,7 @@ export function regroup(pushes: UnfinishedPush[], now = Date.now()): { groups: G
     const key = notificationKey(push);
     let group = groups.get(key);
     if (!group) {
-      const notification: Record<string, unknown> = { platform: line.platform === 'ios' ? PLATFORM_IOS : PLATFORM_ANDROID, message: '' };
+      const notification: Record<string, unknown> = { platform: PLATFORMS[platformName(push)], message: '' };
       for (const field of LOGGED_FIELDS) if (line[field] !== undefined) notification[field] = line[field];
       if (expiry !== undefined) notification.expiry = expiry;
       group = { notification, pushes: [] };

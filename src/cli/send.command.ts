@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, configPathFrom } from '../config/pushgate.config';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
+import { parsePlatform } from '../notification/notification.dto';
 import { DirectSender } from './cli.module';
 import { UsageError, validNotification } from './notification';
 
@@ -51,7 +51,7 @@ export function notificationFromArgs(args: string[]): Record<string, unknown> {
     if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new UsageError('--json: not a JSON object');
   }
   if (values.platform !== undefined) {
-    const platform = { ios: PLATFORM_IOS, '1': PLATFORM_IOS, android: PLATFORM_ANDROID, '2': PLATFORM_ANDROID }[values.platform as string];
+    const platform = parsePlatform(String(values.platform));
     if (platform === undefined) throw new UsageError(`--platform: expected ios or android, got "${String(values.platform)}"`);
     n.platform = platform;
   }

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
-import { cert, type Credential } from 'firebase-admin/app';
+import { readServiceAccount, serviceAccountCredential, type FcmCredential } from './fcm.credentials';
 import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
 import { proxyFor, TransportError, tunnel, type ProxySettings } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
@@ -71,15 +70,15 @@ class RoutedAgent extends Agent {
 }
 
 /**
- * FCM HTTP v1. firebase-admin supplies the credential (service-account JWT exchanged for OAuth access tokens
- * through its `httpAgent` seam); messages go over the gateway's own long-lived HTTP/2 connections, because the
- * SDK has no setting for the FCM host, opens a new HTTP/2 session per `sendEach` call and sends a `:scheme`
+ * FCM HTTP v1. google-auth-library supplies the credential (service-account JWT exchanged for OAuth access tokens
+ * through the agent); messages go over the gateway's own long-lived HTTP/2 connections, because
+ * firebase-admin has no setting for the FCM host, opens a new HTTP/2 session per `sendEach` call and sends a `:scheme`
  * that strict HTTP/2 servers reject. Production and the simulator run this same code.
  */
 export class FcmClient {
   readonly projectId: string;
   readonly transport: Transport;
-  private readonly credential: Credential;
+  private readonly credential: FcmCredential;
   private readonly path: string;
   private readonly logger = new Logger('FcmClient');
   private accessToken?: { value: string; expiresAt: number };
@@ -89,11 +88,11 @@ export class FcmClient {
   private readonly transportTimeoutMs: number;
 
   constructor(options: FcmClientOptions) {
-    const account = JSON.parse(readFileSync(options.serviceAccountPath, 'utf8')) as { project_id: string };
+    const account = readServiceAccount(options.serviceAccountPath);
     this.projectId = account.project_id;
     this.path = `/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`;
     const agent = new RoutedAgent({ keepAlive: true, ca: options.ca }, options.connectTo, options.proxy);
-    this.credential = cert(options.serviceAccountPath, agent);
+    this.credential = serviceAccountCredential(account, agent);
     this.transportTimeoutMs = options.timeoutMs;
     this.transport = createTransport(
       {

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { PushProvider } from '../provider/push.provider';
-import type { SendResult } from '../provider/provider.result';
+import { PLATFORM_DISABLED, type SendResult } from '../provider/provider.result';
 import { PLATFORM_ANDROID, type NotificationDto } from '../notification/notification.dto';
 import type { PreparedFcmMessage } from './fcm.client';
+import { fcmDeadTokenReason } from './fcm.dead-token';
 import { fcmDataProblems, toFcmMessage } from './fcm.payload';
 import { FcmService } from './fcm.service';
 
@@ -11,14 +12,13 @@ export interface FcmPrepared {
   readonly fcm?: PreparedFcmMessage;
 }
 
-const DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
-
 /** FCM HTTP v1 behind the provider contract: data limits, the message serialised once, one send through the app's client. */
 @Injectable()
 export class FcmProvider implements PushProvider<FcmPrepared> {
   readonly platform = PLATFORM_ANDROID;
   readonly name = 'android';
   readonly title = 'Android';
+  readonly deadTokenReason = fcmDeadTokenReason;
 
   constructor(private readonly fcm: FcmService) {}
 
@@ -33,6 +33,6 @@ export class FcmProvider implements PushProvider<FcmPrepared> {
 
   send(app: string, token: string, prepared: FcmPrepared): Promise<SendResult> {
     const client = this.fcm.clients.get(app);
-    return client && prepared.fcm ? client.deliver(token, prepared.fcm) : Promise.resolve(DISABLED);
+    return client && prepared.fcm ? client.deliver(token, prepared.fcm) : Promise.resolve(PLATFORM_DISABLED);
   }
 }

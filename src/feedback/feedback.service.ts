@@ -3,11 +3,10 @@ import { Counter, Gauge } from 'prom-client';
 import { FEEDBACK_CONFIG, type FeedbackConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { PushEvents, type SettledPush } from '../push/push.events';
-import { deadTokenReason } from './feedback.classifier';
 import type { InvalidTokenDto } from './feedback.dto';
 import { InvalidTokenHistory } from './feedback.history';
 import { FeedbackWebhook } from './feedback.webhook';
-import { platformName } from '../provider/provider.registry';
+import { platformName, ProviderRegistry } from '../provider/provider.registry';
 
 /**
  * Invalid-token feedback: every push whose provider declared its token dead is reported, with the whole token, to
@@ -25,6 +24,7 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
     @Inject(FEEDBACK_CONFIG) feedback: FeedbackConfig,
     private readonly events: PushEvents,
     metrics: MetricsService,
+    private readonly providers: ProviderRegistry,
   ) {
     const registers = [metrics.registry];
     this.history = new InvalidTokenHistory(feedback.history_size);
@@ -85,7 +85,8 @@ export class FeedbackService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private settledWithError({ push, platform, token, outcome }: SettledPush): void {
-    const reason = deadTokenReason(platform, outcome);
+    if (outcome.ok) return;
+    const reason = this.providers.of(platform).deadTokenReason(outcome);
     if (reason === undefined) return;
     const now = Date.now();
     const name = platformName(platform);

@@ -1,21 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsOptional,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  ValidateBy,
-  ValidateNested,
-  type ValidationOptions,
-} from 'class-validator';
+import { IsArray, IsIn, IsInt, IsObject, IsOptional, ValidateBy, ValidateNested, type ValidationOptions } from 'class-validator';
+import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString, SoundVolume } from '../notification/notification.fields';
 
 /** Gorush's platform numbers: pushgate sends to the first two. */
 export const GORUSH_IOS = 1;
@@ -38,22 +24,13 @@ function IsSound(options?: ValidationOptions): PropertyDecorator {
 
 /** Gorush's `alert` dictionary: the keys pushgate sends. */
 export class GorushAlertDto {
-  @ApiPropertyOptional({ example: 'Greetings' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ example: 'Greetings' }, 1024)
   readonly title?: string;
 
-  @ApiPropertyOptional({ example: 'Hello' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(4096)
+  @OptionalString({ example: 'Hello' }, 4096)
   readonly body?: string;
 
-  @ApiPropertyOptional({ example: 'From pushgate' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ example: 'From pushgate' }, 1024)
   readonly subtitle?: string;
 }
 
@@ -64,57 +41,34 @@ export class GorushSoundDto {
   @IsIn([0, 1])
   readonly critical?: 0 | 1;
 
-  @ApiPropertyOptional({ example: 'default' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ example: 'default' }, 256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
+  @SoundVolume()
   readonly volume?: number;
 }
 
 /** FCM v1 `notification` as Gorush passes it on. */
 export class GorushFcmNotificationDto {
-  @ApiPropertyOptional({ example: 'Greetings' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ example: 'Greetings' }, 1024)
   readonly title?: string;
 
-  @ApiPropertyOptional({ example: 'Hello' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(4096)
+  @OptionalString({ example: 'Hello' }, 4096)
   readonly body?: string;
 
-  @ApiPropertyOptional({ example: 'https://example.com/a.png' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
+  @OptionalString({ example: 'https://example.com/a.png' }, 2048)
   readonly image?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
   readonly icon?: string;
 
-  @ApiPropertyOptional({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
   readonly color?: string;
 }
 
 /** FCM v1 `android` as Gorush passes it on: the keys pushgate sends. */
 export class GorushAndroidDto {
-  @ApiPropertyOptional({ example: 'inbox' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ example: 'inbox' }, 256)
   readonly collapse_key?: string;
 
   @ApiPropertyOptional({ enum: ['high', 'normal'], example: 'high' })
@@ -122,10 +76,7 @@ export class GorushAndroidDto {
   @IsIn(['high', 'normal'])
   readonly priority?: 'high' | 'normal';
 
-  @ApiPropertyOptional({ description: 'Seconds with an `s` suffix, as FCM writes durations.', example: '3600s' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(32)
+  @OptionalString({ description: 'Seconds with an `s` suffix, as FCM writes durations.', example: '3600s' }, 32)
   readonly ttl?: string;
 }
 
@@ -136,9 +87,7 @@ export class GorushNotificationDto {
   @IsArray()
   readonly tokens?: unknown[];
 
-  @ApiPropertyOptional({ description: 'One more token, appended to `tokens`.' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'One more token, appended to `tokens`.' })
   readonly to?: string;
 
   @ApiProperty({
@@ -149,24 +98,16 @@ export class GorushNotificationDto {
   @IsInt()
   readonly platform!: number;
 
-  @ApiPropertyOptional({ example: 'Hello' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ example: 'Hello' })
   readonly message?: string;
 
-  @ApiPropertyOptional({ example: 'Greetings' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ example: 'Greetings' })
   readonly title?: string;
 
-  @ApiPropertyOptional({ description: 'iOS: `apns-topic` (see `ios.topics`); Android: FCM topic messages are refused.' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'iOS: `apns-topic` (see `ios.topics`); Android: FCM topic messages are refused.' })
   readonly topic?: string;
 
-  @ApiPropertyOptional({ example: 'https://example.com/a.png' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ example: 'https://example.com/a.png' })
   readonly image?: string;
 
   @ApiPropertyOptional({ enum: ['high', 'normal'] })
@@ -174,14 +115,10 @@ export class GorushNotificationDto {
   @IsIn(['high', 'normal'])
   readonly priority?: 'high' | 'normal';
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean()
   readonly content_available?: boolean;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean()
   readonly mutable_content?: boolean;
 
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { $ref: getSchemaPath(GorushSoundDto) }] })
@@ -194,85 +131,49 @@ export class GorushNotificationDto {
   @IsObject()
   readonly data?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: 'integer', description: "Accepted; the app's `retry_max` applies." })
-  @IsOptional()
-  @IsInt()
+  @OptionalInt({ type: 'integer', description: "Accepted; the app's `retry_max` applies." })
   readonly retry?: number;
 
-  @ApiPropertyOptional({ description: 'Your id: `identifier` in the push log lines, `notif_id` in `logs`.' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'Your id: `identifier` in the push log lines, `notif_id` in `logs`.' })
   readonly notif_id?: string;
 
-  @ApiPropertyOptional({ type: GorushFcmNotificationDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => GorushFcmNotificationDto)
+  @OptionalNested(GorushFcmNotificationDto)
   readonly notification?: GorushFcmNotificationDto;
 
-  @ApiPropertyOptional({ type: GorushAndroidDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => GorushAndroidDto)
+  @OptionalNested(GorushAndroidDto)
   readonly android?: GorushAndroidDto;
 
-  @ApiPropertyOptional({ type: 'integer', description: 'iOS: absolute `apns-expiration` (Unix seconds).' })
-  @IsOptional()
-  @IsInt()
+  @OptionalInt({ type: 'integer', description: 'iOS: absolute `apns-expiration` (Unix seconds).' })
   readonly expiration?: number;
 
-  @ApiPropertyOptional({ description: 'Accepted; pushgate sends its own `apns-id` per push, the same on every attempt.' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'Accepted; pushgate sends its own `apns-id` per push, the same on every attempt.' })
   readonly apns_id?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
+  @OptionalString()
   readonly collapse_id?: string;
 
-  @ApiPropertyOptional({ enum: ['alert', 'background'] })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ enum: ['alert', 'background'] })
   readonly push_type?: string;
 
-  @ApiPropertyOptional({ type: 'integer' })
-  @IsOptional()
-  @IsInt()
+  @OptionalInt({ type: 'integer' })
   readonly badge?: number;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsString()
+  @OptionalString()
   readonly category?: string;
 
-  @ApiPropertyOptional({ description: "Gorush's spelling of `aps.thread-id`." })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: "Gorush's spelling of `aps.thread-id`." })
   readonly 'thread-id'?: string;
 
-  @ApiPropertyOptional({ description: 'The same as `thread-id`.' })
-  @IsOptional()
-  @IsString()
+  @OptionalString({ description: 'The same as `thread-id`.' })
   readonly thread_id?: string;
 
-  @ApiPropertyOptional({ type: GorushAlertDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => GorushAlertDto)
+  @OptionalNested(GorushAlertDto)
   readonly alert?: GorushAlertDto;
 
-  @ApiPropertyOptional({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
   readonly production?: boolean;
 
-  @ApiPropertyOptional({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
   readonly development?: boolean;
 }
 

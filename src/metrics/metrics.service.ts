@@ -4,7 +4,7 @@ import { ApnsService } from '../apns/apns.service';
 import { AppsSettings } from '../config/pushgate.config';
 import { LogService } from '../log/log.service';
 import { PushCounters } from '../push/push.counters';
-import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
+import { platformName, type Platform, type PlatformName } from '../notification/notification.dto';
 import { PushEvents, type RetriedPush, type SettledPush } from '../push/push.events';
 import { PushQueue } from '../push/push.queue';
 import { PushDispatcher } from '../push/push.dispatcher';
@@ -67,7 +67,7 @@ export class MetricsService implements OnModuleInit {
   private readonly ios: PlatformSeries;
   private readonly android: PlatformSeries;
   /** Outcome series by app, made at boot for every configured app so the hot path does no label lookup. */
-  private readonly byApp = new Map<string, Record<'ios' | 'android', { succeeded: Incrementer; failed: Incrementer }>>();
+  private readonly byApp = new Map<string, Record<PlatformName, { succeeded: Incrementer; failed: Incrementer }>>();
   private readonly pushRequestSeconds: Histogram<'code'>;
 
   constructor(
@@ -310,7 +310,7 @@ export class MetricsService implements OnModuleInit {
   }
 
   private of(platform: Platform): PlatformSeries {
-    return platform === PLATFORM_IOS ? this.ios : this.android;
+    return this[platformName(platform)];
   }
 
   private settled({ push, platform, outcome, ptime }: SettledPush): void {
@@ -319,7 +319,7 @@ export class MetricsService implements OnModuleInit {
     else series.failed.get(outcome.reason).inc();
     const app = this.byApp.get(push.notification.app);
     if (app) {
-      const perApp = platform === PLATFORM_IOS ? app.ios : app.android;
+      const perApp = app[platformName(platform)];
       (outcome.ok ? perApp.succeeded : perApp.failed).inc();
     }
     series.sendSeconds.observe(ptime);

@@ -4,11 +4,9 @@ import {
   ArrayMaxSize,
   ArrayNotEmpty,
   IsArray,
-  IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   isNotEmpty,
@@ -22,6 +20,7 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString, SoundVolume } from './notification.fields';
 
 /** The longest device token accepted, in characters. */
 const TOKEN_MAX_LENGTH = 4096;
@@ -64,6 +63,23 @@ export const PLATFORM_IOS = 1;
 export const PLATFORM_ANDROID = 2;
 export type Platform = typeof PLATFORM_IOS | typeof PLATFORM_ANDROID;
 
+/** The platforms by name: the name of their configuration section, and how logs, metrics and results call them. */
+export const PLATFORMS = { ios: PLATFORM_IOS, android: PLATFORM_ANDROID } as const;
+export type PlatformName = keyof typeof PLATFORMS;
+const PLATFORM_NAMES: Readonly<Record<Platform, PlatformName>> = { [PLATFORM_IOS]: 'ios', [PLATFORM_ANDROID]: 'android' };
+
+/** The name of a platform in logs, metrics, results and configuration sections. */
+export function platformName(platform: Platform): PlatformName {
+  return PLATFORM_NAMES[platform];
+}
+
+/** A platform given by name or number (`ios`, `1`, `android`, `2`), as a command line or a log line spells it. */
+export function parsePlatform(text: string): Platform | undefined {
+  if (Object.hasOwn(PLATFORMS, text)) return PLATFORMS[text as PlatformName];
+  const platform = Number(text) as Platform;
+  return String(platform) === text && Object.hasOwn(PLATFORM_NAMES, platform) ? platform : undefined;
+}
+
 export class ExtendDto {
   @ApiProperty({ example: 'deep_link', maxLength: 256 })
   @IsString()
@@ -83,17 +99,10 @@ export class CriticalSoundDto {
   @IsIn([0, 1])
   readonly critical!: 0 | 1;
 
-  @ApiPropertyOptional({ example: 'default', maxLength: 256 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ example: 'default', maxLength: 256 }, 256)
   readonly name?: string;
 
-  @ApiPropertyOptional({ type: 'number', format: 'float', example: 1, minimum: 0, maximum: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
+  @SoundVolume()
   readonly volume?: number;
 }
 
@@ -138,20 +147,11 @@ export class NotificationDto {
   @MaxLength(64)
   readonly app?: string;
 
-  @ApiPropertyOptional({ description: 'Your id, written to the per-push log lines.', example: 'campaign-7' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ description: 'Your id, written to the per-push log lines.', example: 'campaign-7' }, 1024)
   readonly identifier?: string;
-  @ApiPropertyOptional({ description: 'iOS: alert title.', example: 'Greetings' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ description: 'iOS: alert title.', example: 'Greetings' }, 1024)
   readonly title?: string;
-  @ApiPropertyOptional({ description: 'iOS: alert subtitle.', example: 'From pushgate' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @OptionalString({ description: 'iOS: alert subtitle.', example: 'From pushgate' }, 1024)
   readonly subtitle?: string;
   @ApiPropertyOptional({ description: 'iOS: `aps.badge`, sent only when given (0 clears it).', type: 'integer', example: 1, minimum: 0 })
   @IsOptional()
@@ -159,23 +159,13 @@ export class NotificationDto {
   @Min(0)
   @Max(2147483647)
   readonly badge?: number;
-  @ApiPropertyOptional({ description: 'iOS: `aps.category`.', example: 'MESSAGE' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ description: 'iOS: `aps.category`.', example: 'MESSAGE' }, 256)
   readonly category?: string;
-  @ApiPropertyOptional({ description: 'iOS: `aps.sound`.', example: 'default' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ description: 'iOS: `aps.sound`.', example: 'default' }, 256)
   readonly sound?: string;
-  @ApiPropertyOptional({ description: 'iOS: `aps.content-available: 1`.', example: false })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean({ description: 'iOS: `aps.content-available: 1`.', example: false })
   readonly content_available?: boolean;
-  @ApiPropertyOptional({ description: 'iOS: `aps.mutable-content: 1`.', example: false })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean({ description: 'iOS: `aps.mutable-content: 1`.', example: false })
   readonly mutable_content?: boolean;
   @ApiPropertyOptional({
     description: 'iOS: seconds until `apns-expiration`; 0 is "not set", as in Gaurun (no header).',
@@ -198,14 +188,9 @@ export class NotificationDto {
   @IsOptional()
   @IsIn(['alert', 'background'])
   readonly push_type?: 'alert' | 'background';
-  @ApiPropertyOptional({ description: 'Android: `android.collapse_key`.', example: 'inbox' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ description: 'Android: `android.collapse_key`.', example: 'inbox' }, 256)
   readonly collapse_key?: string;
-  @ApiPropertyOptional({ description: 'Android: accepted for compatibility; FCM v1 has no equivalent.', example: false })
-  @IsOptional()
-  @IsBoolean()
+  @OptionalBoolean({ description: 'Android: accepted for compatibility; FCM v1 has no equivalent.', example: false })
   readonly delay_while_idle?: boolean;
   @ApiPropertyOptional({
     description: 'Android: `android.ttl` in seconds; 0 is "not set", as in Gaurun (FCM\'s default TTL).',
@@ -236,36 +221,24 @@ export class NotificationDto {
   @IsNotEmpty()
   @MaxLength(256)
   readonly topic?: string;
-  @ApiPropertyOptional({ description: 'iOS: `aps.thread-id`, the group the notification is shown in.', example: 'chat-42' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
+  @OptionalString({ description: 'iOS: `aps.thread-id`, the group the notification is shown in.', example: 'chat-42' }, 256)
   readonly thread_id?: string;
-  @ApiPropertyOptional({ description: 'iOS: `apns-collapse-id` (at most 64 bytes).', example: 'score-update' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(64)
+  @OptionalString({ description: 'iOS: `apns-collapse-id` (at most 64 bytes).', example: 'score-update' }, 64)
   readonly collapse_id?: string;
-  @ApiPropertyOptional({ description: 'iOS: `aps.sound` as a critical alert sound; takes the place of `sound`.', type: CriticalSoundDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => CriticalSoundDto)
+  @OptionalNested(CriticalSoundDto, { description: 'iOS: `aps.sound` as a critical alert sound; takes the place of `sound`.' })
   readonly critical_sound?: CriticalSoundDto;
-  @ApiPropertyOptional({
+  @OptionalBoolean({
     description: 'Android: send `title`, `message` and `image` as the FCM `notification` (shown by the system) instead of `data.message`.',
     example: false,
   })
-  @IsOptional()
-  @IsBoolean()
   readonly fcm_notification?: boolean;
-  @ApiPropertyOptional({
-    description: 'Android, with `fcm_notification`: `notification.image`, an https URL.',
-    example: 'https://example.com/a.png',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
+  @OptionalString(
+    {
+      description: 'Android, with `fcm_notification`: `notification.image`, an https URL.',
+      example: 'https://example.com/a.png',
+    },
+    2048,
+  )
   readonly image?: string;
   @ApiPropertyOptional({
     type: 'object',
@@ -291,9 +264,7 @@ export class NotificationDto {
   @Type(() => ExtendDto)
   readonly extend?: ExtendDto[];
 
-  @ApiPropertyOptional({ type: 'integer', description: "Gaurun's retry count: accepted for compatibility and ignored.", example: 0 })
-  @IsOptional()
-  @IsInt()
+  @OptionalInt({ type: 'integer', description: "Gaurun's retry count: accepted for compatibility and ignored.", example: 0 })
   readonly retry?: number;
   @ApiPropertyOptional({
     type: 'integer',

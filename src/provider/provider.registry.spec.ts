@@ -1,5 +1,5 @@
 import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
-import { PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
+import { parsePlatform, PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { SENT } from './provider.result';
 import { platformName, ProviderRegistry } from './provider.registry';
 import type { PushProvider } from './push.provider';
@@ -12,6 +12,7 @@ function provider(platform: typeof PLATFORM_IOS | typeof PLATFORM_ANDROID, probl
     prepare: () => ({}),
     validate: () => problems,
     send: () => Promise.resolve(SENT),
+    deadTokenReason: () => undefined,
   };
 }
 
@@ -56,5 +57,12 @@ describe('ProviderRegistry', () => {
 
   it('leaves an unknown app to the caller, which names it', () => {
     expect(registry(true, true).validate(dto(PLATFORM_ANDROID, 'nobody'), {}, 'notifications[0]')).toEqual([]);
+  });
+});
+
+describe('parsePlatform', () => {
+  it('reads a platform by name or number, and nothing else', () => {
+    expect(['ios', '1', 'android', '2'].map(parsePlatform)).toEqual([PLATFORM_IOS, PLATFORM_IOS, PLATFORM_ANDROID, PLATFORM_ANDROID]);
+    for (const text of ['', '0', '3', '01', '1.0', 'IOS', 'fcm', 'toString', '__proto__']) expect(parsePlatform(text)).toBeUndefined();
   });
 });

@@ -1,11 +1,8 @@
 import { DEFAULT_APP, type AppsSettings } from '../config/pushgate.config';
-import { PLATFORM_IOS, type NotificationDto, type Platform } from '../notification/notification.dto';
-import { fieldPath, type PlatformName, type PushProvider } from './push.provider';
+import { type NotificationDto, type Platform } from '../notification/notification.dto';
+import { fieldPath, type PushProvider } from './push.provider';
 
-/** The name of a platform in logs, metrics, results and configuration sections. */
-export function platformName(platform: Platform): PlatformName {
-  return platform === PLATFORM_IOS ? 'ios' : 'android';
-}
+export { platformName } from '../notification/notification.dto';
 
 /** The providers the gateway was composed with, by platform: the one way the senders reach APNs and FCM. */
 export class ProviderRegistry {

@@ -14,6 +14,9 @@ export type SendResult =
 
 export const SENT: SendResult = { ok: true };
 
+/** The app has no client for the platform (its credentials are not configured). */
+export const PLATFORM_DISABLED: SendResult = { ok: false, reason: 'PlatformDisabled', retryable: false };
+
 /** Parses a `Retry-After` header given in seconds or as an HTTP date. */
 export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;

@@ -1,8 +1,13 @@
-import type { NotificationDto, Platform } from '../notification/notification.dto';
+import type { NotificationDto, Platform, PlatformName } from '../notification/notification.dto';
 import type { SendResult } from './provider.result';
 
-/** A platform's section in an app's configuration, and its name in logs, metrics and results. */
-export type PlatformName = 'ios' | 'android';
+export type { PlatformName } from '../notification/notification.dto';
+
+/** A failed send as far as its reason goes: the provider's reason and, where it is ambiguous, the detail. */
+export interface FailureReason {
+  readonly reason: string;
+  readonly detail?: string;
+}
 
 /**
  * One push service (APNs, FCM) as the gateway uses it: what it checks before a notification is admitted, the
@@ -23,6 +28,12 @@ export interface PushProvider<Prepared extends object = object> {
 
   /** Sends one push with the app's client; `pushId` names it to the provider the same on every attempt. */
   send(app: string, token: string, prepared: Prepared, pushId?: string): Promise<SendResult>;
+
+  /**
+   * The reason to report the token as dead, or undefined when the failure says nothing about the token. Only the
+   * provider's named token errors qualify: an unknown reason is never taken for a dead token.
+   */
+  deadTokenReason(failure: FailureReason): string | undefined;
 }
 
 /** `path.field`, or `field` alone where there is no enclosing path. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_APP } from '../config/pushgate.config';
-import { PLATFORM_IOS, type Platform } from '../notification/notification.dto';
+import { platformName, type Platform } from '../notification/notification.dto';
 import { PushEvents } from './push.events';
 
 export interface PlatformCounters {
@@ -45,18 +45,17 @@ export class PushCounters {
   }
 
   of(platform: Platform): PlatformCounters {
-    return platform === PLATFORM_IOS ? this.ios : this.android;
+    return this[platformName(platform)];
   }
 
   /** `count` pushes of a disabled platform were skipped. */
   skipped(platform: Platform, count: number): void {
-    if (platform === PLATFORM_IOS) this.disabled.ios += count;
-    else this.disabled.android += count;
+    this.disabled[platformName(platform)] += count;
   }
 
   private ofApp(platform: Platform, app: string): PlatformCounters {
     const counters = (this.apps[app] ??= { ios: platformCounters(), android: platformCounters() });
-    return platform === PLATFORM_IOS ? counters.ios : counters.android;
+    return counters[platformName(platform)];
   }
 
   private succeeded(platform: Platform, app = DEFAULT_APP): void {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
@@ -6,8 +6,10 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
-import { loadConfig, type PushgateConfig } from '../../src/config/pushgate.config';
+import { CONFIG_SOURCE, loadConfig, type ConfigSource, type PushgateConfig } from '../../src/config/pushgate.config';
 import { Simulator } from '../../src/simulator/simulator';
+import type { ChildProcess } from 'node:child_process';
+import { answering, exited, freePort, mainJs, start } from './process';
 import { waitFor } from './wait';
 
 export interface Gateway {
@@ -78,6 +80,57 @@ export async function startGateway(
   };
 }
 
+/** A gateway on a simulator of its own. */
+export interface SimulatedGateway {
+  sim: Simulator;
+  gw: Gateway;
+}
+
+/** Starts a simulator and {@link startGateway} on it. */
+export async function startSimulatedGateway(
+  env: Record<string, string> = {},
+  auth: 'token' | 'certificate' = 'token',
+): Promise<SimulatedGateway> {
+  const sim = await Simulator.start();
+  return { sim, gw: await startGateway(sim, env, auth) };
+}
+
+/** Closes the gateway, then its simulator. */
+export async function closeSimulatedGateway({ sim, gw }: SimulatedGateway): Promise<void> {
+  await gw.close();
+  await sim.close();
+}
+
+/**
+ * A simulator and a gateway on it for the enclosing `describe`: started before its first test and handed to `use`,
+ * closed after its last.
+ */
+export function simulatedGatewayForSuite(
+  use: (started: SimulatedGateway) => void,
+  env: Record<string, string> = {},
+  auth: 'token' | 'certificate' = 'token',
+): void {
+  let started: SimulatedGateway | undefined;
+  beforeAll(async () => {
+    started = await startSimulatedGateway(env, auth);
+    use(started);
+  });
+  afterAll(async () => {
+    if (started) await closeSimulatedGateway(started);
+  });
+}
+
+/** The real AppModule booted from `source`, which a reload (`POST /config/reload`, SIGHUP) reads again. */
+export async function startReloadableApp(source: ConfigSource): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(loadConfig(source))] })
+    .overrideProvider(CONFIG_SOURCE)
+    .useValue(source)
+    .compile();
+  const app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
+  await app.init();
+  return app;
+}
+
 export function readLog(path: string): Record<string, unknown>[] {
   try {
     return readFileSync(path, 'utf8')
@@ -100,4 +153,54 @@ export function ios(token: string[], extra: Record<string, unknown> = {}): Recor
 
 export function android(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { token, platform: 2, message: 'hello', ...extra };
+}
+
+/** The built gateway (dist/main.js) running as a process against a simulator. */
+export interface GatewayProcess {
+  port: number;
+  child: ChildProcess;
+  sim: Simulator;
+  /** The directory of the credential files and, unless `env` names another, the access log. */
+  dir: string;
+  accessLog: string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM and the exit; then closes the simulator and removes the directory when they were started for it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts dist/main.js on a free port with `simulatorEnv` plus `env`, and resolves once it answers its liveness probe;
+ * on `given`'s simulator and directory, or on a simulator and a temporary directory of its own.
+ */
+export async function startGatewayProcess(
+  env: Record<string, string> = {},
+  given?: { sim: Simulator; dir: string },
+): Promise<GatewayProcess> {
+  const sim = given?.sim ?? (await Simulator.start());
+  const dir = given?.dir ?? mkdtempSync(join(tmpdir(), 'pushgate-process-'));
+  const accessLog = env.PUSHGATE_LOG_ACCESS_LOG ?? join(dir, 'access.log');
+  const port = await freePort();
+  const child = start(mainJs, [], {
+    ...simulatorEnv(sim, dir),
+    PUSHGATE_CORE_PORT: String(port),
+    PUSHGATE_LOG_ACCESS_LOG: accessLog,
+    ...env,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await exited(child);
+    if (given) return;
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await answering(port, child);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, child, sim, dir, accessLog, stderr: () => stderr, stop };
 }

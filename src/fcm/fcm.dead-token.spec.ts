@@ -1,9 +1,8 @@
-import { errorCode } from '../fcm/fcm.client';
-import { PLATFORM_ANDROID, PLATFORM_IOS } from '../notification/notification.dto';
-import type { PushOutcome } from '../push/push.events';
-import { deadTokenReason } from './feedback.classifier';
+import { errorCode } from './fcm.client';
+import type { FailureReason } from '../provider/push.provider';
+import { fcmDeadTokenReason } from './fcm.dead-token';
 
-const failed = (reason: string, detail?: string): PushOutcome => ({ ok: false, reason, detail });
+const failed = (reason: string, detail?: string): FailureReason => ({ reason, detail });
 
 /** An FCM v1 error body as Google sends it. */
 function fcmBody(
@@ -19,50 +18,19 @@ function fcmBody(
   return JSON.stringify({ error: { code: status, message, status: googleStatus, details } });
 }
 
-async function fcmOutcome(status: number, body: string): Promise<PushOutcome> {
+async function fcmOutcome(status: number, body: string): Promise<FailureReason> {
   const { reason, detail } = await errorCode(status, Promise.resolve(body));
   return failed(reason, detail);
 }
 
-describe('dead-token classifier', () => {
-  it('reports the APNs token errors and nothing else from APNs', () => {
-    for (const reason of ['Unregistered', 'BadDeviceToken', 'DeviceTokenNotForTopic', 'ExpiredToken']) {
-      expect(deadTokenReason(PLATFORM_IOS, failed(reason))).toBe(reason);
-    }
-    for (const reason of [
-      'PayloadTooLarge',
-      'BadTopic',
-      'InvalidProviderToken',
-      'ExpiredProviderToken',
-      'BadCertificate',
-      'MissingTopic',
-      'TopicDisallowed',
-      'TooManyRequests',
-      'InternalServerError',
-      'Timeout',
-      'Shutdown',
-      'ClientError',
-      'UNREGISTERED',
-      'HTTP410',
-    ]) {
-      expect(deadTokenReason(PLATFORM_IOS, failed(reason))).toBeUndefined();
-    }
-    expect(deadTokenReason(PLATFORM_IOS, { ok: true })).toBeUndefined();
-  });
-
+describe('fcmDeadTokenReason', () => {
   it('reports FCM UNREGISTERED and SENDER_ID_MISMATCH; never auth, quota, server or transport errors', async () => {
-    expect(
-      deadTokenReason(
-        PLATFORM_ANDROID,
-        await fcmOutcome(404, fcmBody(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED')),
-      ),
-    ).toBe('UNREGISTERED');
-    expect(
-      deadTokenReason(
-        PLATFORM_ANDROID,
-        await fcmOutcome(403, fcmBody(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH')),
-      ),
-    ).toBe('SENDER_ID_MISMATCH');
+    expect(fcmDeadTokenReason(await fcmOutcome(404, fcmBody(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED')))).toBe(
+      'UNREGISTERED',
+    );
+    expect(fcmDeadTokenReason(await fcmOutcome(403, fcmBody(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH')))).toBe(
+      'SENDER_ID_MISMATCH',
+    );
     const notDead = [
       fcmBody(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', 'THIRD_PARTY_AUTH_ERROR'),
       fcmBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.'),
@@ -71,18 +39,18 @@ describe('dead-token classifier', () => {
       fcmBody(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE'),
       'not json',
     ];
-    for (const body of notDead) expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(400, body))).toBeUndefined();
-    expect(deadTokenReason(PLATFORM_ANDROID, failed('Timeout'))).toBeUndefined();
-    expect(deadTokenReason(PLATFORM_ANDROID, failed('Unregistered'))).toBeUndefined();
+    for (const body of notDead) expect(fcmDeadTokenReason(await fcmOutcome(400, body))).toBeUndefined();
+    expect(fcmDeadTokenReason(failed('Timeout'))).toBeUndefined();
+    expect(fcmDeadTokenReason(failed('Unregistered'))).toBeUndefined();
   });
 
   it('INVALID_ARGUMENT condemns the token only when FCM says the registration token is invalid', async () => {
     const badToken = fcmBody(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT');
-    expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(400, badToken))).toBe('INVALID_ARGUMENT');
+    expect(fcmDeadTokenReason(await fcmOutcome(400, badToken))).toBe('INVALID_ARGUMENT');
     const tokenField = fcmBody(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT', [
       { field: 'message.token', description: 'Invalid registration token' },
     ]);
-    expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(400, tokenField))).toBe('INVALID_ARGUMENT');
+    expect(fcmDeadTokenReason(await fcmOutcome(400, tokenField))).toBe('INVALID_ARGUMENT');
 
     const payloadErrors = [
       fcmBody(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT'),
@@ -103,7 +71,7 @@ describe('dead-token classifier', () => {
         'INVALID_ARGUMENT',
       ),
     ];
-    for (const body of payloadErrors) expect(deadTokenReason(PLATFORM_ANDROID, await fcmOutcome(400, body))).toBeUndefined();
-    expect(deadTokenReason(PLATFORM_ANDROID, failed('INVALID_ARGUMENT'))).toBeUndefined();
+    for (const body of payloadErrors) expect(fcmDeadTokenReason(await fcmOutcome(400, body))).toBeUndefined();
+    expect(fcmDeadTokenReason(failed('INVALID_ARGUMENT'))).toBeUndefined();
   });
 });
