@@ -146,7 +146,7 @@ describe('OpenAPI description', () => {
       expect.objectContaining({ status: expect.objectContaining({ enum: ['ok'] }), info: expect.objectContaining({ type: 'object' }) }),
     );
     for (const status of ['200', '503']) {
-      expect(Object.keys(schemaOf('/health/ready', status).properties!).sort()).toEqual(['details', 'error', 'info', 'status']);
+      expect(Object.keys(schemaOf('/health/ready', status).properties!).sort()).toEqual(['details', 'error', 'info', 'request_id', 'status']);
     }
   });
 

@@ -50,4 +50,10 @@ export class ReadinessDto {
 
   @ApiPropertyOptional(indicators('Every indicator.', { queue: { status: 'up', usage: 0, max: 8192 } }))
   readonly details?: Record<string, { status: 'up' | 'down' }>;
+
+  @ApiPropertyOptional({
+    description: "On a 503 only, as on every refusal: the request's id (`X-Request-Id`, or one generated).",
+    example: 'fSfFwgfS-r0',
+  })
+  readonly request_id?: string;
 }
