@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type IosConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
@@ -10,7 +10,7 @@ import { proveApnsCredentials } from './apns.credentials';
 
 /** One long-lived APNs client per app with iOS enabled: a connection authenticates one team (or certificate). */
 @Injectable()
-export class ApnsService implements OnApplicationShutdown {
+export class ApnsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ApnsService.name);
   readonly clients = new Map<string, GatewayApnsClient>();
   /** Replaced clients still answering their requests in flight. */
@@ -19,10 +19,20 @@ export class ApnsService implements OnApplicationShutdown {
   private readonly threads: number;
   private readonly proxy: ProxySettings;
 
-  constructor(@Inject(CORE_CONFIG) core: CoreConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
+  constructor(
+    @Inject(CORE_CONFIG) core: CoreConfig,
+    @Inject(PROVIDER_SETTINGS) private readonly settings: ProviderSettings,
+  ) {
     this.threads = core.transport_threads;
     this.proxy = { url: core.https_proxy, noProxy: core.no_proxy };
-    for (const [name, { ios }] of Object.entries(settings)) if (ios.enabled) this.clients.set(name, this.build(ios, name));
+  }
+
+  /**
+   * Builds the clients (and starts their transport) when the application initialises rather than when it is
+   * constructed: a start that fails then, on this or another provider's credentials, still closes what was built.
+   */
+  onModuleInit(): void {
+    for (const [name, { ios }] of Object.entries(this.settings)) if (ios.enabled) this.clients.set(name, this.build(ios, name));
   }
 
   /** The default app's client. */

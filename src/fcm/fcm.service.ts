@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { CORE_CONFIG, DEFAULT_APP, type CoreConfig, type AndroidConfig } from '../config/pushgate.config';
 import { PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
@@ -10,7 +10,7 @@ import { proveServiceAccount } from './fcm.credentials';
 
 /** One long-lived FCM client per app with Android enabled, each with its own service account (Firebase project). */
 @Injectable()
-export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class FcmService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(FcmService.name);
   readonly clients = new Map<string, FcmClient>();
   /** Replaced clients still answering their requests in flight. */
@@ -19,10 +19,17 @@ export class FcmService implements OnApplicationBootstrap, OnApplicationShutdown
   private readonly threads: number;
   private readonly proxy: ProxySettings;
 
-  constructor(@Inject(CORE_CONFIG) core: CoreConfig, @Inject(PROVIDER_SETTINGS) settings: ProviderSettings) {
+  constructor(
+    @Inject(CORE_CONFIG) core: CoreConfig,
+    @Inject(PROVIDER_SETTINGS) private readonly settings: ProviderSettings,
+  ) {
     this.threads = core.transport_threads;
     this.proxy = { url: core.https_proxy, noProxy: core.no_proxy };
-    for (const [name, { android }] of Object.entries(settings)) if (android.enabled) this.clients.set(name, this.build(android, name));
+  }
+
+  /** Builds the clients when the application initialises, as ApnsService does, so that a failed start closes them. */
+  onModuleInit(): void {
+    for (const [name, { android }] of Object.entries(this.settings)) if (android.enabled) this.clients.set(name, this.build(android, name));
   }
 
   /** The default app's client. */

@@ -70,7 +70,13 @@ export async function startGateway(
   });
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   const app = setupApp(moduleRef.createNestApplication(APP_OPTIONS));
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // What started before the failing part (the other provider's client, its transport thread) is stopped too.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return {
     app,
     config,
