@@ -5,10 +5,10 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { ApiKeyGuard } from './auth/auth.guard';
-import { keyRequired } from './auth/auth.middleware';
 import { CORE_CONFIG, type CoreConfig } from './config/pushgate.config';
 import { applyConnectionLimits } from './http/connection-limits';
 import { AccessLogMiddleware } from './http/access-log.middleware';
+import { keyRequired } from './http/key-required.middleware';
 import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH, RequestIdMiddleware } from './http/request-id.middleware';
 import { LogService } from './log/log.service';
 

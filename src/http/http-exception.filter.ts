@@ -9,6 +9,13 @@ export function withRequestId(body: unknown, requestId: string | undefined): obj
   return requestId === undefined ? object : { ...object, request_id: requestId };
 }
 
+/** Answers a refusal: its status, `Retry-After` when it names one, and its body with the request's id. */
+export function answerRefusal(res: Response, exception: HttpException): void {
+  const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
+  res.status(exception.getStatus()).json(withRequestId(exception.getResponse(), requestIdOf(res)));
+}
+
 /**
  * HttpException bodies pass through as `{message, ...}` (Gaurun clients read `message`); anything else is a 500
  * with a generic message and an error id that is also logged. No stack trace reaches the client. Every refusal, on
@@ -20,15 +27,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const requestId = requestIdOf(res);
-    if (exception instanceof HttpException) {
-      const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
-      if (retryAfter !== undefined) res.setHeader('Retry-After', String(retryAfter));
-      res.status(exception.getStatus()).json(withRequestId(exception.getResponse(), requestId));
-      return;
-    }
+    if (exception instanceof HttpException) return answerRefusal(res, exception);
     const id = randomUUID();
     this.logger.error(`unhandled error ${id}: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`);
-    res.status(HttpStatus.INTERNAL_SERVER_ERROR).json(withRequestId({ message: 'internal error', error_id: id }, requestId));
+    res.status(HttpStatus.INTERNAL_SERVER_ERROR).json(withRequestId({ message: 'internal error', error_id: id }, requestIdOf(res)));
   }
 }
