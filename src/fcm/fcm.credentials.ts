@@ -11,7 +11,7 @@ export function proveServiceAccount(path: string, prefix = ''): void {
   const setting = `${prefix}android.service_account_path`;
   let account: Record<string, unknown>;
   try {
-    account = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    account = readServiceAccount(path) as unknown as Record<string, unknown>;
   } catch (error) {
     throw new Error(`${setting}: cannot read the service account (${(error as Error).message})`, { cause: error });
   }
