@@ -6,7 +6,8 @@ import { PushEvents, type SettledPush } from '../push/push.events';
 import type { InvalidTokenDto } from './feedback.dto';
 import { InvalidTokenHistory } from './feedback.history';
 import { FeedbackWebhook } from './feedback.webhook';
-import { platformName, ProviderRegistry } from '../provider/provider.registry';
+import { platformName } from '../notification/notification.dto';
+import { ProviderRegistry } from '../provider/provider.registry';
 
 /**
  * Invalid-token feedback: every push whose provider declared its token dead is reported, with the whole token, to

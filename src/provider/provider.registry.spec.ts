@@ -1,7 +1,7 @@
 import { AppsSettings, CONFIG_DEFAULTS, type AppConfig } from '../config/pushgate.config';
-import { parsePlatform, PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
+import { parsePlatform, platformName, PLATFORM_ANDROID, PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
 import { SENT } from './provider.result';
-import { platformName, ProviderRegistry } from './provider.registry';
+import { ProviderRegistry } from './provider.registry';
 import type { PushProvider } from './push.provider';
 
 function provider(platform: typeof PLATFORM_IOS | typeof PLATFORM_ANDROID, problems: string[] = []): PushProvider {

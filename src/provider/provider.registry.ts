@@ -2,8 +2,6 @@ import { DEFAULT_APP, type AppsSettings } from '../config/pushgate.config';
 import { type NotificationDto, type Platform } from '../notification/notification.dto';
 import { fieldPath, type PushProvider } from './push.provider';
 
-export { platformName } from '../notification/notification.dto';
-
 /** The providers the gateway was composed with, by platform: the one way the senders reach APNs and FCM. */
 export class ProviderRegistry {
   private readonly byPlatform = new Map<Platform, PushProvider>();

@@ -9,9 +9,8 @@ import {
   type IBackoffFactory,
 } from 'cockatiel';
 import { ANDROID_CONFIG, AppsSettings, DEFAULT_APP, IOS_CONFIG, type AndroidConfig, type IosConfig } from '../config/pushgate.config';
-import type { Platform } from '../notification/notification.dto';
 import type { SendResult } from './provider.result';
-import { platformName } from './provider.registry';
+import { platformName, type Platform } from '../notification/notification.dto';
 
 interface RetryContext {
   readonly attempt: number;

@@ -1,8 +1,6 @@
 import type { NotificationDto, Platform, PlatformName } from '../notification/notification.dto';
 import type { SendResult } from './provider.result';
 
-export type { PlatformName } from '../notification/notification.dto';
-
 /** A failed send as far as its reason goes: the provider's reason and, where it is ambiguous, the detail. */
 export interface FailureReason {
   readonly reason: string;

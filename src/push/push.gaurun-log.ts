@@ -1,7 +1,6 @@
 import { gaurunTime } from '../log/log.service';
-import { type NotificationDto } from '../notification/notification.dto';
+import { platformName, type NotificationDto } from '../notification/notification.dto';
 import { LOGGED_FIELDS } from './push.log';
-import { platformName } from '../provider/provider.registry';
 
 /**
  * One push line in Gaurun's shape (`LogPush` of mercari/gaurun, zap's JSON encoder), newline included: `level`,

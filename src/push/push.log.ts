@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { type NotificationDto } from '../notification/notification.dto';
-import { platformName } from '../provider/provider.registry';
+import { platformName, type NotificationDto } from '../notification/notification.dto';
 
 /** Masks a device token for logs: enough to correlate, not enough to push to it. */
 export function maskToken(token: string): string {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type PushRequestStatusDto, type PushResultDto } from './push.dto';
 import { PushEvents, type PushOutcome, type SettledPush } from './push.events';
 import type { QueuedNotification } from './push.queue';
-import { platformName } from '../provider/provider.registry';
+import { platformName } from '../notification/notification.dto';
 
 export interface PushResultsLimits {
   /** How long a request's counts stay answerable, from its acceptance. */
