@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineBatch, type Destination } from './line-batch';
@@ -44,6 +44,42 @@ describe('LogFile', () => {
     expect(readFileSync(path, 'utf8')).toBe('kept\ntaken back\nlater\n');
     expect(file.rollback(from)).toBe(true);
     expect(readFileSync(path, 'utf8')).toBe('kept\n');
+    file.close();
+  });
+
+  it("marks the file's length, from a file that already had lines and after a reopen", () => {
+    const path = join(dir, 'access.log');
+    writeFileSync(path, 'from before\n');
+    const file = LogFile.open(path);
+    expect(file.mark()).toBe(statSync(path).size);
+    file.write('line\n');
+    expect(file.mark()).toBe(statSync(path).size);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, 'another\n');
+    file.reopen();
+    expect(file.mark()).toBe(statSync(path).size);
+    file.write('next\n');
+    expect(file.mark()).toBe(statSync(path).size);
+    expect(file.rollback(statSync(path).size - 'next\n'.length)).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe('another\n');
+    file.close();
+  });
+
+  it('cuts nothing from a file that another process truncated or appended to since it was written', () => {
+    const path = join(dir, 'access.log');
+    const file = LogFile.open(path);
+    file.write('first line\n');
+    const from = file.mark();
+    file.write('second line\n');
+    // logrotate's copytruncate: the file is emptied under the open descriptor.
+    truncateSync(path, 0);
+    expect(file.rollback(from)).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('');
+    file.write('third\n');
+    const to = file.mark();
+    appendFileSync(path, 'someone else\n');
+    expect(file.rollback(to)).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('third\nsomeone else\n');
     file.close();
   });
 });

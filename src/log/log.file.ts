@@ -9,6 +9,15 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** A failed fsync (a pipe, a terminal, a disk already reported through its writes) leaves nothing to do. */
 function ignore(): void {}
 
+/** The length of the file open as `fd`, 0 when it cannot be read (a device such as /dev/full). */
+function sizeOf(fd: number): number {
+  try {
+    return fstatSync(fd).size;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * A log's file descriptor, written synchronously. Every failure is thrown to the caller, who decides what it means
  * (a refused request, a counted line): nothing here retries a full disk, emits an unhandled event or ends the
@@ -20,12 +29,20 @@ function ignore(): void {}
  */
 export class LogFile {
   private torn = false;
+  /**
+   * The file's length, kept here rather than asked of the kernel on every {@link mark}: this process is the file's
+   * only writer. Read from the file when it is opened or reopened, and again before a {@link rollback} cuts it, in
+   * case something else changed it meanwhile (logrotate's copytruncate).
+   */
+  private length: number;
 
   private constructor(
     private fd: number,
     /** The path, or undefined for stdout and stderr (nothing to reopen). */
     readonly path?: string,
-  ) {}
+  ) {
+    this.length = path === undefined ? 0 : sizeOf(fd);
+  }
 
   static stdout(): LogFile {
     return new LogFile(1);
@@ -52,7 +69,9 @@ export class LogFile {
     let waited = 0;
     while (offset < buffer.length) {
       try {
-        offset += writeSync(this.fd, buffer, offset);
+        const written = writeSync(this.fd, buffer, offset);
+        offset += written;
+        this.length += written;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EAGAIN' && waited < PIPE_FULL_WAIT_MS) {
           Atomics.wait(pause, 0, 0, PIPE_FULL_STEP_MS);
@@ -68,23 +87,25 @@ export class LogFile {
 
   /** The file's length (a file), to {@link rollback} to; undefined for a pipe. */
   mark(): number | undefined {
-    if (this.path === undefined) return undefined;
-    try {
-      return fstatSync(this.fd).size;
-    } catch {
-      return undefined;
-    }
+    return this.path === undefined ? undefined : this.length;
   }
 
   /**
    * Cuts the file back to `mark`, removing what was written since, when its length is still `expected` (nothing
-   * else was written meanwhile) or `expected` is not given. Best effort: false when it did not.
+   * else was written meanwhile) or `expected` is not given. Nothing is cut from a file whose length is not the one
+   * this process wrote it to (another process truncated or appended to it). Best effort: false when it did not.
    */
   rollback(mark: number | undefined, expected?: number): boolean {
     if (mark === undefined || this.path === undefined) return false;
     try {
-      if (expected !== undefined && fstatSync(this.fd).size !== expected) return false;
+      if (expected !== undefined && this.length !== expected) return false;
+      const size = fstatSync(this.fd).size;
+      if (size !== this.length || mark > size) {
+        this.length = size;
+        return false;
+      }
       ftruncateSync(this.fd, mark);
+      this.length = mark;
       const last = Buffer.alloc(1);
       this.torn = mark > 0 && readSync(this.fd, last, 0, 1, mark - 1) === 1 && last[0] !== 0x0a;
       return true;
@@ -116,6 +137,7 @@ export class LogFile {
     const fd = LogFile.openPath(this.path);
     const old = this.fd;
     this.fd = fd;
+    this.length = sizeOf(fd);
     this.torn = false;
     try {
       closeSync(old);
