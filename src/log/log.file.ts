@@ -91,6 +91,14 @@ export class LogFile {
   }
 
   /**
+   * Where the first byte after `pending` bytes not yet written will land (a file): past the newline that ends a torn
+   * line first. Undefined for a pipe.
+   */
+  markAfter(pending: number): number | undefined {
+    return this.path === undefined ? undefined : this.length + (this.torn ? 1 : 0) + pending;
+  }
+
+  /**
    * Cuts the file back to `mark`, removing what was written since, when its length is still `expected` (nothing
    * else was written meanwhile) or `expected` is not given. Nothing is cut from a file whose length is not the one
    * this process wrote it to (another process truncated or appended to it). Best effort: false when it did not.

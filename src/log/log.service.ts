@@ -202,9 +202,10 @@ export class LogService implements LoggerService, OnApplicationShutdown {
       write();
       return {};
     }
-    // Earlier lines first, so that a failure below is this call's alone.
-    if (batch.release()) return undefined;
-    const from = file.mark();
+    // The lines pending from before (outcome lines, mostly) go in the same write as this call's: one system call per
+    // request instead of two. Only this call's lines are cut back when it fails; a failure of the earlier ones refuses
+    // the request as well, since its lines went with them.
+    const from = file.markAfter(batch.pendingBytes);
     const errors = this.writeErrors.access;
     write();
     if (batch.release() === undefined && this.writeErrors.access === errors) return { from, to: file.mark() };
