@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Put, Query, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -12,6 +12,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
+import type { Response } from 'express';
+import { sendJson } from '../http/json-response';
 import { RequestId } from '../http/request-id.middleware';
 import { MessageDto, PushAcceptedDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
 import { PushRequestDto } from '../notification/notification.dto';
@@ -73,13 +75,15 @@ export class PushController {
       },
     },
   })
-  accept(
+  async accept(
     @Body() request: PushRequestDto,
+    @Res() res: Response,
     @RequestId() requestId?: string,
     @Query('wait') wait?: string,
     @Query('timeout') timeout?: string,
-  ): Promise<PushAcceptedDto> {
-    return this.push.accept(request, waitFromQuery(wait, timeout), requestId);
+  ): Promise<void> {
+    // Answered here rather than by Nest's `res.json`: the same answer for less work on the busiest route.
+    sendJson(res, 200, await this.push.accept(request, waitFromQuery(wait, timeout), requestId));
   }
 
   @Get('push/:id')
