@@ -59,6 +59,6 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestIdMiddleware, AccessLogMiddleware, PushRequestTimer, JsonBodyMiddleware).forRoutes('*path');
+    consumer.apply(RequestIdMiddleware, AccessLogMiddleware, PushRequestTimer, JsonBodyMiddleware).forRoutes('/');
   }
 }
