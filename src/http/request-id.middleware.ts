@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createParamDecorator, Injectable, type ExecutionContext, type NestMiddleware } from '@nestjs/common';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 
 /** The header a client may correlate a request with; the gateway answers with it on every response. */
@@ -44,8 +44,3 @@ export class RequestIdMiddleware implements NestMiddleware {
     next();
   }
 }
-
-/** The request's id, as a handler parameter. */
-export const RequestId = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined =>
-  requestIdOf(ctx.switchToHttp().getResponse<Response>()),
-);
