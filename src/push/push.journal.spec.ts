@@ -43,6 +43,20 @@ async function setup(env: Record<string, string> = {}) {
 }
 
 describe('PushJournal', () => {
+  it("writes a one-token notification's accepted line as it writes each line of a notification of several", async () => {
+    const { journal, lines } = await setup();
+    const fields = { message: 'hello', title: 'T', badge: 3, sound: 'default', extend: [{ key: 'k', value: 'v' }] };
+    const one = notification(fields, 'o-');
+    const several = payloadPreparer().prepare({ token: [TOKEN, TOKEN], platform: 1, ...fields }, 's-', 0);
+    journal.accepted([
+      { ...one, requestId: 'req-1' },
+      { ...several, requestId: 'req-1' },
+    ]);
+    const [single, first] = lines();
+    expect(single).toBe(first.replace('"id":"s-0"', '"id":"o-0"'));
+    expect(single).toContain('"type":"accepted-push","request_id":"req-1","id":"o-0"');
+  });
+
   it('writes the accepted, succeeded and failed lines field for field as Gaurun did, tokens masked', async () => {
     const { journal, events, lines } = await setup();
     const ios = notification({ token: [TOKEN, 'short'], badge: 3, sound: 'default' }, 'p-0-');

@@ -5,7 +5,7 @@ import { LogService, type JournalEntry } from '../log/log.service';
 import type { NotificationDto } from '../notification/notification.dto';
 import { PushEvents, type SettledPush } from './push.events';
 import { gaurunPushLine, gaurunRequestLine } from './push.gaurun-log';
-import { maskToken, notificationLogger } from './push.log';
+import { maskToken, notificationFields, notificationLogger } from './push.log';
 import type { QueuedNotification } from './push.queue';
 
 /** The type of the lines written on acceptance, a binding of their logger (serialised once, not per line). */
@@ -74,15 +74,7 @@ export class PushJournal {
       entry = this.logs.journal(() => {
         for (const n of notifications) {
           if (this.gaurun) this.gaurunAccepted(n);
-          else {
-            const log = notificationLogger(
-              this.access,
-              n.dto,
-              n.requestId === undefined ? ACCEPTED : { ...ACCEPTED, request_id: n.requestId },
-            );
-            const tokens = n.dto.token;
-            for (let i = 0; i < tokens.length; i++) log.info({ id: n.idPrefix + i, token: this.token(tokens[i]) });
-          }
+          else this.acceptedLines(n);
         }
       });
     } catch (error) {
@@ -155,6 +147,21 @@ export class PushJournal {
     } catch (error) {
       this.logger.error(`outcome line not written: ${(error as Error).message}`);
     }
+  }
+
+  private acceptedLines(n: QueuedNotification): void {
+    const last = n.requestId === undefined ? ACCEPTED : { ...ACCEPTED, request_id: n.requestId };
+    const tokens = n.dto.token;
+    if (tokens.length === 1) {
+      // The same line, from one object: a child logger costs more than the one line it would serve.
+      const fields = notificationFields(n.dto, last);
+      fields.id = `${n.idPrefix}0`;
+      fields.token = this.token(tokens[0]);
+      this.access.info(fields);
+      return;
+    }
+    const log = notificationLogger(this.access, n.dto, last);
+    for (let i = 0; i < tokens.length; i++) log.info({ id: n.idPrefix + i, token: this.token(tokens[i]) });
   }
 
   private gaurunAccepted(n: QueuedNotification): void {

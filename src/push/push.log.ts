@@ -32,12 +32,17 @@ export const LOGGED_FIELDS = [
  * `last` (fields every line of this child shares, such as its `type`: serialised once instead of on every line).
  */
 export function notificationLogger(access: Logger, n: NotificationDto, last?: Record<string, unknown>): Logger {
-  const bindings: Record<string, unknown> = { platform: platformName(n.platform) };
+  return access.child(notificationFields(n, last));
+}
+
+/** The fields {@link notificationLogger} binds, in its order, for a line logged without a child. */
+export function notificationFields(n: NotificationDto, last?: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = { platform: platformName(n.platform) };
   for (const field of LOGGED_FIELDS) {
     const value = n[field];
     if (value !== undefined && value !== '' && value !== false && !(Array.isArray(value) && value.length === 0)) {
-      bindings[field] = value;
+      fields[field] = value;
     }
   }
-  return access.child(last ? Object.assign(bindings, last) : bindings);
+  return last ? Object.assign(fields, last) : fields;
 }
