@@ -1,4 +1,4 @@
-// CPU per HTTP request of the access-log line (src/http/access-log.middleware.ts), measured apart from
+// CPU per HTTP request of the access-log line (pino-http, src/http/access-log.middleware.ts), measured apart from
 // everything else a request costs:
 //
 //   npm run build && node bench/access-line.ts [--format=json|gaurun] [--dist=DIR]
