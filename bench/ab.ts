@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Bench, type Size, SIZES, parseBench } from './lib/bench.ts';
+import { startFlags } from './lib/gateway.ts';
 import { buildMockpush, startMockpush } from './lib/mockpush.ts';
 import { ROOT, killAll, log } from './lib/processes.ts';
 import type { Provider } from './lib/provider.ts';
@@ -68,8 +69,10 @@ interface Build {
   dist: string;
   /** From the package.json above the build. */
   version: string | undefined;
-  /** sha256 of every file of the build, to tell two builds apart (or see that they are the same). */
+  /** sha256 of the build's files and start flags, to tell two builds apart (or see that they are the same). */
   fingerprint: string;
+  /** The Node flags of its start command, which the gateway runs with. */
+  flags: string[];
 }
 
 /** A figure an A/B compares: a numeric field of a scenario's result. */
@@ -105,8 +108,9 @@ interface Scenario<T> {
   runs: Record<BuildName, Run<T>[]>;
 }
 
-function fingerprint(dir: string): string {
-  const hash = createHash('sha256');
+/** Of the build's files and the Node flags it starts with (its package.json's start script). */
+function fingerprint(dir: string, flags: readonly string[]): string {
+  const hash = createHash('sha256').update(flags.join(' ')).update('\0');
   const walk = (d: string): void => {
     for (const entry of fs.readdirSync(d, { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
       const file = path.join(d, entry.name);
@@ -253,7 +257,8 @@ async function main(
   log(
     `A/B, ${bench.quick ? 'quick' : 'full'} sizes, ${runs} run(s) of each build in alternation; ${os.cpus().length} CPUs, ${process.version}`,
   );
-  for (const b of Object.values(builds)) log(`${b.name} = ${b.dist} (version ${b.version}, files ${b.fingerprint})`);
+  for (const b of Object.values(builds))
+    log(`${b.name} = ${b.dist} (version ${b.version}, files ${b.fingerprint}, node ${[...b.flags, 'dist/main.js'].join(' ')})`);
   if (builds.A.fingerprint === builds.B.fingerprint) log('A and B are the same build: the B/A ratios show the noise alone');
 
   const mockpush = buildMockpush(bench.mockpushSource);
@@ -406,7 +411,8 @@ for (const [name, dir] of [
     process.exit(2);
   }
   const { version } = JSON.parse(fs.readFileSync(path.join(dist, '..', 'package.json'), 'utf8')) as { version?: string };
-  builds[name] = { name, dist, version, fingerprint: fingerprint(dist) };
+  const flags = startFlags(dist);
+  builds[name] = { name, dist, version, flags, fingerprint: fingerprint(dist, flags) };
 }
 
 // A copy of dist/ outside the checkout (in /tmp, say) finds no node_modules above it: the children fall back to this

@@ -1,4 +1,5 @@
-// The gateway under test (dist/main.js), a fresh process per scenario, pointed at a provider.
+// The gateway under test (dist/main.js, with the Node flags of `npm start`), a fresh process per scenario, pointed at a
+// provider.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,6 +47,19 @@ export interface GatewayOverrides {
 
 let gatewaySeq = 0;
 
+/**
+ * The Node flags of a build's start command (`npm start`, `node [flags] dist/main.js` in the package.json above its
+ * dist/), so that the gateway runs here as users start it.
+ */
+export function startFlags(dist: string): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(dist, '..', 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const start = pkg.scripts?.start ?? '';
+  const words = start.trim().split(/\s+/);
+  const main = words.indexOf('dist/main.js');
+  if (words[0] !== 'node' || main === -1) throw new Error(`the start script is not "node [flags] dist/main.js": ${start}`);
+  return words.slice(1, main);
+}
+
 export async function startGateway(
   bench: Bench,
   provider: Provider,
@@ -84,7 +98,7 @@ export async function startGateway(
   const main = path.join(bench.dist, 'main.js');
   const argv = profileName ? ['--cpu-prof', `--cpu-prof-dir=${bench.results}`, `--cpu-prof-name=${profileName}`, main] : [main];
   if (inspectPort) argv.unshift(`--inspect=127.0.0.1:${inspectPort}`);
-  argv.unshift(...nodeArgs);
+  argv.unshift(...startFlags(bench.dist), ...nodeArgs);
   const child = spawnChild(`gateway (${provider.name})`, argv, env);
   const url = `http://127.0.0.1:${port}`;
   await until('the gateway to listen', () => requestJson('GET', `${url}/stat/app`), 60_000, child);

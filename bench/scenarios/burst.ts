@@ -2,7 +2,7 @@
 // (iOS and Android alternating), timed from the first request to the provider's last answer.
 
 import type { Bench } from '../lib/bench.ts';
-import { startGateway } from '../lib/gateway.ts';
+import { startFlags, startGateway } from '../lib/gateway.ts';
 import { load, singleNotificationBodies, warmUp } from '../lib/load.ts';
 import { log, stopChild } from '../lib/processes.ts';
 import type { Provider } from '../lib/provider.ts';
@@ -39,6 +39,8 @@ export async function scenarioBurst(bench: Bench, provider: Provider) {
     gatewayCpuUsPerPush: round((end.cpuUs - cpu0) / total, 1),
     idleRssBytes: idle.rss,
     peakRssBytes: end.hwm,
+    /** The Node flags the gateway ran with: its start script's, which size V8's young generation. */
+    nodeFlags: startFlags(bench.dist),
     accept: latencyStats(r.responses),
   };
 }

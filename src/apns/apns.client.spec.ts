@@ -3,7 +3,7 @@ import { ApnsError, Notification, Priority, PushType } from 'apns2';
 import { createVerifier } from 'fast-jwt';
 import { TransportError, type Http2Request, type Http2Response } from '../transport/http2.transport';
 import type { Transport } from '../transport/threaded.transport';
-import { apnsIdOf, GatewayApnsClient, toResult, type ApnsAuth } from './apns.client';
+import { apnsIdOf, apnsMessage, GatewayApnsClient, toResult, type ApnsAuth } from './apns.client';
 
 function apnsError(statusCode: number, reason?: string): ApnsError {
   return new ApnsError({ statusCode, notification: new Notification('t'), response: { reason: reason as string, timestamp: 0 } });
@@ -86,6 +86,11 @@ describe('GatewayApnsClient requests', () => {
     return { c, requests, answerAll };
   }
 
+  /** A request as it goes on the wire: its own headers over the ones it shares, and its body or the shared one. */
+  function sent({ method, path, headers, body, shared }: Http2Request) {
+    return { method, path, headers: { ...shared?.headers, ...headers }, body: body ?? shared?.body };
+  }
+
   function ok(): Http2Response {
     return { statusCode: 200, headers: {}, body: { json: () => Promise.resolve({}), text: () => Promise.resolve('') } };
   }
@@ -106,8 +111,8 @@ describe('GatewayApnsClient requests', () => {
     await new Promise(setImmediate);
     answerAll();
     expect(await Promise.all(sends)).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
-    expect(requests.map((r) => r.headers['apns-id'])).toEqual(['id-1', 'id-2', undefined]);
-    expect(requests[1]).toEqual({
+    expect(requests.map((r) => sent(r).headers['apns-id'])).toEqual(['id-1', 'id-2', undefined]);
+    expect(sent(requests[1])).toEqual({
       method: 'POST',
       path: '/3/device/aa%20bb',
       headers: expect.objectContaining({
@@ -118,7 +123,7 @@ describe('GatewayApnsClient requests', () => {
       }) as object,
       body: JSON.stringify({ aps: { 'content-available': 1 } }),
     });
-    expect(requests[0].headers['apns-priority']).toBeUndefined();
+    expect(sent(requests[0]).headers['apns-priority']).toBeUndefined();
   });
 
   it('signs an ES256 provider token naming the key and team, reused across requests', async () => {
@@ -127,7 +132,7 @@ describe('GatewayApnsClient requests', () => {
     await new Promise(setImmediate);
     answerAll();
     await Promise.all(sends);
-    const [first, second] = requests.map((r) => String(r.headers.authorization));
+    const [first, second] = requests.map((r) => String(sent(r).headers.authorization));
     expect(second).toBe(first);
     const verify = createVerifier({
       key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -143,13 +148,46 @@ describe('GatewayApnsClient requests', () => {
     expect(c.tokenAgeMs).toBeGreaterThanOrEqual(0);
   });
 
+  it("shares one message's headers and payload between its pushes, and builds them again with a new provider token", async () => {
+    const { c, requests, answerAll } = client(TOKEN_AUTH);
+    const message = apnsMessage({ alert: 'hello', collapseId: 'c1' });
+    const other = apnsMessage({ alert: 'other' });
+    const sends = [c.send('t1', message, 'a'), c.send('t2', message, 'b'), c.send('t3', other, 'c')];
+    await new Promise(setImmediate);
+    answerAll();
+    await Promise.all(sends);
+    expect(requests[1].shared).toBe(requests[0].shared);
+    expect(requests[2].shared).not.toBe(requests[0].shared);
+    expect(requests.map((r) => [r.path, r.headers])).toEqual([
+      ['/3/device/t1', { 'apns-id': 'a' }],
+      ['/3/device/t2', { 'apns-id': 'b' }],
+      ['/3/device/t3', { 'apns-id': 'c' }],
+    ]);
+    expect(sent(requests[0])).toMatchObject({ body: '{"aps":{"alert":"hello"}}', headers: { 'apns-collapse-id': 'c1' } });
+
+    // An hour later the provider token is signed anew: the message's next push carries it.
+    const now = Date.now();
+    const later = jest.spyOn(Date, 'now').mockReturnValue(now + 60 * 60 * 1000);
+    try {
+      const next = c.send('t4', message, 'd');
+      await new Promise(setImmediate);
+      answerAll();
+      await next;
+    } finally {
+      later.mockRestore();
+    }
+    expect(requests[3].shared).not.toBe(requests[0].shared);
+    expect(sent(requests[3]).headers.authorization).not.toBe(sent(requests[0]).headers.authorization);
+    expect(sent(requests[3]).body).toBe(sent(requests[0]).body);
+  });
+
   it('sends no authorization header with a client certificate', async () => {
     const { c, requests, answerAll } = client({ kind: 'certificate', certPem: 'not a certificate', keyPem: 'k' });
     const sending = c.deliver(new Notification('t1'), 'a');
     await new Promise(setImmediate);
     answerAll();
     await sending;
-    expect(requests[0].headers.authorization).toBeUndefined();
+    expect(sent(requests[0]).headers.authorization).toBeUndefined();
     expect(c.tokenAgeMs).toBeUndefined();
   });
 

@@ -1,9 +1,15 @@
 import { hash, X509Certificate } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { ApnsError, Errors, Host, Priority, type Notification } from 'apns2';
+import { ApnsError, Errors, Host, Notification, Priority, type NotificationOptions } from 'apns2';
 import { createSigner } from 'fast-jwt';
 import { SENT, type SendResult } from '../provider/provider.result';
-import { TransportError, type Http2Response, type Http2TransportOptions, type ProxySettings } from '../transport/http2.transport';
+import {
+  TransportError,
+  type Http2Response,
+  type Http2TransportOptions,
+  type ProxySettings,
+  type SharedRequestPart,
+} from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export type ApnsAuth =
@@ -39,6 +45,22 @@ interface ProviderToken {
   readonly timestamp: number;
 }
 
+/** One notification for APNs: apns2's options and the payload apns2 builds from them, serialised once for every push. */
+export interface ApnsMessage {
+  readonly options: NotificationOptions;
+  readonly payload: string;
+}
+
+export function apnsMessage(options: NotificationOptions = {}): ApnsMessage {
+  return { options, payload: JSON.stringify(new Notification('', options).buildApnsOptions()) };
+}
+
+/** A message's headers and payload as sent with one provider token (undefined with a client certificate). */
+interface SharedPart {
+  readonly bearer?: string;
+  readonly part: SharedRequestPart;
+}
+
 /**
  * apns2 for the gateway. apns2's `Notification` builds the payload, push type and priority of a push and its
  * `ApnsError` carries Apple's answer; the request around them is built here because apns2's `send()` takes no
@@ -55,6 +77,8 @@ export class GatewayApnsClient {
   /** Set by ExpiredProviderToken: sign a new token as soon as Apple accepts one. */
   private tokenExpired = false;
   private readonly notAfter?: number;
+  /** Per message, the headers and payload its pushes share, kept while the message is (its notification queued). */
+  private readonly shared = new WeakMap<ApnsMessage, SharedPart>();
 
   constructor(private readonly config: ApnsClientOptions) {
     const { auth } = config;
@@ -92,16 +116,24 @@ export class GatewayApnsClient {
   }
 
   /** Sends one notification with the given `apns-id`; every outcome becomes a {@link SendResult}. */
-  async deliver(notification: Notification, apnsId?: string): Promise<SendResult> {
+  deliver(notification: Notification, apnsId?: string): Promise<SendResult> {
+    return this.send(notification.deviceToken, apnsMessage(notification.options), apnsId);
+  }
+
+  /**
+   * Sends a message to one device with the given `apns-id`; every outcome becomes a {@link SendResult}. The pushes of
+   * one message share its headers and payload: only the path and the `apns-id` are built per push.
+   */
+  async send(deviceToken: string, message: ApnsMessage, apnsId?: string): Promise<SendResult> {
     try {
       const res = await this.transport.request({
         method: 'POST',
-        path: API_PATH + encodeURIComponent(notification.deviceToken),
-        headers: this.headers(notification, apnsId),
-        body: JSON.stringify(notification.buildApnsOptions()),
+        path: API_PATH + encodeURIComponent(deviceToken),
+        headers: apnsId === undefined ? {} : { 'apns-id': apnsId },
+        shared: this.sharedPart(message),
       });
       if (res.statusCode === 200) return SENT;
-      throw await this.apnsError(res, notification);
+      throw await this.apnsError(res, new Notification(deviceToken, message.options));
     } catch (error) {
       const result = toResult(error);
       if (!result.ok && result.reason === 'ClientError') this.logger.error(`APNs request failed: ${(error as Error).message}`);
@@ -109,21 +141,30 @@ export class GatewayApnsClient {
     }
   }
 
-  /** The headers apns2 sends for a notification, with the push's `apns-id`. */
-  private headers(notification: Notification, apnsId?: string): Record<string, string> {
-    const { options } = notification;
+  /** The message's headers and payload with the current provider token, built again when the token changes. */
+  private sharedPart(message: ApnsMessage): SharedRequestPart {
+    const bearer = this.sign ? this.providerToken() : undefined;
+    const cached = this.shared.get(message);
+    if (cached && cached.bearer === bearer) return cached.part;
+    const part = { headers: this.headers(message.options, bearer), body: message.payload };
+    this.shared.set(message, { bearer, part });
+    return part;
+  }
+
+  /** The headers apns2 sends for a notification, but the `apns-id`. */
+  private headers(options: NotificationOptions, bearer: string | undefined): Record<string, string> {
+    const notification = new Notification('', options);
     const headers: Record<string, string> = { 'apns-push-type': notification.pushType };
     // Without a topic APNs takes the one of the client certificate; an empty header is a BadTopic.
     const topic = options.topic || this.config.topic;
     if (topic) headers['apns-topic'] = topic;
-    if (this.sign) headers.authorization = `bearer ${this.providerToken()}`;
+    if (bearer !== undefined) headers.authorization = `bearer ${bearer}`;
     if (notification.priority !== Priority.immediate) headers['apns-priority'] = notification.priority.toString();
     const { expiration } = options;
     if (expiration !== undefined) {
       headers['apns-expiration'] = (typeof expiration === 'number' ? expiration : expiration.getTime() / 1000).toFixed(0);
     }
     if (options.collapseId) headers['apns-collapse-id'] = options.collapseId;
-    if (apnsId !== undefined) headers['apns-id'] = apnsId;
     return headers;
   }
 

@@ -1,18 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { Notification, type NotificationOptions } from 'apns2';
 import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { fieldPath, notificationProblem, type PushProvider } from '../provider/push.provider';
 import { PLATFORM_DISABLED, type SendResult } from '../provider/provider.result';
 import { PLATFORM_IOS, type NotificationDto } from '../notification/notification.dto';
-import { apnsIdOf } from './apns.client';
+import { apnsIdOf, apnsMessage, type ApnsMessage } from './apns.client';
 import { apnsDeadTokenReason } from './apns.dead-token';
-import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, apnsPayloadBytes, toApnsOptions } from './apns.payload';
+import { APNS_MAX_PAYLOAD_BYTES, apnsExtendProblems, toApnsOptions } from './apns.payload';
 import { ApnsService } from './apns.service';
 
-/** What an iOS notification keeps for its pushes: apns2's options, from which each push builds its payload. */
+/** What an iOS notification keeps for its pushes: apns2's options and its payload, serialised once. */
 export interface ApnsPrepared {
-  readonly apns?: NotificationOptions;
+  readonly apns?: ApnsMessage;
 }
+
+const NO_OPTIONS = apnsMessage();
 
 /** APNs behind the provider contract: payload limits, apns2 options, one send through the app's client. */
 @Injectable()
@@ -28,14 +29,14 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
   ) {}
 
   prepare(notification: NotificationDto, acceptedAt: number): ApnsPrepared {
-    return { apns: toApnsOptions(notification, acceptedAt) };
+    return { apns: apnsMessage(toApnsOptions(notification, acceptedAt)) };
   }
 
   validate(notification: NotificationDto, prepared: ApnsPrepared, path: string): string[] {
     const problems = apnsExtendProblems(notification, path);
     const topicProblem = this.topicProblem(notification);
     if (topicProblem) problems.push(`${fieldPath(path, 'topic')}: ${topicProblem}`);
-    const bytes = apnsPayloadBytes(prepared.apns ?? {});
+    const bytes = Buffer.byteLength((prepared.apns ?? NO_OPTIONS).payload);
     if (bytes > APNS_MAX_PAYLOAD_BYTES) {
       problems.push(notificationProblem(path, `APNs payload is ${bytes} bytes, over the ${APNS_MAX_PAYLOAD_BYTES}-byte limit`));
     }
@@ -58,6 +59,6 @@ export class ApnsProvider implements PushProvider<ApnsPrepared> {
   send(app: string, token: string, prepared: ApnsPrepared, pushId?: string): Promise<SendResult> {
     const client = this.apns.clients.get(app);
     if (!client) return Promise.resolve(PLATFORM_DISABLED);
-    return client.deliver(new Notification(token, prepared.apns), pushId === undefined ? undefined : apnsIdOf(pushId));
+    return client.send(token, prepared.apns ?? NO_OPTIONS, pushId === undefined ? undefined : apnsIdOf(pushId));
   }
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 import { ConfigError } from '../config/pushgate.config';
 import { CHECK_CONFIG_USAGE, checkConfigCommand } from './check-config.command';
 import { IMPORT_CONFIG_USAGE, importConfigCommand } from './import-config.command';

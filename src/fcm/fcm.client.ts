@@ -5,7 +5,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { readServiceAccount, serviceAccountCredential, type FcmCredential } from './fcm.credentials';
 import { retryAfterMs, SENT, type SendResult } from '../provider/provider.result';
-import { proxyFor, TransportError, tunnel, type ProxySettings } from '../transport/http2.transport';
+import { proxyFor, TransportError, tunnel, type ProxySettings, type SharedRequestPart } from '../transport/http2.transport';
 import { createTransport, type Transport } from '../transport/threaded.transport';
 
 export const FCM_ORIGIN = 'https://fcm.googleapis.com';
@@ -82,6 +82,8 @@ export class FcmClient {
   private readonly path: string;
   private readonly logger = new Logger('FcmClient');
   private accessToken?: { value: string; expiresAt: number };
+  /** The headers every message is sent with until the access token changes. */
+  private sharedHeaders?: { bearer: string; part: SharedRequestPart };
   private refreshing?: Promise<string>;
   /** No send to the project before this time (ms since the epoch): FCM asked to back off. */
   private holdUntil = 0;
@@ -160,8 +162,9 @@ export class FcmClient {
       const res = await this.transport.request({
         method: 'POST',
         path: this.path,
-        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        headers: {},
         body: message.head + JSON.stringify(token) + message.tail,
+        shared: this.headersWith(bearer),
       });
       if (res.statusCode === 200) return SENT;
       const result = await toResult(res.statusCode, res.headers['retry-after'], res.body.text());
@@ -176,6 +179,13 @@ export class FcmClient {
       this.logger.error(`FCM request failed: ${(error as Error).message}`);
       return { ok: false, reason: 'ClientError', retryable: false };
     }
+  }
+
+  private headersWith(bearer: string): SharedRequestPart {
+    if (this.sharedHeaders?.bearer !== bearer) {
+      this.sharedHeaders = { bearer, part: { headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' } } };
+    }
+    return this.sharedHeaders.part;
   }
 
   /** Closes the connections; requests in flight get `graceMs` (bounded by the timeout) to be answered. */

@@ -16,7 +16,8 @@ export const AUTO_BUDGET_HEAP_SHARE = 0.25;
 
 /**
  * Bytes one accepted notification is charged, besides its pushes, until its last push ends: the parsed notification,
- * its prepared APNs or FCM message and the queue's entry. An estimate set against the measurements in docs/memory.md.
+ * its prepared APNs or FCM message (serialised once), the headers its pushes share and the queue's entry. An estimate
+ * set against the measurements in docs/memory.md.
  */
 export const NOTIFICATION_BYTES = 4096;
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { NotificationOptions } from 'apns2';
 import type { IBackoff } from 'cockatiel';
 import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';
+import type { ApnsMessage } from '../apns/apns.client';
 import type { PreparedFcmMessage } from '../fcm/fcm.client';
 import type { NotificationDto, Platform } from '../notification/notification.dto';
 
@@ -11,7 +11,7 @@ export interface QueuedNotification {
   readonly platform: Platform;
   /** The app whose credentials send it (`DEFAULT_APP` when the request named none). */
   readonly app: string;
-  readonly apns?: NotificationOptions;
+  readonly apns?: ApnsMessage;
   readonly fcm?: PreparedFcmMessage;
   /** Push ids are `<idPrefix><index of the token>`. */
   readonly idPrefix: string;

@@ -121,11 +121,23 @@ export interface Http2Response {
   body: { json(): Promise<unknown>; text(): Promise<string> };
 }
 
+/**
+ * What many requests have in common (a notification's headers and payload, or a credential's header), built once:
+ * posted to a transport thread once per batch of requests, however many of them share it.
+ */
+export interface SharedRequestPart {
+  readonly headers: OutgoingHttpHeaders;
+  readonly body?: string;
+}
+
 export interface Http2Request {
   path: string;
   method: string;
+  /** This request's own headers: the transport adds the shared ones and the pseudo-headers to this object. */
   headers: OutgoingHttpHeaders;
-  body: string;
+  /** The body; `shared.body` when there is none. */
+  body?: string;
+  shared?: SharedRequestPart;
 }
 
 /** A transport failure: the provider gave no answer (connect error, reset, GOAWAY, deadline). Always retryable. */
@@ -287,7 +299,11 @@ export class Http2Transport {
     }
     let stream: ClientHttp2Stream;
     // The headers object is the caller's own, built for this one request.
-    const headers = req.headers;
+    const { headers, shared } = req;
+    if (shared) {
+      const common = shared.headers;
+      for (const name in common) headers[name] ??= common[name];
+    }
     headers[HTTP2_HEADER_METHOD] = req.method;
     headers[HTTP2_HEADER_PATH] = req.path;
     try {
@@ -304,7 +320,7 @@ export class Http2Transport {
     stream.on('response', onResponse);
     stream.on('error', onError);
     stream.on('close', onClose);
-    stream.end(req.body);
+    stream.end(req.body ?? shared?.body ?? '');
   }
 
   /** @internal Settles a request once, with its response or with an error. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { sign } from 'node:crypto';
+import { randomUUID, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { waitFor } from '../../test/support/wait';
@@ -81,6 +81,32 @@ describe('transport thread', () => {
     const replies = await Promise.all(tokens.map((token) => t.request(push(undefined, token))));
     expect(replies.filter((r) => r.statusCode === 200)).toHaveLength(3000);
     expect(new Set(sim.records().map((r) => r.token))).toEqual(new Set(tokens));
+  });
+
+  it.each([
+    ['a transport thread', 1],
+    ['the main thread', 0],
+  ])('in %s, sends the part requests share with each their own headers and path', async (_where, threads) => {
+    const t = createTransport(options, threads);
+    open.push(t);
+    const shared = {
+      headers: { authorization: `bearer ${bearer}`, 'apns-topic': sim.credentials.apns.topic, 'apns-collapse-id': 'c1' },
+      body: '{"aps":{"alert":"shared"}}',
+    };
+    const tokens = Array.from({ length: 50 }, (_, i) => i.toString(16).padStart(64, '0'));
+    const ids = tokens.map(() => randomUUID());
+    const replies = await Promise.all(
+      tokens.map((token, i) => t.request({ method: 'POST', path: `/3/device/${token}`, headers: { 'apns-id': ids[i] }, shared })),
+    );
+    expect(replies.map((r) => r.statusCode)).toEqual(Array(50).fill(200));
+    const records = sim.records().sort((a, b) => tokens.indexOf(a.token) - tokens.indexOf(b.token));
+    expect(records.map((r) => r.token)).toEqual(tokens);
+    expect(records.map((r) => r.headers['apns-id'])).toEqual(ids);
+    for (const r of records) {
+      expect(r.headers['apns-collapse-id']).toBe('c1');
+      expect(r.payload).toEqual({ aps: { alert: 'shared' } });
+    }
+    expect(shared.headers).toEqual({ authorization: `bearer ${bearer}`, 'apns-topic': sim.credentials.apns.topic, 'apns-collapse-id': 'c1' });
   });
 
   it("spreads a provider's connections over the transport threads", async () => {

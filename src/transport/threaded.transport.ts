@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import {
@@ -23,14 +23,13 @@ export interface Transport {
   close(graceMs?: number): Promise<void>;
 }
 
-/** @internal One request, as posted to a transport thread. */
-export interface ThreadRequest {
+/**
+ * @internal One request, as posted to a transport thread. Requests posted together that share a part carry the same
+ * object, which the structured clone writes once and the thread reads back as one object.
+ */
+export interface ThreadRequest extends Http2Request {
   transport: number;
   seq: number;
-  path: string;
-  method: string;
-  headers: OutgoingHttpHeaders;
-  body: string;
 }
 
 /** @internal An answer other than a 200: a response with its headers and body, or a transport failure. */
@@ -192,7 +191,7 @@ class TransportThread {
       return Promise.reject(new TransportError('ConnectionError', `transport thread could not start: ${this.failure}`));
     }
     const seq = ++this.seq;
-    this.outbox.push({ transport, seq, path: req.path, method: req.method, headers: req.headers, body: req.body });
+    this.outbox.push({ transport, seq, path: req.path, method: req.method, headers: req.headers, body: req.body, shared: req.shared });
     if (!this.posting) {
       this.posting = true;
       queueMicrotask(() => this.flush());

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { Http2Transport, TransportError, type Http2Request } from './http2.transport';
+import { Http2Transport, TransportError } from './http2.transport';
 import type { ThreadCommand, ThreadEvent, ThreadReply, ThreadRequest } from './threaded.transport';
 
 /**
@@ -51,13 +51,13 @@ function answered(seq: number): void {
   flushSoon();
 }
 
-function send({ transport: id, seq, path, method, headers, body }: ThreadRequest): void {
-  const transport = transports.get(id);
+function send(req: ThreadRequest): void {
+  const { seq } = req;
+  const transport = transports.get(req.transport);
   if (!transport) {
     reply({ seq, error: 'ConnectionError', message: 'transport closed' });
     return;
   }
-  const req: Http2Request = { path, method, headers, body };
   transport.send(req, (error, status, responseHeaders, text) => {
     if (error) reply({ seq, error: error instanceof TransportError ? error.reason : 'Error', message: error.message });
     else if (status === 200) answered(seq);
