@@ -57,6 +57,23 @@ describe('PushJournal', () => {
     expect(single).toContain('"type":"accepted-push","request_id":"req-1","id":"o-0"');
   });
 
+  it("writes a one-token notification's outcome lines as it writes those of a notification of several", async () => {
+    const { journal, events, lines } = await setup();
+    const fields = { message: 'hello', title: 'T', badge: 3, extend: [{ key: 'k', value: 'v' }] };
+    const one = { ...notification(fields, 'o-'), requestId: 'req-2' };
+    const several = { ...payloadPreparer().prepare({ token: [TOKEN, TOKEN], platform: 1, ...fields }, 's-', 0), requestId: 'req-2' };
+    journal.accepted([one, several]);
+    settle(events, one, 0, { ok: true });
+    settle(events, several, 0, { ok: true });
+    settle(events, one, 0, { ok: false, reason: 'Unregistered' });
+    settle(events, several, 1, { ok: false, reason: 'Unregistered' });
+    const [, , , succeededOne, succeededSeveral, failedOne, failedSeveral] = lines();
+    expect(succeededOne).toBe(succeededSeveral.replace('"id":"s-0"', '"id":"o-0"'));
+    expect(succeededOne).toContain('"request_id":"req-2","type":"succeeded-push","id":"o-0"');
+    expect(failedOne).toBe(failedSeveral.replace('"id":"s-1"', '"id":"o-0"'));
+    expect(failedOne).toContain('"error":"Unregistered"');
+  });
+
   it('writes the accepted, succeeded and failed lines field for field as Gaurun did, tokens masked', async () => {
     const { journal, events, lines } = await setup();
     const ios = notification({ token: [TOKEN, 'short'], badge: 3, sound: 'default' }, 'p-0-');
