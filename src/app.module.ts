@@ -13,6 +13,7 @@ import { RequestIdMiddleware } from './http/request-id.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiRoutes } from './openapi/openapi.routes';
 import { PushRequestTimer } from './metrics/push-request.middleware';
 import { PushModule } from './push/push.module';
 import { MemoryPushQueue } from './push/push.queue';
@@ -61,6 +62,7 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_PIPE, useFactory: () => createValidationPipe({ strictKeys: config.core.strict_keys }) },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        OpenApiRoutes,
       ],
     };
   }

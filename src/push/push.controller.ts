@@ -10,7 +10,7 @@ import {
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
-} from '@nestjs/swagger';
+} from '../openapi/openapi.decorators';
 import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
 import { RequestId } from '../http/request-id.middleware';
 import { MessageDto, PushAcceptedDto, PushRequestStatusDto, ValidationErrorDto } from './push.dto';
