@@ -1,11 +1,31 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProcess, type GatewayProcess } from './support/gateway';
-import { root } from './support/process';
 import { waitFor } from './support/wait';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
+
+/**
+ * Preloaded into the gateway (NODE_OPTIONS=--require): appends the name of every package it loads, the first time, to
+ * the file LOADED_PACKAGES names, so that the test reads what the running gateway has loaded so far.
+ */
+const RECORDER = `
+const { appendFileSync } = require('node:fs');
+const { registerHooks } = require('node:module');
+const seen = new Set();
+registerHooks({
+  load(url, context, nextLoad) {
+    const name = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(url)?.[1];
+    if (name && !seen.has(name)) {
+      seen.add(name);
+      appendFileSync(process.env.LOADED_PACKAGES, name + '\\n');
+    }
+    return nextLoad(url, context);
+  },
+});
+`;
+
 describe('what a gateway with credentials and the memory queue loads', () => {
   let gw: GatewayProcess;
   let dir: string;
@@ -15,8 +35,10 @@ describe('what a gateway with credentials and the memory queue loads', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pushgate-loading-'));
     out = join(dir, 'packages.txt');
+    const recorder = join(dir, 'recorder.cjs');
+    writeFileSync(recorder, RECORDER);
     gw = await startGatewayProcess({
-      NODE_OPTIONS: `--require ${join(root, 'test', 'fixtures', 'loaded-packages.cjs')}`,
+      NODE_OPTIONS: `--require ${recorder}`,
       LOADED_PACKAGES: out,
     });
   });
