@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module';
@@ -13,18 +13,26 @@ import { RequestIdMiddleware } from './http/request-id.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { LogModule } from './log/log.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiRoutes } from './openapi/openapi.routes';
 import { PushRequestTimer } from './metrics/push-request.middleware';
 import { PushModule } from './push/push.module';
 import { MemoryPushQueue } from './push/push.queue';
-import { RedisModule } from './redis/redis.module';
-import { RedisPushQueue } from './redis/redis.queue';
 import { ReloadModule } from './reload/reload.module';
 import { SimulatorModule } from './simulator/simulator.module';
 import { StatsModule } from './stats/stats.module';
 
-/** The parts that depend on `queue.backend`: the queue, and what only the Redis queue offers. */
-function queueBackend(config: PushgateConfig): (DynamicModule | typeof RedisModule)[] {
-  if (config.queue.backend === 'redis') return [PushModule.forRoot({ queue: RedisPushQueue }), RedisModule];
+/**
+ * The parts that depend on `queue.backend`: the queue, and what only the Redis queue offers. The Redis ones (and
+ * ioredis with them) are loaded only for that backend.
+ */
+function queueBackend(config: PushgateConfig): (DynamicModule | Type)[] {
+  if (config.queue.backend === 'redis') {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { RedisPushQueue } = require('./redis/redis.queue') as typeof import('./redis/redis.queue');
+    const { RedisModule } = require('./redis/redis.module') as typeof import('./redis/redis.module');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    return [PushModule.forRoot({ queue: RedisPushQueue }), RedisModule];
+  }
   return [PushModule.forRoot({ queue: MemoryPushQueue })];
 }
 
@@ -54,6 +62,7 @@ export class AppModule implements NestModule {
       providers: [
         { provide: APP_PIPE, useFactory: () => createValidationPipe({ strictKeys: config.core.strict_keys }) },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        OpenApiRoutes,
       ],
     };
   }

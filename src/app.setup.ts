@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ApiKeyGuard } from './auth/auth.guard';
 import { CORE_CONFIG, type CoreConfig } from './config/pushgate.config';
 import { applyConnectionLimits } from './http/connection-limits';
-import { AccessLogMiddleware } from './http/access-log.middleware';
 import { keyRequired } from './http/key-required.middleware';
-import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH, RequestIdMiddleware } from './http/request-id.middleware';
+import { REQUEST_ID_HEADER, REQUEST_ID_MAX_LENGTH } from './http/request-id.middleware';
 import { LogService } from './log/log.service';
+import { loadSwagger, type OpenAPIObject } from './openapi/openapi.decorators';
+import { OpenApiRoutes } from './openapi/openapi.routes';
 
 /** Where the OpenAPI description is served: the UI, and the document as JSON and YAML. */
 export const OPENAPI_PATHS = { ui: 'docs', json: 'docs-json', yaml: 'docs-yaml' } as const;
@@ -122,7 +123,8 @@ function describeForClients(doc: OpenAPIObject): OpenAPIObject {
 }
 
 /** The OpenAPI 3 document of every route of the application, generated from its controllers and DTOs. */
-export function openApiDocument(app: INestApplication): OpenAPIObject {
+export async function openApiDocument(app: INestApplication): Promise<OpenAPIObject> {
+  const { DocumentBuilder, SwaggerModule } = await loadSwagger();
   const info = new DocumentBuilder()
     .setTitle('pushgate')
     .setDescription("Push notification gateway for APNs and FCM HTTP v1, compatible with Gaurun's API.")
@@ -135,6 +137,32 @@ export function openApiDocument(app: INestApplication): OpenAPIObject {
   return describeForClients(SwaggerModule.createDocument(app, info));
 }
 
+/** `/docs`, `/docs-json`, `/docs-yaml` and the paths below them, matched as Express matches (case-insensitively). */
+function isOpenApiPath(path: string): boolean {
+  const lower = path.toLowerCase();
+  return Object.values(OPENAPI_PATHS).some((p) => lower === `/${p}` || lower.startsWith(`/${p}/`));
+}
+
+/** Swagger's UI and document routes on a router of their own, with the document built from the application. */
+async function openApiRouter(app: INestApplication): Promise<Router> {
+  const [{ SwaggerModule }, document] = await Promise.all([loadSwagger(), openApiDocument(app)]);
+  const router = Router();
+  const adapter = new ExpressAdapter(router);
+  // What SwaggerModule.setup uses of an application: its HTTP adapter, and static files served through it.
+  const mount = {
+    getHttpAdapter: () => adapter,
+    useStaticAssets: (path: string, options: { prefix: string }): void => {
+      adapter.useStaticAssets(path, options);
+    },
+  };
+  SwaggerModule.setup(OPENAPI_PATHS.ui, mount as unknown as INestApplication, document, {
+    jsonDocumentUrl: OPENAPI_PATHS.json,
+    yamlDocumentUrl: OPENAPI_PATHS.yaml,
+    customSiteTitle: 'pushgate API',
+  });
+  return router;
+}
+
 /** What main and the end-to-end tests both apply to a created application. */
 export function setupApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(LogService));
@@ -142,21 +170,24 @@ export function setupApp(app: INestApplication): INestApplication {
   express.disable('x-powered-by');
   express.set('etag', false);
   applyConnectionLimits(app.getHttpServer() as Server, app.get<CoreConfig>(CORE_CONFIG));
-  // Swagger's routes are Express's own, outside Nest's guards and middleware: they get a request id, an access-log
-  // line and the key check here.
-  const requestId = new RequestIdMiddleware();
-  const accessLog = new AccessLogMiddleware(app.get(LogService));
-  express.use(
-    Object.values(OPENAPI_PATHS).map((path) => `/${path}`),
-    requestId.use.bind(requestId),
-    accessLog.use.bind(accessLog),
-    keyRequired(app.get(ApiKeyGuard), '/docs'),
-  );
-  // Built on the first request for it, not at start.
-  SwaggerModule.setup(OPENAPI_PATHS.ui, app, () => openApiDocument(app), {
-    jsonDocumentUrl: OPENAPI_PATHS.json,
-    yamlDocumentUrl: OPENAPI_PATHS.yaml,
-    customSiteTitle: 'pushgate API',
+  // The description's routes are Express's own, outside Nest's guards: they get the key check here (and a request id
+  // and an access-log line from Nest's middleware, which every request passes). Swagger is loaded, and the document
+  // built, on the first request for them, not at start.
+  const checkKey = keyRequired(app.get(ApiKeyGuard), '/docs');
+  let router: Promise<Router> | undefined;
+  app.get(OpenApiRoutes).serve((req: Request, res: Response, next: NextFunction): void => {
+    if (!isOpenApiPath(req.path)) return next();
+    checkKey(req, res, (error?: unknown) => {
+      if (error !== undefined) return next(error);
+      router ??= openApiRouter(app);
+      router.then(
+        (handle) => handle(req, res, next),
+        (failure: unknown) => {
+          router = undefined;
+          next(failure);
+        },
+      );
+    });
   });
   return app;
 }

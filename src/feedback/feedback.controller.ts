@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, NotFoundException, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '../openapi/openapi.decorators';
 import { InvalidTokensDto, InvalidTokensQueryDto } from './feedback.dto';
 import { FeedbackService } from './feedback.service';
 

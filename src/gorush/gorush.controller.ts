@@ -9,7 +9,7 @@ import {
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
-} from '@nestjs/swagger';
+} from '../openapi/openapi.decorators';
 import { effectiveConfig } from '../cli/check-config.command';
 import { VERSION } from '../version';
 import { AppsSettings, CONFIG_SECTIONS, GORUSH_CONFIG, type ConfigSections, type GorushConfig } from '../config/pushgate.config';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '../openapi/openapi.decorators';
 import { Type } from 'class-transformer';
 import { IsArray, IsIn, IsInt, IsObject, IsOptional, ValidateBy, ValidateNested, type ValidationOptions } from 'class-validator';
 import { OptionalBoolean, OptionalInt, OptionalNested, OptionalString, SoundVolume } from '../notification/notification.fields';

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '../openapi/openapi.decorators';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { StatusOnlyForAnonymous } from '../auth/auth.decorators';
 import { LivenessDto, ReadinessDto } from './health.dto';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '../openapi/openapi.decorators';
 
 /** Indicators by name, each with its `status` and what it reports (usage, reason...). */
 function indicators(description: string, example: object): ApiPropertyOptions {

@@ -10,7 +10,7 @@ import {
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
-} from '@nestjs/swagger';
+} from '../openapi/openapi.decorators';
 import { PUSHER_MAX_LIMIT } from '../config/pushgate.config';
 import type { Request, Response } from 'express';
 import { sendJson } from '../http/json-response';

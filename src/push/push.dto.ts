@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../openapi/openapi.decorators';
 
 export const PUSH_STATUSES = ['succeeded', 'failed', 'pending'] as const;
 export type PushStatus = (typeof PUSH_STATUSES)[number];

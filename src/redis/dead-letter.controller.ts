@@ -7,7 +7,7 @@ import {
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
-} from '@nestjs/swagger';
+} from '../openapi/openapi.decorators';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, Matches } from 'class-validator';
 import { AdminRoute } from '../auth/auth.decorators';
 import { CORE_CONFIG, type CoreConfig } from '../config/pushgate.config';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../openapi/openapi.decorators';
 import { NotificationDto } from '../notification/notification.dto';
 
 /** A push that ended failed, as `GET /queue/dead-letters` lists it. */

@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '../openapi/openapi.decorators';
 import { AdminRoute } from '../auth/auth.decorators';
 import { ConfigError } from '../config/pushgate.config';
 import { ValidationErrorDto } from '../push/push.dto';

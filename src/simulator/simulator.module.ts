@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppsSettings, DEFAULT_APP } from '../config/pushgate.config';
 import { configuredSettings, PROVIDER_SETTINGS, type ProviderSettings } from '../provider/provider.settings';
-import { Simulator } from './simulator';
+import type { Simulator } from './simulator';
 import { simulatedSettings } from './simulator.settings';
 
 /** The embedded APNs/FCM simulator, or null when real credentials are configured. */
@@ -36,6 +36,9 @@ class SimulatorLifecycle implements OnApplicationShutdown {
       inject: [AppsSettings],
       useFactory: async (apps: AppsSettings): Promise<EmbeddedSimulator | null> => {
         if (!apps.simulator) return null;
+        // Loaded only here: a gateway with credentials runs without the simulator's servers and certificate code.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Simulator } = require('./simulator') as typeof import('./simulator');
         const simulator = await Simulator.start({ topic: apps.app(DEFAULT_APP)?.ios.topic || undefined, recordLimit: 1000 });
         const files = simulator.writeCredentials(mkdtempSync(join(tmpdir(), 'pushgate-simulator-')));
         new Logger('Simulator').error(

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '../openapi/openapi.decorators';
 import { PushCounters, type AppCounters, type PlatformCounters } from '../push/push.counters';
 import { PushQueue } from '../push/push.queue';
 import { PushDispatcher } from '../push/push.dispatcher';
