@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { VERSION } from '../src/version';
-import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import type { Simulator } from '../src/simulator/simulator';
+import { android, eventually, ios, simulatedGatewayForSuite, withSimulatedGateway, type Gateway } from './support/gateway';
 
 type Labels = Record<string, string>;
 
@@ -45,20 +45,11 @@ async function scrape(gw: Gateway): Promise<Scrape> {
 describe('GET /metrics follows the pushes as they flow', () => {
   let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start({ latencyMs: 300 });
-    gw = await startGateway(sim, {
-      PUSHGATE_CORE_WORKERS: '1',
-      PUSHGATE_CORE_PUSHER_MAX: '0',
-      PUSHGATE_CORE_QUEUES: '100',
-      PUSHGATE_ANDROID_RETRY_MAX: '1',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite(
+    (started) => ({ sim, gw } = started),
+    { PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0', PUSHGATE_CORE_QUEUES: '100', PUSHGATE_ANDROID_RETRY_MAX: '1' },
+    { simulator: { latencyMs: 300 } },
+  );
 
   it('counts outcomes, reasons and retries, times sends and queue waits, and shows the queue and the sends in flight', async () => {
     const before = await scrape(gw);
@@ -164,22 +155,21 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
 describe('GET /metrics with APNs certificate authentication', () => {
   it('reports the days left on the client certificate and no provider-token age', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, {}, 'certificate');
-    try {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(['cert-token'])] })
-        .expect(200);
-      await sim.waitFor(1, 5000);
-      const s = await scrape(gw);
-      const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;
-      expect(expected).toBeGreaterThan(365);
-      expect(s.find('pushgate_apns_certificate_days_left')).toBeCloseTo(expected, 2);
-      expect(s.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
-    } finally {
-      await gw.close();
-      await sim.close();
-    }
+    await withSimulatedGateway(
+      {},
+      async ({ sim, gw }) => {
+        await gw.http
+          .post('/push')
+          .send({ notifications: [ios(['cert-token'])] })
+          .expect(200);
+        await sim.waitFor(1, 5000);
+        const s = await scrape(gw);
+        const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;
+        expect(expected).toBeGreaterThan(365);
+        expect(s.find('pushgate_apns_certificate_days_left')).toBeCloseTo(expected, 2);
+        expect(s.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
+      },
+      { auth: 'certificate' },
+    );
   });
 });
