@@ -6,7 +6,7 @@ import { readLog, startGateway, type Gateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 
 export async function stats(gw: Gateway): Promise<AppStats> {
-  return (await gw.http.get('/stat/app').expect(200)).body as Stats;
+  return (await gw.http.get('/stat/app').expect(200)).body as AppStats;
 }
 
 export function finished(s: AppStats): number {
