@@ -228,3 +228,22 @@ export class GorushErrorDto {
   @ApiProperty({ example: 'fSfFwgfS-r1a', description: "The request's id, as in its `X-Request-Id` header." })
   readonly request_id!: string;
 }
+
+class GorushPlatformStatsDto {
+  @ApiProperty({ type: 'integer', example: 120 }) readonly push_success!: number;
+  @ApiProperty({ type: 'integer', example: 3 }) readonly push_error!: number;
+}
+
+/** Gorush's `status.App`, filled from pushgate's counters. */
+export class GorushAppStatsDto {
+  @ApiProperty({ example: '0.1.0' }) readonly version!: string;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Sends in flight.' }) readonly busy_workers!: number;
+  @ApiProperty({ type: 'integer', example: 120, description: 'Pushes that succeeded.' }) readonly success_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 3, description: 'Pushes that failed for good.' }) readonly failure_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted.' }) readonly submitted_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted (one per token).' }) readonly total_count!: number;
+  @ApiProperty({ type: GorushPlatformStatsDto }) readonly ios!: GorushPlatformStatsDto;
+  @ApiProperty({ type: GorushPlatformStatsDto }) readonly android!: GorushPlatformStatsDto;
+  @ApiProperty({ type: GorushPlatformStatsDto, description: 'Always zero: pushgate does not send to Huawei.' })
+  readonly huawei!: GorushPlatformStatsDto;
+}
