@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { VERSION } from '../src/version';
 import type { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, simulatedGatewayForSuite, withSimulatedGateway, type Gateway } from './support/gateway';
+import { android, eventually, ios, pushAccepted, simulatedGatewayForSuite, withSimulatedGateway, type Gateway } from './support/gateway';
 
 type Labels = Record<string, string>;
 
@@ -61,10 +61,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
     expect(before.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
 
     // One send at a time, 300 ms each: the second push waits 0.3 s in the queue, the third 0.6 s.
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['metric-token-1', 'metric-token-2', 'metric-token-3'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['metric-token-1', 'metric-token-2', 'metric-token-3']));
     let busy = await scrape(gw);
     await eventually(async () => {
       busy = await scrape(gw);
@@ -74,10 +71,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
     await eventually(async () => (await scrape(gw)).value('pushgate_pushes_total', { platform: 'ios', outcome: 'succeeded' }) === 3);
     sim.latencyMs = 0;
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['sim-BadDeviceToken-metric']), android(['metric-token-4', 'sim-flaky1-UNAVAILABLE-metric'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['sim-BadDeviceToken-metric']), android(['metric-token-4', 'sim-flaky1-UNAVAILABLE-metric']));
     let after = await scrape(gw);
     await eventually(async () => {
       after = await scrape(gw);
@@ -118,10 +112,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
   it('times every answered POST /push by status code, refusals included, and nothing else', async () => {
     const before = await scrape(gw);
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['timed-token'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['timed-token']));
     await gw.http
       .post('/push?wait=false')
       .send({ notifications: [ios(['timed-token-2'])] })
@@ -158,10 +149,7 @@ describe('GET /metrics with APNs certificate authentication', () => {
     await withSimulatedGateway(
       {},
       async ({ sim, gw }) => {
-        await gw.http
-          .post('/push')
-          .send({ notifications: [ios(['cert-token'])] })
-          .expect(200);
+        await pushAccepted(gw, ios(['cert-token']));
         await sim.waitFor(1, 5000);
         const s = await scrape(gw);
         const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;

@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { ApnsService } from '../../src/apns/apns.service';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, type Gateway } from '../support/gateway';
+import { ios, type Gateway, pushAccepted } from '../support/gateway';
 import { waitFor } from '../support/wait';
-import { captureSessions, nothingLost, pushAccepted, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
+import { captureSessions, nothingLost, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
 

@@ -60,11 +60,6 @@ export function trackCrashes(): { errors: unknown[] } {
   return seen;
 }
 
-/** POST /push with these notifications, which the gateway must accept. */
-export async function pushAccepted(gw: Gateway, ...notifications: Record<string, unknown>[]): Promise<void> {
-  await gw.http.post('/push').send({ notifications }).expect(200);
-}
-
 export function tokens(prefix: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 }

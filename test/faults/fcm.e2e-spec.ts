@@ -1,7 +1,7 @@
 import { Simulator } from '../../src/simulator/simulator';
-import { android, type Gateway } from '../support/gateway';
+import { android, type Gateway, pushAccepted } from '../support/gateway';
 import { waitFor } from '../support/wait';
-import { nothingLost, pushAccepted, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
+import { nothingLost, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
 const crashes = trackCrashes();
 

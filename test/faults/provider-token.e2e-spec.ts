@@ -1,7 +1,7 @@
 import { MIN_TOKEN_REFRESH_MS } from '../../src/apns/apns.client';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, startGateway, type Gateway } from '../support/gateway';
-import { nothingLost, pushAccepted, trackCrashes } from './faults';
+import { ios, startGateway, type Gateway, pushAccepted } from '../support/gateway';
+import { nothingLost, trackCrashes } from './faults';
 
 const crashes = trackCrashes();
 const MINUTE = 60_000;

@@ -204,6 +204,11 @@ export function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 
   return waitFor(check, { timeoutMs, intervalMs: pollMs });
 }
 
+/** POST /push with these notifications, which the gateway must accept. */
+export async function pushAccepted(gw: Gateway, ...notifications: Record<string, unknown>[]): Promise<void> {
+  await gw.http.post('/push').send({ notifications }).expect(200);
+}
+
 export function ios(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { token, platform: 1, message: 'hello', ...extra };
 }
