@@ -8,6 +8,11 @@ export const GORUSH_IOS = 1;
 export const GORUSH_ANDROID = 2;
 export const GORUSH_HUAWEI = 3;
 
+/** FCM v1 `notification` keys Gorush accepts and does not send (FCM v1 has them in `android.notification`). */
+const DROPPED_LIKE_GORUSH = { description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' };
+/** Gorush's per-notification APNs environment, which pushgate keeps per app. */
+const ONE_APNS_ENVIRONMENT = { description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." };
+
 /** A string, or Gorush's sound dictionary `{critical, name, volume}`. */
 function IsSound(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
@@ -59,10 +64,10 @@ export class GorushFcmNotificationDto {
   @OptionalString({ example: 'https://example.com/a.png' }, 2048)
   readonly image?: string;
 
-  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
+  @OptionalString(DROPPED_LIKE_GORUSH)
   readonly icon?: string;
 
-  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
+  @OptionalString(DROPPED_LIKE_GORUSH)
   readonly color?: string;
 }
 
@@ -170,10 +175,10 @@ export class GorushNotificationDto {
   @OptionalNested(GorushAlertDto)
   readonly alert?: GorushAlertDto;
 
-  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
+  @OptionalBoolean(ONE_APNS_ENVIRONMENT)
   readonly production?: boolean;
 
-  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
+  @OptionalBoolean(ONE_APNS_ENVIRONMENT)
   readonly development?: boolean;
 }
 
