@@ -36,7 +36,7 @@ import { parseArgs } from 'node:util';
 import { type Bench, type Size, SIZES, parseBench } from './lib/bench.ts';
 import { startFlags } from './lib/gateway.ts';
 import { buildMockpush, startMockpush } from './lib/mockpush.ts';
-import { ROOT, killAll, log } from './lib/processes.ts';
+import { ROOT, log, runDirectory } from './lib/processes.ts';
 import type { Provider } from './lib/provider.ts';
 import { startSimulator } from './lib/simulator.ts';
 import { round } from './lib/stats.ts';
@@ -419,17 +419,7 @@ for (const [name, dir] of [
 // checkout's. Node consults NODE_PATH only when the usual lookup fails, so a copy with node_modules of its own keeps them.
 process.env.NODE_PATH = [process.env.NODE_PATH, path.join(ROOT, 'node_modules')].filter(Boolean).join(path.delimiter);
 
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-bench-ab-'));
-process.on('exit', () => {
-  killAll();
-  fs.rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`bench:ab: ${signal}, stopping\n`);
-    process.exit(130);
-  });
-}
+const tmpDir = runDirectory('bench:ab', 'pushgate-bench-ab-');
 const base = parseBench(
   [...(parsed.quick ? ['--quick'] : []), ...(parsed['mockpush-src'] ? [`--mockpush-src=${parsed['mockpush-src']}`] : [])],
   process.env,

@@ -40,7 +40,7 @@ import path from 'node:path';
 import { type Bench, USAGE, parseBench } from './lib/bench.ts';
 import { MESSAGE, NOTIFICATIONS_PER_REQUEST, TOKENS_PER_NOTIFICATION, LOAD_CONNECTIONS } from './lib/load.ts';
 import { buildMockpush, startMockpush } from './lib/mockpush.ts';
-import { ROOT, killAll, log, until } from './lib/processes.ts';
+import { ROOT, log, runDirectory, until } from './lib/processes.ts';
 import type { Provider } from './lib/provider.ts';
 import { startSimulator } from './lib/simulator.ts';
 import { round } from './lib/stats.ts';
@@ -204,17 +204,7 @@ async function main(bench: Bench, argv: readonly string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pushgate-bench-'));
-process.on('exit', () => {
-  killAll();
-  fs.rmSync(tmpDir, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`bench: ${signal}, stopping\n`);
-    process.exit(130);
-  });
-}
+const tmpDir = runDirectory('bench', 'pushgate-bench-');
 const bench = parseBench(argv, process.env, tmpDir);
 if (!bench) {
   process.stderr.write(`unknown option in ${argv.join(' ')}\n${USAGE}`);

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import type { AppStats, RuntimeStats } from './lib/gateway.ts';
 import { ROOT, freePort, killAll, requestJson, spawnChild as spawnProcess, until, type BenchChild } from './lib/processes.ts';
 
 /** Children run without the harness's NODE_OPTIONS (a profiler or loader meant for this script). */
@@ -44,25 +45,6 @@ const LIMITS = {
   eventLoopP99: { ratio: 1.5, slackMs: 10 },
 };
 
-interface PlatformStats {
-  push_success: number;
-  push_error: number;
-  retries: number;
-  errors: Record<string, number>;
-}
-interface AppStats {
-  accepted: number;
-  queue_usage: number;
-  pusher_count: number;
-  retrying: number;
-  ios: PlatformStats;
-  android: PlatformStats;
-}
-interface RuntimeStats {
-  memory: { rss: number; heap_used: number };
-  active_resources: number;
-  event_loop_delay: { p99_ms: number };
-}
 interface Sample {
   t: number;
   rss: number;

@@ -1,8 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, readLog, simulatorEnv, startGateway, type Gateway } from './support/gateway';
+import { eventually, ios, readLog, scopedKeysEnv, simulatedGatewayForSuite, tempPath, type Gateway } from './support/gateway';
 
 type Line = Record<string, unknown>;
 
@@ -17,25 +13,12 @@ async function requestLine(gw: Gateway, id: string): Promise<Line> {
 }
 
 describe('one access-log line per HTTP request, and request_id in every refusal', () => {
-  let sim: Simulator;
   let gw: Gateway;
   const admin = { Authorization: 'Bearer admin-key' };
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    const dir = mkdtempSync(join(tmpdir(), 'pushgate-access-'));
-    gw = await startGateway(sim, {
-      ...simulatorEnv(sim, dir, 'token', 'PUSHGATE_APPS_BRAND_B_'),
-      PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key',
-      PUSHGATE_AUTH_API_KEYS: 'admin-key',
-      PUSHGATE_AUTH_PROTECT_STATS: 'true',
-      PUSHGATE_CORE_BODY_LIMIT: '2048',
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await sim?.close();
-  });
+  simulatedGatewayForSuite(
+    (started) => ({ gw } = started),
+    (sim) => ({ ...scopedKeysEnv(sim), PUSHGATE_AUTH_PROTECT_STATS: 'true', PUSHGATE_CORE_BODY_LIMIT: '2048' }),
+  );
 
   it('logs an accepted POST /push with its method, path, status, duration, request id and pushes', async () => {
     await gw.http
@@ -105,17 +88,8 @@ describe('one access-log line per HTTP request, and request_id in every refusal'
 });
 
 describe('the request line of a 5xx', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    gw = await startGateway(sim, { PUSHGATE_CORE_QUEUES: '2' });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await sim?.close();
-  });
+  simulatedGatewayForSuite((started) => ({ gw } = started), { PUSHGATE_CORE_QUEUES: '2' });
 
   it('is written at error with the pushes refused, and no error made up from the status', async () => {
     const res = await gw.http
@@ -131,18 +105,12 @@ describe('the request line of a 5xx', () => {
 });
 
 describe('the request line in log.format = "gaurun"', () => {
-  let sim: Simulator;
   let gw: Gateway;
-  let errorLog: string;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    errorLog = join(mkdtempSync(join(tmpdir(), 'pushgate-access-gaurun-')), 'error.log');
-    gw = await startGateway(sim, { PUSHGATE_LOG_FORMAT: 'gaurun', PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_LEVEL: 'info' });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await sim?.close();
+  const errorLog = tempPath('error.log');
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_LOG_FORMAT: 'gaurun',
+    PUSHGATE_LOG_ERROR_LOG: errorLog,
+    PUSHGATE_LOG_LEVEL: 'info',
   });
 
   it("leaves the access log to Gaurun's lines and writes the request line to the error log in Gaurun's shape", async () => {

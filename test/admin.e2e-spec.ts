@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, startGateway, type Gateway } from './support/gateway';
+import { eventually, ios, simulatedGatewayForSuite, tempPath, withSimulatedGateway, type Gateway } from './support/gateway';
 
 const KEY = 'pg-admin-key-4e8b2d6f0a';
 
@@ -15,18 +12,12 @@ async function listen(gw: Gateway): Promise<number> {
 }
 
 describe('administration without API keys', () => {
-  let sim: Simulator;
   let gw: Gateway;
-  let errorLog: string;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    errorLog = join(mkdtempSync(join(tmpdir(), 'pushgate-admin-')), 'error.log');
-    gw = await startGateway(sim, { PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_LEVEL: 'warn', PUSHGATE_CORE_WORKERS: '1' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
+  const errorLog = tempPath('error.log');
+  simulatedGatewayForSuite((started) => ({ gw } = started), {
+    PUSHGATE_LOG_ERROR_LOG: errorLog,
+    PUSHGATE_LOG_LEVEL: 'warn',
+    PUSHGATE_CORE_WORKERS: '1',
   });
 
   // The dead-letter routes exist with the Redis queue only: test/redis/redis-queue.e2e-spec.ts refuses them the same way.
@@ -68,40 +59,30 @@ describe('administration without API keys', () => {
 
 describe('administration opened explicitly with auth.anonymous_admin', () => {
   it('lets anonymous clients through to reload and dead letters', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, { PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true' });
-    try {
+    await withSimulatedGateway({ PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true' }, async ({ gw }) => {
       // Past the guard: the in-memory queue has no dead letters (404), and the process's own configuration
       // (no file, embedded simulator) differs from this test's, so the reload is refused on its merits (400).
       await gw.http.get('/queue/dead-letters').expect(404);
       const reload = await gw.http.post('/config/reload').expect(400);
       expect(reload.body.message).toMatch(/^configuration not reloaded/);
-    } finally {
-      await gw.close();
-      await sim.close();
-    }
+    });
   });
 });
 
 describe('with API keys', () => {
-  let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start({ latencyMs: 3000 });
-    gw = await startGateway(sim, {
+  simulatedGatewayForSuite(
+    (started) => ({ gw } = started),
+    {
       PUSHGATE_AUTH_API_KEYS: KEY,
       PUSHGATE_AUTH_PROTECT_STATS: 'true',
       PUSHGATE_AUTH_RATE_LIMIT: '1000',
       PUSHGATE_CORE_QUEUES: '10',
       PUSHGATE_CORE_WORKERS: '1',
       PUSHGATE_CORE_PUSHER_MAX: '0',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+    },
+    { simulator: { latencyMs: 3000 } },
+  );
 
   it('needs a key for the API description', async () => {
     for (const path of ['/docs', '/docs/', '/docs-json', '/docs-yaml']) {
@@ -168,13 +149,8 @@ describe('with API keys', () => {
 
 describe('wrong API keys', () => {
   it('are throttled per client address: 429 with Retry-After after auth.failed_key_limit a minute, even for the right key', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, {
-      PUSHGATE_AUTH_API_KEYS: KEY,
-      PUSHGATE_AUTH_RATE_LIMIT: '1000',
-      PUSHGATE_AUTH_FAILED_KEY_LIMIT: '5',
-    });
-    try {
+    const env = { PUSHGATE_AUTH_API_KEYS: KEY, PUSHGATE_AUTH_RATE_LIMIT: '1000', PUSHGATE_AUTH_FAILED_KEY_LIMIT: '5' };
+    await withSimulatedGateway(env, async ({ gw }) => {
       // Missing keys are not guesses.
       for (let i = 0; i < 10; i++)
         await gw.http
@@ -203,9 +179,6 @@ describe('wrong API keys', () => {
       await gw.http.get('/docs-json').set('authorization', `Bearer ${KEY}`).expect(429);
       // Probes carry no key and are never limited.
       await gw.http.get('/health/live').expect(200);
-    } finally {
-      await gw.close();
-      await sim.close();
-    }
+    });
   });
 });

@@ -1,8 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, simulatorEnv, startGateway, type Gateway } from './support/gateway';
+import { Simulator, type SimulatorOptions } from '../src/simulator/simulator';
+import {
+  android,
+  eventually,
+  ios,
+  namedAppEnv,
+  readLog,
+  receivedTokens,
+  scopedKeysEnv,
+  startGateway,
+  type Gateway,
+} from './support/gateway';
 
 interface PlatformStats {
   push_success: number;
@@ -16,9 +23,34 @@ interface Stats {
   apps: Record<string, { ios: PlatformStats; android: PlatformStats; in_flight: number; parked: number }>;
 }
 
-/** A second app, `brand_b`, on its own simulator: another APNs team and topic, another Firebase project. */
-function brandBEnv(sim: Simulator): Record<string, string> {
-  return simulatorEnv(sim, mkdtempSync(join(tmpdir(), 'pushgate-apps-')), 'token', 'PUSHGATE_APPS_BRAND_B_');
+interface TwoApps {
+  /** The default app's provider. */
+  simA: Simulator;
+  /** `brand_b`'s provider: another APNs team and topic, another Firebase project. */
+  simB: Simulator;
+  gw: Gateway;
+}
+
+/**
+ * A gateway with two apps, each on a simulator of its own, for the enclosing `describe`. `env` adds to the
+ * default app's keys; it is given `brand_b`'s simulator, whose credentials it names.
+ */
+function twoAppsForSuite(
+  use: (started: TwoApps) => void,
+  env: (simB: Simulator) => Record<string, string>,
+  options: [SimulatorOptions, SimulatorOptions] = [{}, {}],
+): void {
+  let started: Partial<TwoApps> = {};
+  beforeAll(async () => {
+    const [simA, simB] = await Promise.all(options.map((o) => Simulator.start(o)));
+    started = { simA, simB };
+    started.gw = await startGateway(simA, env(simB));
+    use(started as TwoApps);
+  });
+  afterAll(async () => {
+    await started.gw?.close();
+    await Promise.all([started.simA?.close(), started.simB?.close()]);
+  });
 }
 
 async function stats(gw: Gateway): Promise<Stats> {
@@ -29,26 +61,22 @@ describe('several apps in one gateway: named credential sets chosen per notifica
   let simA: Simulator;
   let simB: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    [simA, simB] = await Promise.all([
-      Simulator.start({ topic: 'com.example.brand-a', fcmProject: 'brand-a' }),
-      Simulator.start({ topic: 'com.example.brand-b', fcmProject: 'brand-b' }),
-    ]);
-    gw = await startGateway(simA, {
-      ...brandBEnv(simB),
+  twoAppsForSuite(
+    (started) => ({ simA, simB, gw } = started),
+    (simB) => ({
+      ...namedAppEnv(simB, 'brand_b'),
       // Eight senders in all: without per-app limits, eight hanging pushes of one app would hold every one.
       PUSHGATE_CORE_WORKERS: '1',
       PUSHGATE_CORE_PUSHER_MAX: '7',
       PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '0',
       PUSHGATE_IOS_TIMEOUT: '3',
       PUSHGATE_IOS_RETRY_MAX: '0',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await Promise.all([simA.close(), simB.close()]);
-  });
+    }),
+    [
+      { topic: 'com.example.brand-a', fcmProject: 'brand-a' },
+      { topic: 'com.example.brand-b', fcmProject: 'brand-b' },
+    ],
+  );
 
   it('sends each notification with its app’s APNs team and topic and its Firebase project, counted and logged by app', async () => {
     await gw.http
@@ -171,19 +199,7 @@ describe('API keys scoped to apps', () => {
   let simA: Simulator;
   let simB: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    [simA, simB] = await Promise.all([Simulator.start(), Simulator.start()]);
-    gw = await startGateway(simA, {
-      ...brandBEnv(simB),
-      PUSHGATE_AUTH_API_KEYS: 'admin-key',
-      PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await Promise.all([simA.close(), simB.close()]);
-  });
+  twoAppsForSuite((started) => ({ simA, simB, gw } = started), scopedKeysEnv);
 
   it('a scoped key pushes to its apps only, and to nothing else; unscoped keys reach every app', async () => {
     const bearer = (key: string): string => `Bearer ${key}`;
@@ -211,12 +227,7 @@ describe('API keys scoped to apps', () => {
       .expect(401);
 
     await eventually(() => simB.records().length === 2 && simA.records().length === 1);
-    expect(
-      simB
-        .records()
-        .map((r) => r.token)
-        .sort(),
-    ).toEqual(['b-admin', 'b-scoped']);
+    expect(receivedTokens(simB)).toEqual(['b-admin', 'b-scoped']);
     expect(simA.records().map((r) => r.token)).toEqual(['a-admin']);
   });
 });

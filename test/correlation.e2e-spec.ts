@@ -1,32 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, readLog, simulatorEnv, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
+import { android, eventually, ios, readLog, scopedKeysEnv, simulatedGatewayForSuite, type Gateway } from './support/gateway';
 
 /** A generated request id: the boot id, then a sequence number. */
 const GENERATED = /^[A-Za-z0-9_-]{8}-r[0-9a-z]+$/;
 
 describe('request correlation: X-Request-Id on every answer of POST /push, in its body and its journal lines', () => {
-  let sim: Simulator;
   let gw: Gateway;
   const admin = { Authorization: 'Bearer admin-key' };
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    const dir = mkdtempSync(join(tmpdir(), 'pushgate-correlation-'));
-    gw = await startGateway(sim, {
-      ...simulatorEnv(sim, dir, 'token', 'PUSHGATE_APPS_BRAND_B_'),
-      PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key',
-      PUSHGATE_AUTH_API_KEYS: 'admin-key',
-      PUSHGATE_CORE_QUEUES: '4',
-      PUSHGATE_CORE_BODY_LIMIT: '2048',
-    });
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await sim?.close();
-  });
+  simulatedGatewayForSuite(
+    (started) => ({ gw } = started),
+    (sim) => ({ ...scopedKeysEnv(sim), PUSHGATE_CORE_QUEUES: '4', PUSHGATE_CORE_BODY_LIMIT: '2048' }),
+  );
 
   it("takes the client's id, answers with it in the header and the body, and writes it on every line of its pushes", async () => {
     const res = await gw.http

@@ -1,8 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Simulator, type SimRecord } from '../src/simulator/simulator';
-import { eventually, simulatorEnv, startGateway, type Gateway, simulatedGatewayForSuite } from './support/gateway';
+import type { Simulator, SimRecord } from '../src/simulator/simulator';
+import { eventually, scopedKeysEnv, simulatedGatewayForSuite, type Gateway } from './support/gateway';
 
 /**
  * Gorush's API (`appleboy/gorush`) on pushgate: the request examples of Gorush's README sent to `/api/push`, delivered
@@ -324,16 +321,7 @@ describe('Gorush sync mode from the configuration (gorush.sync = true)', () => {
 describe('/api/push and API keys scoped to apps', () => {
   let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start();
-    const brandB = simulatorEnv(sim, mkdtempSync(join(tmpdir(), 'pushgate-gorush-b-')), 'token', 'PUSHGATE_APPS_BRAND_B_');
-    gw = await startGateway(sim, { ...brandB, PUSHGATE_AUTH_API_KEYS: 'admin-key', PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key' });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite((started) => ({ sim, gw } = started), scopedKeysEnv);
 
   it("a scoped key is held to its apps there as on /push: Gorush's requests go to the default app", async () => {
     const body = { notifications: [{ tokens: ['t'], platform: 1, message: 'hi' }] };

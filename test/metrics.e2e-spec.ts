@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { VERSION } from '../src/version';
-import { Simulator } from '../src/simulator/simulator';
-import { android, eventually, ios, startGateway, type Gateway } from './support/gateway';
+import type { Simulator } from '../src/simulator/simulator';
+import { android, eventually, ios, pushAccepted, simulatedGatewayForSuite, withSimulatedGateway, type Gateway } from './support/gateway';
 
 type Labels = Record<string, string>;
 
@@ -45,20 +45,11 @@ async function scrape(gw: Gateway): Promise<Scrape> {
 describe('GET /metrics follows the pushes as they flow', () => {
   let sim: Simulator;
   let gw: Gateway;
-
-  beforeAll(async () => {
-    sim = await Simulator.start({ latencyMs: 300 });
-    gw = await startGateway(sim, {
-      PUSHGATE_CORE_WORKERS: '1',
-      PUSHGATE_CORE_PUSHER_MAX: '0',
-      PUSHGATE_CORE_QUEUES: '100',
-      PUSHGATE_ANDROID_RETRY_MAX: '1',
-    });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await sim.close();
-  });
+  simulatedGatewayForSuite(
+    (started) => ({ sim, gw } = started),
+    { PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '0', PUSHGATE_CORE_QUEUES: '100', PUSHGATE_ANDROID_RETRY_MAX: '1' },
+    { simulator: { latencyMs: 300 } },
+  );
 
   it('counts outcomes, reasons and retries, times sends and queue waits, and shows the queue and the sends in flight', async () => {
     const before = await scrape(gw);
@@ -70,10 +61,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
     expect(before.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
 
     // One send at a time, 300 ms each: the second push waits 0.3 s in the queue, the third 0.6 s.
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['metric-token-1', 'metric-token-2', 'metric-token-3'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['metric-token-1', 'metric-token-2', 'metric-token-3']));
     let busy = await scrape(gw);
     await eventually(async () => {
       busy = await scrape(gw);
@@ -83,10 +71,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
     await eventually(async () => (await scrape(gw)).value('pushgate_pushes_total', { platform: 'ios', outcome: 'succeeded' }) === 3);
     sim.latencyMs = 0;
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['sim-BadDeviceToken-metric']), android(['metric-token-4', 'sim-flaky1-UNAVAILABLE-metric'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['sim-BadDeviceToken-metric']), android(['metric-token-4', 'sim-flaky1-UNAVAILABLE-metric']));
     let after = await scrape(gw);
     await eventually(async () => {
       after = await scrape(gw);
@@ -127,10 +112,7 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
   it('times every answered POST /push by status code, refusals included, and nothing else', async () => {
     const before = await scrape(gw);
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios(['timed-token'])] })
-      .expect(200);
+    await pushAccepted(gw, ios(['timed-token']));
     await gw.http
       .post('/push?wait=false')
       .send({ notifications: [ios(['timed-token-2'])] })
@@ -164,22 +146,18 @@ describe('GET /metrics follows the pushes as they flow', () => {
 
 describe('GET /metrics with APNs certificate authentication', () => {
   it('reports the days left on the client certificate and no provider-token age', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, {}, 'certificate');
-    try {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(['cert-token'])] })
-        .expect(200);
-      await sim.waitFor(1, 5000);
-      const s = await scrape(gw);
-      const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;
-      expect(expected).toBeGreaterThan(365);
-      expect(s.find('pushgate_apns_certificate_days_left')).toBeCloseTo(expected, 2);
-      expect(s.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
-    } finally {
-      await gw.close();
-      await sim.close();
-    }
+    await withSimulatedGateway(
+      {},
+      async ({ sim, gw }) => {
+        await pushAccepted(gw, ios(['cert-token']));
+        await sim.waitFor(1, 5000);
+        const s = await scrape(gw);
+        const expected = (new X509Certificate(sim.credentials.apns.certPem).validToDate.getTime() - Date.now()) / 86_400_000;
+        expect(expected).toBeGreaterThan(365);
+        expect(s.find('pushgate_apns_certificate_days_left')).toBeCloseTo(expected, 2);
+        expect(s.has('pushgate_apns_provider_token_age_seconds')).toBe(false);
+      },
+      { auth: 'certificate' },
+    );
   });
 });

@@ -1,25 +1,44 @@
-import { Simulator } from '../src/simulator/simulator';
+import { Simulator, type SimulatorOptions } from '../src/simulator/simulator';
 import { UNKNOWN_FATE_REASON, unfinishedPushes } from '../src/cli/recover.command';
 import { ApnsService } from '../src/apns/apns.service';
 import { FcmService } from '../src/fcm/fcm.service';
 import { PushCounters } from '../src/push/push.counters';
-import { android, ios, readLog, startGateway } from './support/gateway';
+import { android, ios, readLog, startGateway, type Gateway } from './support/gateway';
 import { waitFor } from './support/wait';
+
+/** One worker, a second to finish at shutdown, and iOS sends that may hang far longer than that. */
+const SHORT_SHUTDOWN = { PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1', PUSHGATE_IOS_TIMEOUT: '30' };
+
+/**
+ * A simulator and a gateway on it: the test stops the gateway itself, since how it stops is what it checks; the
+ * simulator is closed after, whatever the test does.
+ */
+async function stoppedInTest(
+  env: Record<string, string>,
+  simulator: SimulatorOptions,
+  run: (sim: Simulator, gw: Gateway, counters: PushCounters) => Promise<void>,
+): Promise<void> {
+  const sim = await Simulator.start(simulator);
+  try {
+    const gw = await startGateway(sim, env);
+    await run(sim, gw, gw.app.get(PushCounters));
+  } finally {
+    await sim.close();
+  }
+}
 
 describe('graceful shutdown', () => {
   it('drains the queue before the provider clients close, and every push ends succeeded', async () => {
-    const sim = await Simulator.start({ latencyMs: 100 });
-    const gw = await startGateway(sim, { PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '4', PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '20' });
-    const counters = gw.app.get(PushCounters);
-    const finishedAtClose: number[] = [];
-    for (const service of [gw.app.get(ApnsService), gw.app.get(FcmService)]) {
-      const close = service.onApplicationShutdown.bind(service);
-      jest.spyOn(service, 'onApplicationShutdown').mockImplementation(() => {
-        finishedAtClose.push(counters.finished);
-        return close();
-      });
-    }
-    try {
+    const env = { PUSHGATE_CORE_WORKERS: '1', PUSHGATE_CORE_PUSHER_MAX: '4', PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '20' };
+    await stoppedInTest(env, { latencyMs: 100 }, async (sim, gw, counters) => {
+      const finishedAtClose: number[] = [];
+      for (const service of [gw.app.get(ApnsService), gw.app.get(FcmService)]) {
+        const close = service.onApplicationShutdown.bind(service);
+        jest.spyOn(service, 'onApplicationShutdown').mockImplementation(() => {
+          finishedAtClose.push(counters.finished);
+          return close();
+        });
+      }
       const tokens = Array.from({ length: 30 }, (_, i) => `drain-${i}`);
       await gw.http
         .post('/push')
@@ -30,21 +49,11 @@ describe('graceful shutdown', () => {
       expect(finishedAtClose).toEqual([30, 30]);
       expect(counters.ios.push_success + counters.android.push_success).toBe(30);
       expect(sim.counts().apns.ok + sim.counts().fcm.ok).toBe(30);
-    } finally {
-      await sim.close();
-    }
+    });
   });
 
   it('logs what it could not deliver within shutdown_timeout as failed-push (Shutdown, or ShutdownInFlight when sent); nothing is lost silently', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, {
-      PUSHGATE_CORE_WORKERS: '1',
-      PUSHGATE_CORE_PUSHER_MAX: '1',
-      PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1',
-      PUSHGATE_IOS_TIMEOUT: '30',
-    });
-    const counters = gw.app.get(PushCounters);
-    try {
+    await stoppedInTest({ ...SHORT_SHUTDOWN, PUSHGATE_CORE_PUSHER_MAX: '1' }, {}, async (_sim, gw, counters) => {
       await gw.http
         .post('/push')
         .send({ notifications: [ios(['sim-hang-1', 'sim-hang-2', 'queued-3', 'queued-4'])] })
@@ -68,22 +77,12 @@ describe('graceful shutdown', () => {
       expect(indexes('Shutdown')).toEqual(['2', '3']);
       const accepted = log.filter((l) => l.type === 'accepted-push').map((l) => l.id);
       expect(new Set(failed.map((l) => l.id))).toEqual(new Set(accepted));
-    } finally {
-      await sim.close();
-    }
+    });
   });
 
   it('logs sends the provider received and had not answered at the deadline as ShutdownInFlight, which recover leaves alone', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, {
-      PUSHGATE_CORE_WORKERS: '1',
-      PUSHGATE_CORE_PUSHER_MAX: '9',
-      PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '1',
-      PUSHGATE_CORE_LOG_FULL_TOKEN: 'true',
-      PUSHGATE_IOS_TIMEOUT: '30',
-    });
-    const counters = gw.app.get(PushCounters);
-    try {
+    const env = { ...SHORT_SHUTDOWN, PUSHGATE_CORE_PUSHER_MAX: '9', PUSHGATE_CORE_LOG_FULL_TOKEN: 'true' };
+    await stoppedInTest(env, {}, async (sim, gw, counters) => {
       const onWire = Array.from({ length: 10 }, (_, i) => `sim-hang-wire${i}`);
       const queued = Array.from({ length: 5 }, (_, i) => `queued-${i}`);
       await gw.http
@@ -108,17 +107,13 @@ describe('graceful shutdown', () => {
       expect(recoverable).toEqual([...queued].sort());
       const withUnknown = (await unfinishedPushes([gw.accessLog], new Set([UNKNOWN_FATE_REASON]))).map((p) => p.token).sort();
       expect(withUnknown).toEqual([...onWire, ...queued].sort());
-    } finally {
-      await sim.close();
-    }
+    });
   });
 
   it('refuses new pushes with 503 and reports not ready once shutdown has begun', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, { PUSHGATE_CORE_SHUTDOWN_DELAY: '1' });
-    const server = gw.app.getHttpServer() as import('node:http').Server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
+    await stoppedInTest({ PUSHGATE_CORE_SHUTDOWN_DELAY: '1' }, {}, async (sim, gw) => {
+      const server = gw.app.getHttpServer() as import('node:http').Server;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const closing = gw.close();
       const port = (server.address() as { port: number }).port;
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 503, { what: 'readiness down' });
@@ -131,8 +126,6 @@ describe('graceful shutdown', () => {
       expect(push.status).toBe(503);
       await closing;
       expect(sim.counts().apns.total).toBe(0);
-    } finally {
-      await sim.close();
-    }
+    });
   });
 });

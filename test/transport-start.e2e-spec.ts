@@ -1,6 +1,6 @@
 import { Simulator } from '../src/simulator/simulator';
 import { transportThreadSpawn } from '../src/transport/threaded.transport';
-import { android, ios, readLog, startGateway, type Gateway } from './support/gateway';
+import { android, ios, readLog, receivedTokens, startGateway, type Gateway } from './support/gateway';
 import { waitFor } from './support/wait';
 
 describe('a transport thread that cannot start', () => {
@@ -43,11 +43,6 @@ describe('a transport thread that cannot start', () => {
       .send({ notifications: [ios(['start-ios']), android(['start-android'])] })
       .expect(200);
     await waitFor(() => sim.records().filter((r) => r.status === 200).length === 2, { timeoutMs: 10_000, what: 'both delivered' });
-    expect(
-      sim
-        .records()
-        .map((r) => r.token)
-        .sort(),
-    ).toEqual(['start-android', 'start-ios']);
+    expect(receivedTokens(sim)).toEqual(['start-android', 'start-ios']);
   });
 });

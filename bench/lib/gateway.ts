@@ -13,18 +13,25 @@ import { NOTIFICATIONS_PER_REQUEST } from './load.ts';
 interface PlatformStats {
   push_success: number;
   push_error: number;
+  retries: number;
+  errors: Record<string, number>;
 }
 
-/** The parts of GET /stat/app the scenarios read. */
+/** The parts of GET /stat/app the scenarios and the soak read. */
 export interface AppStats {
+  accepted: number;
   queue_usage: number;
+  pusher_count: number;
+  retrying: number;
   ios: PlatformStats;
   android: PlatformStats;
 }
 
-/** The parts of GET /stat/runtime the scenarios read. */
+/** The parts of GET /stat/runtime the scenarios and the soak read. */
 export interface RuntimeStats {
   memory: { rss: number; heap_used: number };
+  active_resources: number;
+  event_loop_delay: { p99_ms: number };
 }
 
 export interface Gateway {

@@ -1,7 +1,9 @@
-// Child processes, ports and waiting, shared by the benchmark scripts (run.ts, redis.ts, soak.ts).
+// Child processes, ports, waiting and each run's temporary directory, shared by the benchmark scripts.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -56,6 +58,25 @@ export async function stopChild(child: BenchChild, signal: NodeJS.Signals = 'SIG
 
 export function killAll(): void {
   for (const child of children) child.kill('SIGKILL');
+}
+
+/**
+ * A temporary directory for this run of a bench script, removed as it exits; every child still running is killed
+ * then, and a stop by signal ends the script (exit 130) after a line on stderr naming `script`.
+ */
+export function runDirectory(script: string, prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => {
+    killAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`${script}: ${signal}, stopping\n`);
+      process.exit(130);
+    });
+  }
+  return dir;
 }
 
 export function freePort(): Promise<number> {

@@ -47,7 +47,17 @@ export interface CoreConfig {
   no_proxy: string;
 }
 
-export interface IosConfig {
+/** What APNs and FCM have alike: retries, the deadline of a send, the connections, and where to connect. */
+export interface ProviderConnectionConfig {
+  retry_max: number;
+  timeout: number;
+  keepalive_timeout: number;
+  keepalive_conns: number;
+  endpoint: string;
+  ca_path: string;
+}
+
+export interface IosConfig extends ProviderConnectionConfig {
   enabled: boolean;
   pem_cert_path: string;
   pem_key_path: string;
@@ -59,24 +69,12 @@ export interface IosConfig {
   /** Further `apns-topic` values a notification may name (comma-separated, or a TOML array); its credential must cover them. */
   topics: string;
   sandbox: boolean;
-  retry_max: number;
-  timeout: number;
-  keepalive_timeout: number;
-  keepalive_conns: number;
-  endpoint: string;
-  ca_path: string;
 }
 
-export interface AndroidConfig {
+export interface AndroidConfig extends ProviderConnectionConfig {
   enabled: boolean;
   apikey: string;
   service_account_path: string;
-  retry_max: number;
-  timeout: number;
-  keepalive_timeout: number;
-  keepalive_conns: number;
-  endpoint: string;
-  ca_path: string;
 }
 
 /** The queue provider: `memory` (embedded) or `redis` (shared by replicas, durable). */
@@ -204,6 +202,15 @@ const cpus = availableParallelism();
  */
 const transportThreads = Math.min(2, Math.max(1, Math.floor(cpus / 2)));
 
+const PROVIDER_CONNECTION_DEFAULTS: ProviderConnectionConfig = {
+  retry_max: 1,
+  timeout: 5,
+  keepalive_timeout: 90,
+  keepalive_conns: cpus,
+  endpoint: '',
+  ca_path: '',
+};
+
 export const CONFIG_DEFAULTS: ConfigSections = {
   core: {
     port: '1056',
@@ -240,23 +247,13 @@ export const CONFIG_DEFAULTS: ConfigSections = {
     topic: '',
     topics: '',
     sandbox: true,
-    retry_max: 1,
-    timeout: 5,
-    keepalive_timeout: 90,
-    keepalive_conns: cpus,
-    endpoint: '',
-    ca_path: '',
+    ...PROVIDER_CONNECTION_DEFAULTS,
   },
   android: {
     enabled: true,
     apikey: '',
     service_account_path: '',
-    retry_max: 1,
-    timeout: 5,
-    keepalive_timeout: 90,
-    keepalive_conns: cpus,
-    endpoint: '',
-    ca_path: '',
+    ...PROVIDER_CONNECTION_DEFAULTS,
   },
   queue: {
     backend: 'memory',

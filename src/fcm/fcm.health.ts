@@ -1,28 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { Readiness, type ReadinessIndicator } from '../health/readiness';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { ProviderClientsHealthIndicator } from '../health/provider-clients.health';
+import { Readiness } from '../health/readiness';
+import type { FcmClient } from './fcm.client';
 import { FcmService } from './fcm.service';
 
 /** Ready when every app's FCM client is configured and open and its transport thread runs; never depends on reaching Google. */
 @Injectable()
 @Readiness()
-export class FcmHealthIndicator implements ReadinessIndicator {
-  constructor(
-    private readonly health: HealthIndicatorService,
-    private readonly fcm: FcmService,
-  ) {}
-
-  isReady(key = 'fcm'): HealthIndicatorResult {
-    const indicator = this.health.check(key);
-    const { clients } = this.fcm;
-    if (clients.size === 0) return indicator.up({ enabled: false });
-    // Each app's client, the default app's figures also at the top level as before named apps existed.
-    const apps: Record<string, Record<string, unknown>> = {};
-    for (const [app, client] of clients) apps[app] = { project: client.projectId, connections: client.transport.openSessions };
-    // A client whose transport thread cannot start would accept pushes it can never send.
-    const transport = [...clients.values()].map((c) => c.transport.startFailure).find((f) => f !== undefined);
-    if (transport !== undefined) return indicator.down({ ...apps.default, apps, transport: `thread could not start: ${transport}` });
-    const details = { ...apps.default, apps };
-    return this.fcm.ready ? indicator.up(details) : indicator.down(details);
+export class FcmHealthIndicator extends ProviderClientsHealthIndicator<FcmClient> {
+  constructor(health: HealthIndicatorService, fcm: FcmService) {
+    super('fcm', health, fcm, (client) => ({ project: client.projectId }));
   }
 }

@@ -5,7 +5,6 @@ import {
   ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
-  ApiProperty,
   ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
@@ -17,28 +16,10 @@ import { PushCounters } from '../push/push.counters';
 import { WAIT_MAX_SECONDS } from '../push/push.results';
 import { PushDispatcher } from '../push/push.dispatcher';
 import { GAURUN_STATS_EXAMPLE } from '../stats/gaurun-stats';
+import { RuntimeFigures } from '../stats/runtime.openapi';
 import { RuntimeStats } from '../stats/runtime.stats';
-import { GorushErrorDto, GorushPushAnswerDto, GorushRequestDto, GorushSoundDto } from './gorush.dto';
+import { GorushAppStatsDto, GorushErrorDto, GorushPushAnswerDto, GorushRequestDto, GorushSoundDto } from './gorush.dto';
 import { GorushException, GorushPush } from './gorush.push';
-
-class GorushPlatformStatsDto {
-  @ApiProperty({ type: 'integer', example: 120 }) readonly push_success!: number;
-  @ApiProperty({ type: 'integer', example: 3 }) readonly push_error!: number;
-}
-
-/** Gorush's `status.App`, filled from pushgate's counters. */
-export class GorushAppStatsDto {
-  @ApiProperty({ example: '0.1.0' }) readonly version!: string;
-  @ApiProperty({ type: 'integer', example: 0, description: 'Sends in flight.' }) readonly busy_workers!: number;
-  @ApiProperty({ type: 'integer', example: 120, description: 'Pushes that succeeded.' }) readonly success_tasks!: number;
-  @ApiProperty({ type: 'integer', example: 3, description: 'Pushes that failed for good.' }) readonly failure_tasks!: number;
-  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted.' }) readonly submitted_tasks!: number;
-  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted (one per token).' }) readonly total_count!: number;
-  @ApiProperty({ type: GorushPlatformStatsDto }) readonly ios!: GorushPlatformStatsDto;
-  @ApiProperty({ type: GorushPlatformStatsDto }) readonly android!: GorushPlatformStatsDto;
-  @ApiProperty({ type: GorushPlatformStatsDto, description: 'Always zero: pushgate does not send to Huawei.' })
-  readonly huawei!: GorushPlatformStatsDto;
-}
 
 /** `true`/`false` (or `1`/`0`) of a query parameter; undefined when absent. */
 function flag(name: string, value?: string): boolean | undefined {
@@ -114,8 +95,7 @@ export class GorushController {
   }
 
   @Get('api/stat/go')
-  @ApiOperation({ summary: 'Runtime figures under the keys of golang-stats-api-handler, as Gorush (and Gaurun) answer them' })
-  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: GAURUN_STATS_EXAMPLE } })
+  @RuntimeFigures('Runtime figures under the keys of golang-stats-api-handler, as Gorush (and Gaurun) answer them', GAURUN_STATS_EXAMPLE)
   goStats(): Record<string, unknown> {
     return this.runtime.gaurunSnapshot();
   }

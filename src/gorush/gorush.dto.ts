@@ -8,6 +8,11 @@ export const GORUSH_IOS = 1;
 export const GORUSH_ANDROID = 2;
 export const GORUSH_HUAWEI = 3;
 
+/** FCM v1 `notification` keys Gorush accepts and does not send (FCM v1 has them in `android.notification`). */
+const DROPPED_LIKE_GORUSH = { description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' };
+/** Gorush's per-notification APNs environment, which pushgate keeps per app. */
+const ONE_APNS_ENVIRONMENT = { description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." };
+
 /** A string, or Gorush's sound dictionary `{critical, name, volume}`. */
 function IsSound(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
@@ -59,10 +64,10 @@ export class GorushFcmNotificationDto {
   @OptionalString({ example: 'https://example.com/a.png' }, 2048)
   readonly image?: string;
 
-  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
+  @OptionalString(DROPPED_LIKE_GORUSH)
   readonly icon?: string;
 
-  @OptionalString({ description: 'Accepted and not sent, as Gorush drops it (FCM v1 has it in `android.notification`).' })
+  @OptionalString(DROPPED_LIKE_GORUSH)
   readonly color?: string;
 }
 
@@ -170,10 +175,10 @@ export class GorushNotificationDto {
   @OptionalNested(GorushAlertDto)
   readonly alert?: GorushAlertDto;
 
-  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
+  @OptionalBoolean(ONE_APNS_ENVIRONMENT)
   readonly production?: boolean;
 
-  @OptionalBoolean({ description: "Must agree with the app's `ios.sandbox` (one APNs environment per app)." })
+  @OptionalBoolean(ONE_APNS_ENVIRONMENT)
   readonly development?: boolean;
 }
 
@@ -227,4 +232,23 @@ export class GorushErrorDto {
 
   @ApiProperty({ example: 'fSfFwgfS-r1a', description: "The request's id, as in its `X-Request-Id` header." })
   readonly request_id!: string;
+}
+
+class GorushPlatformStatsDto {
+  @ApiProperty({ type: 'integer', example: 120 }) readonly push_success!: number;
+  @ApiProperty({ type: 'integer', example: 3 }) readonly push_error!: number;
+}
+
+/** Gorush's `status.App`, filled from pushgate's counters. */
+export class GorushAppStatsDto {
+  @ApiProperty({ example: '0.1.0' }) readonly version!: string;
+  @ApiProperty({ type: 'integer', example: 0, description: 'Sends in flight.' }) readonly busy_workers!: number;
+  @ApiProperty({ type: 'integer', example: 120, description: 'Pushes that succeeded.' }) readonly success_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 3, description: 'Pushes that failed for good.' }) readonly failure_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted.' }) readonly submitted_tasks!: number;
+  @ApiProperty({ type: 'integer', example: 123, description: 'Pushes accepted (one per token).' }) readonly total_count!: number;
+  @ApiProperty({ type: GorushPlatformStatsDto }) readonly ios!: GorushPlatformStatsDto;
+  @ApiProperty({ type: GorushPlatformStatsDto }) readonly android!: GorushPlatformStatsDto;
+  @ApiProperty({ type: GorushPlatformStatsDto, description: 'Always zero: pushgate does not send to Huawei.' })
+  readonly huawei!: GorushPlatformStatsDto;
 }

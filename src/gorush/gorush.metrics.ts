@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
 import { GORUSH_CONFIG, type GorushConfig } from '../config/pushgate.config';
 import { MetricsService } from '../metrics/metrics.service';
+import { scrapedCounter, scrapedGauge } from '../metrics/metrics.scraped';
 import { PushCounters } from '../push/push.counters';
 import { PushDispatcher } from '../push/push.dispatcher';
 
@@ -22,17 +22,7 @@ export class GorushMetrics implements OnModuleInit {
     if (!this.gorush.metric_names) return;
     const registers = [this.metrics.registry];
     const { ios, android } = this.counters;
-    const counter = (name: string, help: string, value: () => number): void => {
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(value());
-        },
-      });
-    };
+    const counter = (name: string, help: string, read: () => number): void => scrapedCounter(registers, name, help, read);
     counter('gorush_total_push_count', 'Number of push count', () => this.counters.accepted);
     counter('gorush_ios_success', 'Number of iOS success count', () => ios.push_success);
     counter('gorush_ios_error', 'Number of iOS fail count', () => ios.push_error);
@@ -43,14 +33,6 @@ export class GorushMetrics implements OnModuleInit {
     counter('gorush_success_tasks', 'Pushes that succeeded', () => ios.push_success + android.push_success);
     counter('gorush_failure_tasks', 'Pushes that failed for good', () => ios.push_error + android.push_error);
     counter('gorush_submitted_tasks', 'Pushes accepted', () => this.counters.accepted);
-    const dispatcher = this.dispatcher;
-    new Gauge({
-      name: 'gorush_busy_workers',
-      help: 'Sends in flight',
-      registers,
-      collect() {
-        this.set(dispatcher.active);
-      },
-    });
+    scrapedGauge(registers, 'gorush_busy_workers', 'Sends in flight', () => this.dispatcher.active);
   }
 }

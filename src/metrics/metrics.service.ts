@@ -12,6 +12,7 @@ import { MemoryBudget } from '../push/memory-budget';
 import { VERSION } from '../version';
 import { deliveryMode } from '../provider/provider.settings';
 import { ReasonLabels } from './metrics.labels';
+import { scrapedCounter, scrapedGauge } from './metrics.scraped';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SEND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -176,15 +177,7 @@ export class MetricsService implements OnModuleInit {
         for (const [log, errors] of Object.entries(logs.writeErrors)) this.inc({ log }, errors);
       },
     });
-    new Counter({
-      name: 'pushgate_pushes_accepted_total',
-      help: 'Pushes accepted into the queue (one per token).',
-      registers,
-      collect() {
-        this.reset();
-        this.inc(counters.accepted);
-      },
-    });
+    scrapedCounter(registers, 'pushgate_pushes_accepted_total', 'Pushes accepted into the queue (one per token).', () => counters.accepted);
     new Counter({
       name: 'pushgate_pushes_disabled_total',
       help: 'Pushes skipped because their platform is disabled (ios.enabled / android.enabled = false), by platform.',
@@ -196,15 +189,12 @@ export class MetricsService implements OnModuleInit {
         this.inc({ platform: 'android' }, counters.disabled.android);
       },
     });
-    new Counter({
-      name: 'pushgate_request_unknown_keys_total',
-      help: 'Unknown keys of POST /push bodies, ignored and listed in the answer as warnings (core.strict_keys = false).',
+    scrapedCounter(
       registers,
-      collect() {
-        this.reset();
-        this.inc(counters.unknownKeys);
-      },
-    });
+      'pushgate_request_unknown_keys_total',
+      'Unknown keys of POST /push bodies, ignored and listed in the answer as warnings (core.strict_keys = false).',
+      () => counters.unknownKeys,
+    );
     new Gauge({
       name: 'pushgate_queue_depth',
       help: 'Pushes waiting in the queue, including those handed back for another attempt.',
@@ -237,15 +227,12 @@ export class MetricsService implements OnModuleInit {
         this.set(budget.used);
       },
     });
-    new Counter({
-      name: 'pushgate_memory_budget_refusals_total',
-      help: 'POST /push requests refused with 503 because their pushes would have taken memory over the budget.',
+    scrapedCounter(
       registers,
-      collect() {
-        this.reset();
-        this.inc(budget.refused);
-      },
-    });
+      'pushgate_memory_budget_refusals_total',
+      'POST /push requests refused with 503 because their pushes would have taken memory over the budget.',
+      () => budget.refused,
+    );
     new Gauge({
       name: 'pushgate_pushes_in_flight',
       help: 'Pushes being sent right now.',
@@ -272,25 +259,15 @@ export class MetricsService implements OnModuleInit {
     });
 
     // The default app's client as it is when scraped: a reload replaces it.
-    new Gauge({
-      name: 'pushgate_apns_provider_token_age_seconds',
-      help: 'Age of the APNs provider token (JWT) in use; absent before the first request.',
-      registers,
-      collect() {
-        const ageMs = apns.client?.tokenAgeMs;
-        if (ageMs === undefined) this.remove();
-        else this.set(ageMs / 1000);
-      },
+    const tokenAgeHelp = 'Age of the APNs provider token (JWT) in use; absent before the first request.';
+    scrapedGauge(registers, 'pushgate_apns_provider_token_age_seconds', tokenAgeHelp, () => {
+      const ageMs = apns.client?.tokenAgeMs;
+      return ageMs === undefined ? undefined : ageMs / 1000;
     });
-    new Gauge({
-      name: 'pushgate_apns_certificate_days_left',
-      help: 'Days until the APNs client certificate (ios.pem_cert_path) expires; negative once it has.',
-      registers,
-      collect() {
-        const notAfter = apns.client?.certificateNotAfter;
-        if (notAfter === undefined) this.remove();
-        else this.set((notAfter - Date.now()) / DAY_MS);
-      },
+    const certificateHelp = 'Days until the APNs client certificate (ios.pem_cert_path) expires; negative once it has.';
+    scrapedGauge(registers, 'pushgate_apns_certificate_days_left', certificateHelp, () => {
+      const notAfter = apns.client?.certificateNotAfter;
+      return notAfter === undefined ? undefined : (notAfter - Date.now()) / DAY_MS;
     });
   }
 

@@ -22,15 +22,20 @@ function settle(events: PushEvents, n: QueuedNotification, index: number, outcom
   events.emitSettled({ push, id: n.idPrefix + index, platform: n.platform, token: n.dto.token[index], outcome, ptime });
 }
 
-/** The journal over the gateway's own access log, written to a file, with the configuration given as environment. */
-async function setup(env: Record<string, string> = {}) {
-  const accessLog = join(mkdtempSync(join(tmpdir(), 'pushgate-journal-')), 'access.log');
-  const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: 'discard', ...env } });
+/** The journal and what it writes through, configured by environment keys (the error log discarded unless named). */
+async function journalModule(env: Record<string, string>) {
+  const config = loadConfig({ env: { PUSHGATE_LOG_ERROR_LOG: 'discard', ...env } });
   const moduleRef = await Test.createTestingModule({
     imports: [PushgateConfigModule.forRoot(config)],
     providers: [PushJournal, PushEvents, LogService],
   }).compile();
-  const logs = moduleRef.get(LogService);
+  return { moduleRef, journal: moduleRef.get(PushJournal), events: moduleRef.get(PushEvents), logs: moduleRef.get(LogService) };
+}
+
+/** The journal over the gateway's own access log, written to a file, with the configuration given as environment. */
+async function setup(env: Record<string, string> = {}) {
+  const accessLog = join(mkdtempSync(join(tmpdir(), 'pushgate-journal-')), 'access.log');
+  const { journal, events, logs } = await journalModule({ PUSHGATE_LOG_ACCESS_LOG: accessLog, ...env });
   /** The lines written so far, their time taken out. */
   const lines = (): string[] => {
     logs.flush();
@@ -39,7 +44,7 @@ async function setup(env: Record<string, string> = {}) {
       .filter((l) => l !== '')
       .map((l) => l.replace(/"time":"[^"]+"/, '"time":"T"'));
   };
-  return { journal: moduleRef.get(PushJournal), events: moduleRef.get(PushEvents), lines };
+  return { journal, events, lines };
 }
 
 describe('PushJournal', () => {
@@ -141,15 +146,8 @@ describe('PushJournal', () => {
 
   it('refuses acceptance when its lines cannot be written (a full disk), and keeps other failures to itself', async () => {
     // Linux's /dev/full fails every write with ENOSPC, as a full disk does.
-    const config = loadConfig({ env: { PUSHGATE_LOG_ACCESS_LOG: '/dev/full', PUSHGATE_LOG_ERROR_LOG: 'discard' } });
-    const moduleRef = await Test.createTestingModule({
-      imports: [PushgateConfigModule.forRoot(config)],
-      providers: [PushJournal, PushEvents, LogService],
-    }).compile();
+    const { moduleRef, journal, events, logs } = await journalModule({ PUSHGATE_LOG_ACCESS_LOG: '/dev/full' });
     moduleRef.useLogger(false);
-    const journal = moduleRef.get(PushJournal);
-    const events = moduleRef.get(PushEvents);
-    const logs = moduleRef.get(LogService);
     const seen: string[] = [];
     events.onSettled((e) => seen.push(e.id));
     const n = notification({}, 'e-');
@@ -171,16 +169,11 @@ describe('PushJournal', () => {
       const dir = mkdtempSync(join(tmpdir(), 'pushgate-journal-'));
       const accessLog = join(dir, 'access.log');
       const errorLog = join(dir, 'error.log');
-      const config = loadConfig({
-        env: { PUSHGATE_LOG_ACCESS_LOG: accessLog, PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_FORMAT: 'gaurun' },
+      const { journal, events, logs } = await journalModule({
+        PUSHGATE_LOG_ACCESS_LOG: accessLog,
+        PUSHGATE_LOG_ERROR_LOG: errorLog,
+        PUSHGATE_LOG_FORMAT: 'gaurun',
       });
-      const moduleRef = await Test.createTestingModule({
-        imports: [PushgateConfigModule.forRoot(config)],
-        providers: [PushJournal, PushEvents, LogService],
-      }).compile();
-      const journal = moduleRef.get(PushJournal);
-      const events = moduleRef.get(PushEvents);
-      const logs = moduleRef.get(LogService);
       const ios = notification({ token: [TOKEN, 'short'], badge: 3, sound: 'default' }, 'p-0-');
       const android = notification({ platform: 2, collapse_key: 'k', message: 'hi' }, 'p-1-');
       journal.request({ uri: '/push', method: 'POST', proto: 'HTTP/1.1', contentLength: 120 });

@@ -394,34 +394,21 @@ describe('Simulator', () => {
       expect(body).toEqual({ reason: 'ExpiredToken', timestamp: expect.any(Number) });
     });
 
-    it('an invalid device token, or one for another topic: 400 BadDeviceToken / DeviceTokenNotForTopic, no timestamp', async () => {
-      expect(await rejected('sim-BadDeviceToken-abc')).toEqual([400, { reason: 'BadDeviceToken' }]);
-      expect(await rejected('sim-DeviceTokenNotForTopic-abc')).toEqual([400, { reason: 'DeviceTokenNotForTopic' }]);
-      expect(await rejected('sim-TopicDisallowed-abc')).toEqual([400, { reason: 'TopicDisallowed' }]);
-    });
-
-    it('a certificate or an action APNs refuses: 403 BadCertificate, BadCertificateEnvironment, Forbidden', async () => {
-      expect(await rejected('sim-BadCertificate-abc')).toEqual([403, { reason: 'BadCertificate' }]);
-      expect(await rejected('sim-BadCertificateEnvironment-abc')).toEqual([403, { reason: 'BadCertificateEnvironment' }]);
-      expect(await rejected('sim-Forbidden-abc')).toEqual([403, { reason: 'Forbidden' }]);
-    });
-
-    it('a provider token whose key id does not fit the connection or the environment: 403', async () => {
-      expect(await rejected('sim-UnrelatedKeyIdInToken-abc')).toEqual([403, { reason: 'UnrelatedKeyIdInToken' }]);
-      expect(await rejected('sim-BadEnvironmentKeyIdInToken-abc')).toEqual([403, { reason: 'BadEnvironmentKeyIdInToken' }]);
-    });
-
-    it('too many requests for the same device token, or too many provider-token updates: 429', async () => {
-      expect(await rejected('sim-TooManyRequests-abc')).toEqual([429, { reason: 'TooManyRequests' }]);
-      expect(await rejected('sim-TooManyProviderTokenUpdates-abc')).toEqual([429, { reason: 'TooManyProviderTokenUpdates' }]);
-    });
-
-    it('APNs failing or shutting down: 500 InternalServerError, 503 ServiceUnavailable and Shutdown', async () => {
-      expect(await rejected('sim-InternalServerError-abc')).toEqual([500, { reason: 'InternalServerError' }]);
-      expect(await rejected('sim-ServiceUnavailable-abc')).toEqual([503, { reason: 'ServiceUnavailable' }]);
-      expect(await rejected('sim-Shutdown-abc')).toEqual([503, { reason: 'Shutdown' }]);
-      expect(sim.counts().apns.errors).toEqual({ InternalServerError: 1, ServiceUnavailable: 1, Shutdown: 1 });
-    });
+    // Apple's other reasons, by status: none carries a timestamp.
+    const REASONS_BY_STATUS: Record<number, string[]> = {
+      400: ['BadDeviceToken', 'DeviceTokenNotForTopic', 'TopicDisallowed'],
+      403: ['BadCertificate', 'BadCertificateEnvironment', 'Forbidden', 'UnrelatedKeyIdInToken', 'BadEnvironmentKeyIdInToken'],
+      429: ['TooManyRequests', 'TooManyProviderTokenUpdates'],
+      500: ['InternalServerError'],
+      503: ['ServiceUnavailable', 'Shutdown'],
+    };
+    it.each(Object.entries(REASONS_BY_STATUS).flatMap(([status, reasons]) => reasons.map((reason) => [Number(status), reason] as const)))(
+      '%i %s, no timestamp, counted by its reason',
+      async (status, reason) => {
+        expect(await rejected(`sim-${reason}-abc`)).toEqual([status, { reason }]);
+        expect(sim.counts().apns.errors).toEqual({ [reason]: 1 });
+      },
+    );
 
     it('asks for a retry after one second on 429 and 503, not on other errors', async () => {
       expect((await push('sim-TooManyRequests-abc')).headers['retry-after']).toBe('1');

@@ -1,37 +1,7 @@
 import { availableParallelism } from 'node:os';
+import { GO_STATS_KEYS } from '../../test/support/gaurun';
 import { eventually } from '../../test/support/gateway';
 import { GaurunStatsSampler, GcRecord } from './gaurun-stats';
-
-/** golang-stats-api-handler's keys, in its order. */
-const KEYS = [
-  'time',
-  'go_version',
-  'go_os',
-  'go_arch',
-  'cpu_num',
-  'goroutine_num',
-  'gomaxprocs',
-  'cgo_call_num',
-  'memory_alloc',
-  'memory_total_alloc',
-  'memory_sys',
-  'memory_lookups',
-  'memory_mallocs',
-  'memory_frees',
-  'memory_stack',
-  'heap_alloc',
-  'heap_sys',
-  'heap_idle',
-  'heap_inuse',
-  'heap_released',
-  'heap_objects',
-  'gc_next',
-  'gc_last',
-  'gc_num',
-  'gc_per_second',
-  'gc_pause_per_second',
-  'gc_pause',
-];
 
 /** Times are read from the wall clock in ms and reported in ns: rounding may put one a fraction of a ms off. */
 const CLOCK_SKEW_MS = 1;
@@ -68,7 +38,7 @@ describe('GaurunStatsSampler', () => {
   it("answers every key of Gaurun's /stat/go with Node.js figures", () => {
     const before = Date.now();
     const stats = new GaurunStatsSampler(gc).sample();
-    expect(Object.keys(stats)).toEqual(KEYS);
+    expect(Object.keys(stats)).toEqual(GO_STATS_KEYS);
     expect(stats.time / 1e6).toBeGreaterThanOrEqual(before - CLOCK_SKEW_MS);
     expect(stats.time / 1e6).toBeLessThanOrEqual(Date.now() + CLOCK_SKEW_MS);
     expect(stats).toEqual(

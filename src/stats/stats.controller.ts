@@ -4,6 +4,7 @@ import { PushCounters, type AppCounters, type PlatformCounters } from '../push/p
 import { PushQueue } from '../push/push.queue';
 import { PushDispatcher } from '../push/push.dispatcher';
 import { GAURUN_STATS_EXAMPLE } from './gaurun-stats';
+import { RuntimeFigures } from './runtime.openapi';
 import { RuntimeStats } from './runtime.stats';
 
 export interface AppStats {
@@ -127,15 +128,16 @@ export class StatsController {
   }
 
   @Get('stat/runtime')
-  @ApiOperation({ summary: 'Node.js runtime figures' })
-  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: RUNTIME_EXAMPLE } })
+  @RuntimeFigures('Node.js runtime figures', RUNTIME_EXAMPLE)
   runtimeStats(): Record<string, unknown> {
     return this.runtime.snapshot();
   }
 
   @Get('stat/go')
-  @ApiOperation({ summary: "Gaurun's /stat/go keys filled with Node.js figures (docs/gaurun-stat-go.md), then those of /stat/runtime" })
-  @ApiOkResponse({ schema: { type: 'object', additionalProperties: true, example: { ...GAURUN_STATS_EXAMPLE, ...RUNTIME_EXAMPLE } } })
+  @RuntimeFigures("Gaurun's /stat/go keys filled with Node.js figures (docs/gaurun-stat-go.md), then those of /stat/runtime", {
+    ...GAURUN_STATS_EXAMPLE,
+    ...RUNTIME_EXAMPLE,
+  })
   gaurunStats(): Record<string, unknown> {
     return this.runtime.gaurunSnapshot();
   }

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { ApnsService } from '../../src/apns/apns.service';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, type Gateway } from '../support/gateway';
+import { ios, type Gateway, pushAccepted } from '../support/gateway';
 import { waitFor } from '../support/wait';
 import { captureSessions, nothingLost, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
@@ -17,10 +17,7 @@ describe('APNs faults: nothing is lost', () => {
     await withGateway(
       { PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_KEEPALIVE_CONNS: '2' },
       async (sim, gw) => {
-        await gw.http
-          .post('/push')
-          .send({ notifications: [ios(tokens('goaway', 60))] })
-          .expect(200);
+        await pushAccepted(gw, ios(tokens('goaway', 60)));
         // The simulator holds its answers back, so the sends in flight once it holds a connection are all refused.
         await waitFor(async () => (await stats(gw)).pusher_count > 0 && sim.goaway('apns') > 0, {
           timeoutMs: 10_000,
@@ -37,16 +34,10 @@ describe('APNs faults: nothing is lost', () => {
 
   it('a connection that goes silent: requests hit the deadline, the PING probe fails, the connection is replaced', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '3', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(['warm-up'])] })
-        .expect(200);
+      await pushAccepted(gw, ios(['warm-up']));
       await nothingLost(gw);
       expect(sim.stall('apns')).toBe(1);
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(tokens('stalled', 20))] })
-        .expect(200);
+      await pushAccepted(gw, ios(tokens('stalled', 20)));
       const s = await nothingLost(gw);
       expect(s.ios.push_success).toBe(21);
       expect(s.ios.retries).toBeGreaterThanOrEqual(20);
@@ -60,10 +51,7 @@ describe('APNs faults: nothing is lost', () => {
       await withGateway(
         { PUSHGATE_IOS_RETRY_MAX: '0', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
         async (_sim, gw) => {
-          await gw.http
-            .post('/push')
-            .send({ notifications: [ios(['sim-hang-1', 'ok-1'])] })
-            .expect(200);
+          await pushAccepted(gw, ios(['sim-hang-1', 'ok-1']));
           const s = await nothingLost(gw);
           expect(s.ios.errors).toEqual({ Timeout: 1 });
           expect(captured.sessions).toHaveLength(1);
@@ -74,10 +62,7 @@ describe('APNs faults: nothing is lost', () => {
           });
           expect(connection.session.destroyed).toBe(false);
           expect(gw.app.get(ApnsService).client!.transport.openSessions).toBe(1);
-          await gw.http
-            .post('/push')
-            .send({ notifications: [ios(['ok-2'])] })
-            .expect(200);
+          await pushAccepted(gw, ios(['ok-2']));
           expect((await nothingLost(gw)).ios.push_success).toBe(2);
           expect(captured.sessions).toHaveLength(1);
         },
@@ -89,16 +74,10 @@ describe('APNs faults: nothing is lost', () => {
 
   it('a connection that answers 500 to everything is recycled after a few', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_KEEPALIVE_CONNS: '1' }, async (sim, gw) => {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(['warm-up'])] })
-        .expect(200);
+      await pushAccepted(gw, ios(['warm-up']));
       await nothingLost(gw);
       expect(sim.breakConnections('apns', 500)).toBe(1);
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(tokens('broken', 20))] })
-        .expect(200);
+      await pushAccepted(gw, ios(tokens('broken', 20)));
       const s = await nothingLost(gw);
       // Without recycling every retry would go to the broken connection again and fail.
       expect(s.ios.push_success).toBe(21);
@@ -125,18 +104,12 @@ describe('APNs faults: nothing is lost', () => {
       await withGateway(
         { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_KEEPALIVE_CONNS: '1', PUSHGATE_CORE_TRANSPORT_THREADS: '0' },
         async (sim, gw) => {
-          await gw.http
-            .post('/push')
-            .send({ notifications: [ios(['warm-up'])] })
-            .expect(200);
+          await pushAccepted(gw, ios(['warm-up']));
           await nothingLost(gw);
           expect(captured.sessions).toHaveLength(1);
           sim.setMaxConcurrentStreams('apns', 1);
           await settled(1);
-          await gw.http
-            .post('/push')
-            .send({ notifications: [ios(tokens('one-stream', 20))] })
-            .expect(200);
+          await pushAccepted(gw, ios(tokens('one-stream', 20)));
           let s = await nothingLost(gw);
           expect(s.ios.push_success).toBe(21);
           // One stream at a time: each push reaches the simulator only once the one before was answered, 50 ms later.
@@ -144,10 +117,7 @@ describe('APNs faults: nothing is lost', () => {
           expect(Math.min(...gaps(sim, 'one-stream-'))).toBeGreaterThanOrEqual(45);
           sim.setMaxConcurrentStreams('apns', 1000);
           await settled(1000);
-          await gw.http
-            .post('/push')
-            .send({ notifications: [ios(tokens('many-streams', 20))] })
-            .expect(200);
+          await pushAccepted(gw, ios(tokens('many-streams', 20)));
           s = await nothingLost(gw);
           expect(s.ios.push_success).toBe(41);
           // Streams side by side again: pushes arrive while those before them still wait for their answers.
@@ -163,10 +133,7 @@ describe('APNs faults: nothing is lost', () => {
   it('429 for one token while the others succeed at once, without waiting for its retries', async () => {
     // Five retries, each after a growing backoff, keep the throttled token busy for seconds.
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '5' }, async (sim, gw) => {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(['sim-TooManyRequests-x', ...tokens('fine', 20)])] })
-        .expect(200);
+      await pushAccepted(gw, ios(['sim-TooManyRequests-x', ...tokens('fine', 20)]));
       const s = await nothingLost(gw);
       expect(s.ios).toEqual(expect.objectContaining({ push_success: 20, push_error: 1, retries: 5, errors: { TooManyRequests: 1 } }));
       const fine = sim.records().filter((r) => r.token.startsWith('fine-'));
@@ -181,10 +148,7 @@ describe('APNs faults: nothing is lost', () => {
   it('TLS handshake failures: pushes are retried until handshakes succeed again', async () => {
     await withGateway({ PUSHGATE_IOS_RETRY_MAX: '6' }, async (sim, gw) => {
       sim.failTls('apns', true);
-      await gw.http
-        .post('/push')
-        .send({ notifications: [ios(tokens('tls', 10))] })
-        .expect(200);
+      await pushAccepted(gw, ios(tokens('tls', 10)));
       await waitFor(async () => (await stats(gw)).ios.retries > 0, { what: 'a retry after a failed handshake' });
       expect(sim.counts().apns.total).toBe(0);
       sim.failTls('apns', false);
@@ -193,34 +157,36 @@ describe('APNs faults: nothing is lost', () => {
     });
   });
 
-  it('the host unreachable: every push ends failed with a transport reason, none hangs', async () => {
+  /** A port nothing listens on: a connection to it is refused at once. */
+  async function closedPort(): Promise<string> {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await withGateway(
-      { PUSHGATE_IOS_RETRY_MAX: '2', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: `127.0.0.1:${port}` },
-      async (_sim, gw) => {
-        await gw.http
-          .post('/push')
-          .send({ notifications: [ios(tokens('nowhere', 10))] })
-          .expect(200);
+    return `127.0.0.1:${port}`;
+  }
+
+  // A black-holed address never completes the connection (the deadline and the probe must end it), or the network
+  // refuses the route at once, as where there is none: either is a transport failure.
+  it.each([
+    { host: 'a closed port', endpoint: closedPort, retries: '2', pushes: 10, reasons: ['ConnectionError'] },
+    {
+      host: 'a black-holed address',
+      endpoint: () => Promise.resolve('192.0.2.1:443'),
+      retries: '1',
+      pushes: 5,
+      reasons: ['ConnectionError', 'Timeout'],
+    },
+  ])(
+    'the host unreachable ($host): every push ends failed with a transport reason, none hangs',
+    async ({ endpoint, retries, pushes, reasons }) => {
+      const env = { PUSHGATE_IOS_RETRY_MAX: retries, PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: await endpoint() };
+      await withGateway(env, async (_sim, gw) => {
+        await pushAccepted(gw, ios(tokens('unreachable', pushes)));
         const s = await nothingLost(gw);
-        expect(s.ios.push_error).toBe(10);
-        expect(s.ios.errors).toEqual({ ConnectionError: 10 });
-      },
-    );
-    // A black-holed address: the connection never completes, so the deadline and the probe must end it.
-    await withGateway(
-      { PUSHGATE_IOS_RETRY_MAX: '1', PUSHGATE_IOS_TIMEOUT: '1', PUSHGATE_IOS_ENDPOINT: '192.0.2.1:443' },
-      async (_sim, gw) => {
-        await gw.http
-          .post('/push')
-          .send({ notifications: [ios(tokens('blackhole', 5))] })
-          .expect(200);
-        const s = await nothingLost(gw);
-        expect(s.ios.push_error).toBe(5);
-      },
-    );
-  });
+        expect(s.ios.push_error).toBe(pushes);
+        expect(Object.keys(s.ios.errors).filter((reason) => !reasons.includes(reason))).toEqual([]);
+      });
+    },
+  );
 });

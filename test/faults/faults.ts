@@ -1,35 +1,20 @@
 import http2, { type ClientHttp2Session } from 'node:http2';
 import { LogService } from '../../src/log/log.service';
+import type { AppStats } from '../../src/stats/stats.controller';
 import { Simulator } from '../../src/simulator/simulator';
 import { readLog, startGateway, type Gateway } from '../support/gateway';
 import { waitFor } from '../support/wait';
 
-export interface PlatformStats {
-  push_success: number;
-  push_error: number;
-  retries: number;
-  errors: Record<string, number>;
+export async function stats(gw: Gateway): Promise<AppStats> {
+  return (await gw.http.get('/stat/app').expect(200)).body as AppStats;
 }
 
-export interface Stats {
-  accepted: number;
-  queue_usage: number;
-  pusher_count: number;
-  retrying: number;
-  ios: PlatformStats;
-  android: PlatformStats;
-}
-
-export async function stats(gw: Gateway): Promise<Stats> {
-  return (await gw.http.get('/stat/app').expect(200)).body as Stats;
-}
-
-export function finished(s: Stats): number {
+export function finished(s: AppStats): number {
   return s.ios.push_success + s.ios.push_error + s.android.push_success + s.android.push_error;
 }
 
 /** Waits until every accepted push has ended, then checks nothing was lost: counters and log agree. */
-export async function nothingLost(gw: Gateway, timeoutMs = 20_000): Promise<Stats> {
+export async function nothingLost(gw: Gateway, timeoutMs = 20_000): Promise<AppStats> {
   await waitFor(
     async () => {
       const s = await stats(gw);

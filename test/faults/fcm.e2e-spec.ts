@@ -1,5 +1,5 @@
 import { Simulator } from '../../src/simulator/simulator';
-import { android, type Gateway } from '../support/gateway';
+import { android, type Gateway, pushAccepted } from '../support/gateway';
 import { waitFor } from '../support/wait';
 import { nothingLost, stats, tokens, trackCrashes, withGateway as withFreshGateway } from './faults';
 
@@ -18,10 +18,7 @@ describe('FCM faults: nothing is lost', () => {
   it('UNAVAILABLE, then success', async () => {
     await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '2' }, async (sim, gw) => {
       sim.failNext('fcm', 'UNAVAILABLE', 10);
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(tokens('unavailable', 10))] })
-        .expect(200);
+      await pushAccepted(gw, android(tokens('unavailable', 10)));
       const s = await nothingLost(gw);
       expect(s.android).toEqual(expect.objectContaining({ push_success: 10, push_error: 0, retries: 10 }));
       expect(sim.counts().fcm.errors).toEqual({ UNAVAILABLE: 10 });
@@ -30,26 +27,17 @@ describe('FCM faults: nothing is lost', () => {
 
   it('QUOTA_EXCEEDED with Retry-After: nothing is sent to the project before it expires', async () => {
     await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '2' }, async (sim, gw) => {
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(['warm-up'])] })
-        .expect(200);
+      await pushAccepted(gw, android(['warm-up']));
       await nothingLost(gw);
       sim.quota(2);
       const opened = Date.now();
       const quotaUntil = sim.faults().quotaUntil;
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(['first'])] })
-        .expect(200);
+      await pushAccepted(gw, android(['first']));
       await waitFor(async () => sim.counts().fcm.errors.QUOTA_EXCEEDED === 1 && (await stats(gw)).retrying === 1, {
         what: 'the first push held by QUOTA_EXCEEDED',
       });
       // Pushes accepted while the project is held wait; they do not spend their retries.
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(tokens('held', 20))] })
-        .expect(200);
+      await pushAccepted(gw, android(tokens('held', 20)));
       const s = await nothingLost(gw);
       expect(s.android).toEqual(expect.objectContaining({ push_success: 22, push_error: 0 }));
       // Only the push that met the quota reached FCM while it lasted.
@@ -62,10 +50,7 @@ describe('FCM faults: nothing is lost', () => {
   it('an INTERNAL storm: every push ends, retried ones succeed once it passes', async () => {
     await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '3' }, async (sim, gw) => {
       sim.failNext('fcm', 'INTERNAL', 150);
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(tokens('storm', 100))] })
-        .expect(200);
+      await pushAccepted(gw, android(tokens('storm', 100)));
       const s = await nothingLost(gw);
       expect(s.android.push_success + s.android.push_error).toBe(100);
       expect(s.android.push_success).toBeGreaterThan(0);
@@ -78,10 +63,7 @@ describe('FCM faults: nothing is lost', () => {
     await withGateway(
       { PUSHGATE_ANDROID_RETRY_MAX: '5', PUSHGATE_ANDROID_TIMEOUT: '1' },
       async (sim, gw) => {
-        await gw.http
-          .post('/push')
-          .send({ notifications: [android(tokens('oauth', 5))] })
-          .expect(200);
+        await pushAccepted(gw, android(tokens('oauth', 5)));
         // Each push waits at most android.timeout for a token, then is retried.
         await waitFor(async () => (await stats(gw)).android.retries > 0, { timeoutMs: 10_000, what: 'a retry while no token is issued' });
         expect((await stats(gw)).android.push_success).toBe(0);
@@ -97,17 +79,11 @@ describe('FCM faults: nothing is lost', () => {
   it('a response slower than the deadline times out and is retried; a permanently slow one fails with Timeout', async () => {
     await withGateway({ PUSHGATE_ANDROID_RETRY_MAX: '1', PUSHGATE_ANDROID_TIMEOUT: '1' }, async (sim, gw) => {
       sim.latencyMs = 1500;
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(tokens('slow', 5))] })
-        .expect(200);
+      await pushAccepted(gw, android(tokens('slow', 5)));
       // Every first attempt missed its deadline; their retries wait at least 100 ms (half-jitter backoff).
       await waitFor(async () => (await stats(gw)).android.retries === 5, { timeoutMs: 5000, intervalMs: 5, what: 'five retries' });
       sim.latencyMs = 0;
-      await gw.http
-        .post('/push')
-        .send({ notifications: [android(['sim-slow3000-x'])] })
-        .expect(200);
+      await pushAccepted(gw, android(['sim-slow3000-x']));
       const s = await nothingLost(gw);
       expect(s.android).toEqual(expect.objectContaining({ push_success: 5, push_error: 1, retries: 6, errors: { Timeout: 1 } }));
     });

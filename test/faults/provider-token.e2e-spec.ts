@@ -1,6 +1,6 @@
 import { MIN_TOKEN_REFRESH_MS } from '../../src/apns/apns.client';
 import { Simulator } from '../../src/simulator/simulator';
-import { ios, startGateway, type Gateway } from '../support/gateway';
+import { ios, startGateway, type Gateway, pushAccepted } from '../support/gateway';
 import { nothingLost, trackCrashes } from './faults';
 
 const crashes = trackCrashes();
@@ -40,10 +40,7 @@ describe('APNs provider token (fake clock)', () => {
 
   async function pushAt(minutes: number): Promise<void> {
     clock.at(minutes);
-    await gw.http
-      .post('/push')
-      .send({ notifications: [ios([`t${n++}`])] })
-      .expect(200);
+    await pushAccepted(gw, ios([`t${n++}`]));
     await nothingLost(gw);
   }
 

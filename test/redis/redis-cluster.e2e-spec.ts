@@ -17,21 +17,39 @@ import {
   untilSettled,
 } from './support';
 
-(haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster of three primaries (node dist/main.js)', () => {
-  let cluster: RedisCluster;
-  let sim: Simulator;
-  const gateways: GatewayProcess[] = [];
-
+/**
+ * A Redis Cluster and a simulator for the enclosing `describe`, started before its first test and handed to `use`;
+ * after its last, the gateway processes its tests put in `gateways` are killed, then the simulator and the cluster
+ * stopped.
+ */
+function clusterForSuite(
+  use: (started: { cluster: RedisCluster; sim: Simulator }) => void,
+  startCluster: () => Promise<RedisCluster>,
+  { recordLimit, timeoutMs, gateways }: { recordLimit: number; timeoutMs: number; gateways: GatewayProcess[] },
+): void {
+  let cluster: RedisCluster | undefined;
+  let sim: Simulator | undefined;
   beforeAll(async () => {
-    cluster = await RedisCluster.start(3);
-    sim = await Simulator.start({ recordLimit: 100_000 });
-  }, 60_000);
-
+    cluster = await startCluster();
+    sim = await Simulator.start({ recordLimit });
+    use({ cluster, sim });
+  }, timeoutMs);
   afterAll(async () => {
     await Promise.all(gateways.map((gw) => gw.stop('SIGKILL')));
     await sim?.close();
     await cluster?.close();
   });
+}
+
+(haveRedisServer() ? describe : describe.skip)('queue on a Redis Cluster of three primaries (node dist/main.js)', () => {
+  let cluster: RedisCluster;
+  let sim: Simulator;
+  const gateways: GatewayProcess[] = [];
+  clusterForSuite(
+    (started) => ({ cluster, sim } = started),
+    () => RedisCluster.start(3),
+    { recordLimit: 100_000, timeoutMs: 60_000, gateways },
+  );
 
   it('two gateways share the queue; kill -9 of one: the other claims what it held, every push delivered', async () => {
     const prefix = 'pgcluster';
@@ -146,17 +164,15 @@ function clusterFailover(synced: boolean): void {
       let cluster: RedisCluster;
       let sim: Simulator;
       const gateways: GatewayProcess[] = [];
-
-      beforeAll(async () => {
-        cluster = await RedisCluster.start(3, 1, { synced });
-        sim = await Simulator.start({ recordLimit: 200_000 });
-      }, 90_000);
-
-      afterAll(async () => {
-        await Promise.all(gateways.map((gw) => gw.stop('SIGKILL')));
-        await sim?.close();
-        await cluster?.close();
-      });
+      clusterForSuite(
+        (started) => ({ cluster, sim } = started),
+        () => RedisCluster.start(3, 1, { synced }),
+        {
+          recordLimit: 200_000,
+          timeoutMs: 90_000,
+          gateways,
+        },
+      );
 
       it(
         synced

@@ -1,6 +1,6 @@
 import { Simulator } from '../../src/simulator/simulator';
 import { MemoryBudget } from '../../src/push/memory-budget';
-import { android, eventually, ios, readLog, startGateway, type Gateway } from '../support/gateway';
+import { android, eventually, ios, readLog, startGateway, withSimulatedGateway, type Gateway } from '../support/gateway';
 import { queueKeys } from '../../src/redis/redis.keys';
 import { haveRedisServer, RedisServer } from './support';
 
@@ -271,15 +271,10 @@ function delivered(sim: Simulator, tokens: string[]): string[] {
 
 describe('dead letters with the in-memory queue', () => {
   it('answer 404: they exist with queue.backend = "redis" only', async () => {
-    const sim = await Simulator.start();
-    const gw = await startGateway(sim, { PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true' });
-    try {
+    await withSimulatedGateway({ PUSHGATE_AUTH_ANONYMOUS_ADMIN: 'true' }, async ({ gw }) => {
       await gw.http.get('/queue/dead-letters').expect(404);
       const ready = await gw.http.get('/health/ready').expect(200);
       expect(ready.body.info.redis).toBeUndefined();
-    } finally {
-      await gw.close();
-      await sim.close();
-    }
+    });
   });
 });

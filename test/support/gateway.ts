@@ -7,7 +7,7 @@ import request from 'supertest';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, setupApp } from '../../src/app.setup';
 import { CONFIG_SOURCE, loadConfig, type ConfigSource, type PushgateConfig } from '../../src/config/pushgate.config';
-import { Simulator } from '../../src/simulator/simulator';
+import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator';
 import type { ChildProcess } from 'node:child_process';
 import { answering, exited, freePort, mainJs, start } from './process';
 import { waitFor } from './wait';
@@ -92,13 +92,23 @@ export interface SimulatedGateway {
   gw: Gateway;
 }
 
+/** The gateway's environment, or how to make it from its simulator (for credentials of a named app, say). */
+export type GatewayEnv = Record<string, string> | ((sim: Simulator) => Record<string, string>);
+
+export interface SimulatedGatewayOptions {
+  auth?: 'token' | 'certificate';
+  simulator?: SimulatorOptions;
+}
+
 /** Starts a simulator and {@link startGateway} on it. */
-export async function startSimulatedGateway(
-  env: Record<string, string> = {},
-  auth: 'token' | 'certificate' = 'token',
-): Promise<SimulatedGateway> {
-  const sim = await Simulator.start();
-  return { sim, gw: await startGateway(sim, env, auth) };
+export async function startSimulatedGateway(env: GatewayEnv = {}, options: SimulatedGatewayOptions = {}): Promise<SimulatedGateway> {
+  const sim = await Simulator.start(options.simulator);
+  try {
+    return { sim, gw: await startGateway(sim, typeof env === 'function' ? env(sim) : env, options.auth) };
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
 }
 
 /** Closes the gateway, then its simulator. */
@@ -113,17 +123,58 @@ export async function closeSimulatedGateway({ sim, gw }: SimulatedGateway): Prom
  */
 export function simulatedGatewayForSuite(
   use: (started: SimulatedGateway) => void,
-  env: Record<string, string> = {},
-  auth: 'token' | 'certificate' = 'token',
+  env: GatewayEnv = {},
+  options: SimulatedGatewayOptions = {},
 ): void {
   let started: SimulatedGateway | undefined;
   beforeAll(async () => {
-    started = await startSimulatedGateway(env, auth);
+    started = await startSimulatedGateway(env, options);
     use(started);
   });
   afterAll(async () => {
     if (started) await closeSimulatedGateway(started);
   });
+}
+
+/** Runs `run` on a simulator and a gateway of its own, and closes both whatever it does. */
+export async function withSimulatedGateway(
+  env: GatewayEnv,
+  run: (started: SimulatedGateway) => Promise<void>,
+  options: SimulatedGatewayOptions = {},
+): Promise<void> {
+  const started = await startSimulatedGateway(env, options);
+  try {
+    await run(started);
+  } finally {
+    await closeSimulatedGateway(started);
+  }
+}
+
+/**
+ * Environment of a second app, `name`, whose credentials are `sim`'s: another APNs team and topic, another Firebase
+ * project when the simulator was started with them.
+ */
+export function namedAppEnv(sim: Simulator, name: string): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), `pushgate-app-${name}-`));
+  return simulatorEnv(sim, dir, 'token', `PUSHGATE_APPS_${name.toUpperCase()}_`);
+}
+
+/** A gateway with a second app, `brand_b` on `sim`, and two API keys: `admin-key` for every app, `brand-b-key` for `brand_b` only. */
+export function scopedKeysEnv(sim: Simulator): Record<string, string> {
+  return { ...namedAppEnv(sim, 'brand_b'), PUSHGATE_AUTH_API_KEYS: 'admin-key', PUSHGATE_APPS_BRAND_B_API_KEYS: 'brand-b-key' };
+}
+
+/** A path for a file the gateway writes (an error log), in a directory of its own. */
+export function tempPath(name: string): string {
+  return join(mkdtempSync(join(tmpdir(), 'pushgate-e2e-')), name);
+}
+
+/** The tokens the simulator received, sorted. */
+export function receivedTokens(sim: Simulator): string[] {
+  return sim
+    .records()
+    .map((r) => r.token)
+    .sort();
 }
 
 /** The real AppModule booted from `source`, which a reload (`POST /config/reload`, SIGHUP) reads again. */
@@ -151,6 +202,11 @@ export function readLog(path: string): Record<string, unknown>[] {
 /** `waitFor` with positional arguments, as the e2e specs call it. */
 export function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, pollMs = 20): Promise<void> {
   return waitFor(check, { timeoutMs, intervalMs: pollMs });
+}
+
+/** POST /push with these notifications, which the gateway must accept. */
+export async function pushAccepted(gw: Gateway, ...notifications: Record<string, unknown>[]): Promise<void> {
+  await gw.http.post('/push').send({ notifications }).expect(200);
 }
 
 export function ios(token: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
