@@ -20,6 +20,26 @@ export default tseslint.config(
     },
   },
   {
+    // Swagger is loaded at the first request for the description (src/openapi): its decorators come from there.
+    files: ['src/**/*.ts'],
+    ignores: ['src/openapi/**', '**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@nestjs/swagger',
+              message:
+                'Import the OpenAPI decorators from src/openapi/openapi.decorators, which loads Swagger when /docs is first asked for.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The benchmark runs its .ts sources directly (Node's type stripping), so it has a project of its own.
     files: ['bench/**/*.ts'],
     languageOptions: {
