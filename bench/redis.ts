@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RESULTS } from './lib/bench.ts';
+import { startFlags } from './lib/gateway.ts';
 import { type BenchChild, ROOT, freePort, killAll, spawnChild, stopChild, until } from './lib/processes.ts';
 import { procStat } from './lib/proc.ts';
 import type { Provider } from './lib/provider.ts';
@@ -68,7 +69,7 @@ async function startGateway(sim: Provider, env: Record<string, string>, index: n
   const port = await freePort();
   const logDir = path.join(tmp, `gw-${Date.now()}-${index}`);
   fs.mkdirSync(logDir);
-  const child = start(`gateway ${index}`, process.execPath, ['dist/main.js'], {
+  const child = start(`gateway ${index}`, process.execPath, [...startFlags(path.join(ROOT, 'dist')), 'dist/main.js'], {
     ...providerEnv(sim),
     PUSHGATE_CORE_PORT: String(port),
     PUSHGATE_CORE_QUEUES: '2000000',

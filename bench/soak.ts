@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import type { AppStats, RuntimeStats } from './lib/gateway.ts';
+import { startFlags, type AppStats, type RuntimeStats } from './lib/gateway.ts';
 import { ROOT, freePort, killAll, requestJson, spawnChild as spawnProcess, until, type BenchChild } from './lib/processes.ts';
 
 /** Children run without the harness's NODE_OPTIONS (a profiler or loader meant for this script). */
@@ -84,7 +84,7 @@ async function startSimulator(dir: string) {
 
 async function startGateway(sim: Awaited<ReturnType<typeof startSimulator>>, dir: string) {
   const port = await freePort();
-  const child = spawnChild('gateway', [path.join(DIST, 'main.js')], {
+  const child = spawnChild('gateway', [...startFlags(DIST), path.join(DIST, 'main.js')], {
     PUSHGATE_CORE_PORT: String(port),
     PUSHGATE_CORE_QUEUES: '200000',
     PUSHGATE_CORE_SHUTDOWN_TIMEOUT: '0',
