@@ -206,10 +206,14 @@ class TransportThread {
     this.outbox.push(transport, seq, req.path, req.method, req.headers, req.body, req.shared);
     if (!this.posting) {
       this.posting = true;
-      queueMicrotask(() => this.flush());
+      // At the end of this turn of the loop rather than of this callback: the sends started by the answers and the
+      // requests of one turn go in one message, and each message costs the main thread a wake-up of the thread.
+      setImmediate(this.flushSoon);
     }
     return new Promise<Http2Response>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
+
+  private readonly flushSoon = (): void => this.flush();
 
   private flush(): void {
     this.posting = false;
