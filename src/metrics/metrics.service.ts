@@ -70,6 +70,8 @@ export class MetricsService implements OnModuleInit {
   /** Outcome series by app, made at boot for every configured app so the hot path does no label lookup. */
   private readonly byApp = new Map<string, Record<PlatformName, { succeeded: Incrementer; failed: Incrementer }>>();
   private readonly pushRequestSeconds: Histogram<'code'>;
+  /** The request histogram's series by status code: prom-client's `labels()` builds and checks a child on every call. */
+  private readonly pushRequestSeries = new Map<number, Observer>();
 
   constructor(
     apps: AppsSettings,
@@ -278,7 +280,12 @@ export class MetricsService implements OnModuleInit {
 
   /** Times one answered `POST /push`. */
   observePushRequest(status: number, seconds: number): void {
-    this.pushRequestSeconds.labels(String(status)).observe(seconds);
+    let series = this.pushRequestSeries.get(status);
+    if (!series) {
+      series = this.pushRequestSeconds.labels(String(status));
+      this.pushRequestSeries.set(status, series);
+    }
+    series.observe(seconds);
   }
 
   /** The scrape in the Prometheus text format. */

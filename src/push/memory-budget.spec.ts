@@ -30,12 +30,15 @@ describe('MemoryBudget', () => {
   it('admits what fits and refuses, reserving nothing, what would go over', () => {
     const a = notification(10);
     const b = notification(10);
-    const { budget: mb } = budget(bytesPerPush(a) * 10 + 1);
+    const { budget: mb, events } = budget(bytesPerPush(a) * 10 + 1);
     expect(mb.admit([a])).toBe(bytesPerPush(a) * 10);
     expect(mb.used).toBe(bytesPerPush(a) * 10);
     expect(() => mb.admit([b])).toThrow(MemoryBudgetException);
     expect(mb.used).toBe(bytesPerPush(a) * 10);
     expect(mb.refused).toBe(1);
+    // Nothing of a refused notification was reserved, so nothing of it is given back.
+    settle(events, b, 0);
+    expect(mb.used).toBe(bytesPerPush(a) * 10);
   });
 
   it('gives the reservation back push by push as they settle, to exactly zero', () => {

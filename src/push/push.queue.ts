@@ -19,6 +19,8 @@ export interface QueuedNotification {
   readonly acceptedAt: number;
   /** The accepting request's id, for per-request results (`GET /push/{id}`). */
   readonly requestId?: string;
+  /** Bytes each of its pushes gives back to the memory budget when it ends; set while the budget holds them. */
+  budgetShare?: number;
 }
 
 /** How one push ended: the outcome every record of it follows from (see `PushEvents`). */

@@ -5,9 +5,16 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
-import { Http2Transport, TransportError, type Http2Request, type Http2TransportOptions } from './http2.transport';
+import { Http2Transport, TransportError, type Http2Request, type Http2Response, type Http2TransportOptions } from './http2.transport';
 import { parseEndpoint } from './endpoint';
-import { createTransport, SpreadTransport, ThreadedTransport, type Transport } from './threaded.transport';
+import {
+  createTransport,
+  SpreadTransport,
+  ThreadedTransport,
+  transportThreadSpawn,
+  type ThreadCommand,
+  type Transport,
+} from './threaded.transport';
 
 const TOKEN = 'a'.repeat(64);
 
@@ -73,6 +80,36 @@ describe('transport thread', () => {
     expect(replies.map((r) => r.statusCode)).toEqual(Array(200).fill(200));
     expect(sim.counts().apns.ok).toBe(200);
     expect(t.openSessions).toBe(1);
+  });
+
+  it('posts the requests made in one turn of the event loop in one message', async () => {
+    const spawn = transportThreadSpawn.worker;
+    const sends: number[] = [];
+    transportThreadSpawn.worker = (script) => {
+      const worker = spawn(script);
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (command: ThreadCommand) => {
+        if (command.op === 'send') sends.push(command.requests.length / 7);
+        post(command);
+      };
+      return worker;
+    };
+    try {
+      const t = transport();
+      // Two callbacks of one turn, as the requests started for an accepted request and for a batch of answers are.
+      const made = await new Promise<Promise<Http2Response>[]>((resolve) => {
+        const requests: Promise<Http2Response>[] = [];
+        setImmediate(() => requests.push(t.request(push())));
+        setImmediate(() => {
+          requests.push(t.request(push()));
+          resolve(requests);
+        });
+      });
+      expect((await Promise.all(made)).map((r) => r.statusCode)).toEqual([200, 200]);
+      expect(sends).toEqual([2]);
+    } finally {
+      transportThreadSpawn.worker = spawn;
+    }
   });
 
   it('answers a burst larger than one batch of answers, each request once', async () => {

@@ -24,13 +24,12 @@ export interface Transport {
 }
 
 /**
- * @internal One request, as posted to a transport thread. Requests posted together that share a part carry the same
- * object, which the structured clone writes once and the thread reads back as one object.
+ * @internal The requests of one message to a transport thread, seven entries each: transport, sequence
+ * number, path, method, headers, body, shared part. A flat array rather than an object per request, because the
+ * structured clone writes every property name of every object. Requests posted together that share a part carry the
+ * same object, which the clone writes once and the thread reads back as one object.
  */
-export interface ThreadRequest extends Http2Request {
-  transport: number;
-  seq: number;
-}
+export type ThreadRequests = (number | string | Http2Request['headers'] | Http2Request['shared'] | undefined)[];
 
 /** @internal An answer other than a 200: a response with its headers and body, or a transport failure. */
 export type ThreadReply =
@@ -40,7 +39,7 @@ export type ThreadReply =
 /** @internal Messages to a transport thread. */
 export type ThreadCommand =
   | { op: 'open'; transport: number; options: Http2TransportOptions }
-  | { op: 'send'; requests: ThreadRequest[] }
+  | { op: 'send'; requests: ThreadRequests }
   | { op: 'ping'; transport: number }
   | { op: 'close'; transport: number; graceMs?: number };
 
@@ -80,6 +79,9 @@ export const transportThreadSpawn = {
   worker: (script: string): Worker => new Worker(script, { name: 'pushgate-transport' }),
 };
 
+/** The threads that could not start, while they cannot: every accepted request asks, so the answer is kept ready. */
+const failing = new Set<TransportThread>();
+
 /**
  * A worker thread holding HTTP/2 connections for any number of transports. Requests made in one turn of the main
  * thread's event loop travel in one message, answers come back the same way, so the TLS, HTTP/2 framing and socket
@@ -87,7 +89,7 @@ export const transportThreadSpawn = {
  */
 class TransportThread {
   private worker?: Worker;
-  private outbox: ThreadRequest[] = [];
+  private outbox: ThreadRequests = [];
   private posting = false;
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
@@ -96,8 +98,18 @@ class TransportThread {
   private inboxHead = 0;
   private delivering = false;
   private readonly open = new Map<number, { options: Http2TransportOptions; sessions: number; closed?: () => void }>();
+  #failure?: string;
+
   /** Why the last start failed; cleared once a thread runs. */
-  failure?: string;
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  set failure(reason: string | undefined) {
+    this.#failure = reason;
+    if (reason === undefined) failing.delete(this);
+    else failing.add(this);
+  }
   private restartTimer?: NodeJS.Timeout;
 
   /**
@@ -191,13 +203,17 @@ class TransportThread {
       return Promise.reject(new TransportError('ConnectionError', `transport thread could not start: ${this.failure}`));
     }
     const seq = ++this.seq;
-    this.outbox.push({ transport, seq, path: req.path, method: req.method, headers: req.headers, body: req.body, shared: req.shared });
+    this.outbox.push(transport, seq, req.path, req.method, req.headers, req.body, req.shared);
     if (!this.posting) {
       this.posting = true;
-      queueMicrotask(() => this.flush());
+      // At the end of this turn of the loop rather than of this callback: the sends started by the answers and the
+      // requests of one turn go in one message, and each message costs the main thread a wake-up of the thread.
+      setImmediate(this.flushSoon);
     }
     return new Promise<Http2Response>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
+
+  private readonly flushSoon = (): void => this.flush();
 
   private flush(): void {
     this.posting = false;
@@ -323,7 +339,8 @@ export class ThreadedTransport implements Transport {
 
 /** Why a transport thread could not be started, while one cannot: pushes would be accepted and never sent. */
 export function transportStartFailure(): string | undefined {
-  return threads.find((t) => t.failure !== undefined)?.failure;
+  if (failing.size === 0) return undefined;
+  return failing.values().next().value?.failure;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { Http2Transport, TransportError } from './http2.transport';
-import type { ThreadCommand, ThreadEvent, ThreadReply, ThreadRequest } from './threaded.transport';
+import { Http2Transport, TransportError, type Http2Request } from './http2.transport';
+import type { ThreadCommand, ThreadEvent, ThreadReply, ThreadRequests } from './threaded.transport';
 
 /**
  * The connections of one transport thread: every {@link Http2Transport} opened by the main thread lives here,
@@ -15,6 +15,8 @@ let sentCount = 0;
 /** Every other answer. */
 let replies: ThreadReply[] = [];
 let flushing = false;
+/** Entries per request in a `send` command (see {@link ThreadRequests}). */
+const REQUEST_FIELDS = 7;
 
 function flush(): void {
   flushing = false;
@@ -51,13 +53,20 @@ function answered(seq: number): void {
   flushSoon();
 }
 
-function send(req: ThreadRequest): void {
-  const { seq } = req;
-  const transport = transports.get(req.transport);
+function send(requests: ThreadRequests, at: number): void {
+  const seq = requests[at + 1] as number;
+  const transport = transports.get(requests[at] as number);
   if (!transport) {
     reply({ seq, error: 'ConnectionError', message: 'transport closed' });
     return;
   }
+  const req: Http2Request = {
+    path: requests[at + 2] as string,
+    method: requests[at + 3] as string,
+    headers: requests[at + 4] as Http2Request['headers'],
+    body: requests[at + 5] as string | undefined,
+    shared: requests[at + 6] as Http2Request['shared'],
+  };
   transport.send(req, (error, status, responseHeaders, text) => {
     if (error) reply({ seq, error: error instanceof TransportError ? error.reason : 'Error', message: error.message });
     else if (status === 200) answered(seq);
@@ -71,7 +80,7 @@ port.on('message', (command: ThreadCommand) => {
       transports.set(command.transport, new Http2Transport(command.options));
       break;
     case 'send':
-      for (const request of command.requests) send(request);
+      for (let at = 0; at < command.requests.length; at += REQUEST_FIELDS) send(command.requests, at);
       break;
     case 'ping':
       transports.get(command.transport)?.ping();
