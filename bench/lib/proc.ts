@@ -7,15 +7,25 @@ export interface ProcStat {
   rss: number;
   /** Peak RSS (VmHWM). */
   hwm: number;
+  /** The part of the RSS backed by files (the node binary, shared libraries). */
+  rssFile: number;
+  /** The anonymous part of the RSS (heaps, stacks, buffers). */
+  rssAnon: number;
   /** User + system CPU time of all the process's threads. */
   cpuUs: number;
 }
 
-/** RSS, peak RSS and CPU time (all threads) of a process. */
+/** RSS (and its file-backed and anonymous parts), peak RSS and CPU time (all threads) of a process. */
 export function procStat(pid: number): ProcStat {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), cpuUs: cpuUsOfStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+  return {
+    rss: kb('VmRSS'),
+    hwm: kb('VmHWM'),
+    rssFile: kb('RssFile'),
+    rssAnon: kb('RssAnon'),
+    cpuUs: cpuUsOfStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')),
+  };
 }
 
 /** utime + stime of a /proc stat line: fields 14 and 15, in clock ticks (100 per second on Linux). */

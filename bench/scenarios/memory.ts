@@ -2,7 +2,6 @@
 // answers it after a second: the queue only grows while it is filled. It needs a server whose latency changes
 // under a connected gateway (the simulator): the warm-up runs at full speed, the filling at one push a second.
 
-import fs from 'node:fs';
 import type { Bench } from '../lib/bench.ts';
 import { startGateway } from '../lib/gateway.ts';
 import { PUSHES_PER_REQUEST, load, warmUp } from '../lib/load.ts';
@@ -10,23 +9,16 @@ import { log, sleep, stopChild } from '../lib/processes.ts';
 import type { Provider } from '../lib/provider.ts';
 import { latencyStats, round } from '../lib/stats.ts';
 
-/** RSS backed by files (the node binary, shared libraries) and anonymous RSS (heaps, stacks, buffers), from /proc. */
-function rssSplit(pid: number): { file: number; anon: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
-  return { file: kb('RssFile'), anon: kb('RssAnon') };
-}
-
 export async function scenarioMemory(bench: Bench, provider: Provider) {
   if (!provider.latencyInPlace) throw new Error(`scenario 4 needs a server whose latency can change in place, not ${provider.name}`);
   const queued = bench.size.queuedPushes;
   const gw = await startGateway(bench, provider, { workers: 1, pusherMax: 0, queues: queued + 100_000 }, { inspect: true });
-  // Idle: started and connected, before any push; then after a full collection, which gives the young generation back.
+  // Idle RSS is defined one second after the gateway is ready (start-up's own timers and token fetch have run), before
+  // any push; then again after a full collection, which gives the young generation back.
   await sleep(1000);
   const idle = gw.proc();
   await gw.collectGarbage();
   const idleCollected = gw.proc();
-  const idleSplit = rssSplit(gw.child.pid ?? 0);
   await warmUp(provider, gw.url, 3);
   return provider.withLatency(1000, async () => {
     await sleep(1500);
@@ -52,8 +44,8 @@ export async function scenarioMemory(bench: Bench, provider: Provider) {
       idleRssBytes: idle.rss,
       idleRssAfterCollectionBytes: idleCollected.rss,
       // Of the latter: the binary's and libraries' pages (shared with other processes running them) and the rest.
-      idleRssFileBytes: idleSplit.file,
-      idleRssAnonBytes: idleSplit.anon,
+      idleRssFileBytes: idleCollected.rssFile,
+      idleRssAnonBytes: idleCollected.rssAnon,
       queued: inQueue,
       rssBeforeBytes: before.rss,
       rssAfterBytes: after.rss,
