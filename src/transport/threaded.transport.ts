@@ -79,9 +79,6 @@ export const transportThreadSpawn = {
   worker: (script: string): Worker => new Worker(script, { name: 'pushgate-transport' }),
 };
 
-/** The threads that could not start, while they cannot: every accepted request asks, so the answer is kept ready. */
-const failing = new Set<TransportThread>();
-
 /**
  * A worker thread holding HTTP/2 connections for any number of transports. Requests made in one turn of the main
  * thread's event loop travel in one message, answers come back the same way, so the TLS, HTTP/2 framing and socket
@@ -98,18 +95,8 @@ class TransportThread {
   private inboxHead = 0;
   private delivering = false;
   private readonly open = new Map<number, { options: Http2TransportOptions; sessions: number; closed?: () => void }>();
-  #failure?: string;
-
   /** Why the last start failed; cleared once a thread runs. */
-  get failure(): string | undefined {
-    return this.#failure;
-  }
-
-  set failure(reason: string | undefined) {
-    this.#failure = reason;
-    if (reason === undefined) failing.delete(this);
-    else failing.add(this);
-  }
+  failure?: string;
   private restartTimer?: NodeJS.Timeout;
 
   /**
@@ -339,8 +326,7 @@ export class ThreadedTransport implements Transport {
 
 /** Why a transport thread could not be started, while one cannot: pushes would be accepted and never sent. */
 export function transportStartFailure(): string | undefined {
-  if (failing.size === 0) return undefined;
-  return failing.values().next().value?.failure;
+  return threads.find((t) => t.failure !== undefined)?.failure;
 }
 
 /**
