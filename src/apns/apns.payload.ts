@@ -1,4 +1,4 @@
-import { Notification, Priority, PushType, type NotificationOptions } from 'apns2';
+import { Priority, PushType, type NotificationOptions } from 'apns2';
 import { fieldPath } from '../provider/push.provider';
 import type { NotificationDto } from '../notification/notification.dto';
 
@@ -70,9 +70,4 @@ export function apnsExtendProblems(n: NotificationDto, path: string): string[] {
     }
   });
   return problems;
-}
-
-/** Size in bytes of the APNs payload apns2 will send for these options. */
-export function apnsPayloadBytes(options: NotificationOptions): number {
-  return Buffer.byteLength(JSON.stringify(new Notification('', options).buildApnsOptions()));
 }

@@ -1,6 +1,7 @@
 import { Notification } from 'apns2';
 import type { NotificationDto } from '../notification/notification.dto';
-import { apnsPayloadBytes, toApnsOptions, toFcmMessage } from './push.payload';
+import { apnsMessage } from '../apns/apns.client';
+import { toApnsOptions, toFcmMessage } from './push.payload';
 import { maskToken } from './push.log';
 
 const dto = (fields: Partial<NotificationDto>): NotificationDto => ({ token: ['t'], platform: 1, message: 'hi', ...fields });
@@ -29,7 +30,7 @@ describe('APNs mapping', () => {
 
   it('measures the payload as sent', () => {
     const options = toApnsOptions(dto({ message: 'x'.repeat(100) }), 0);
-    expect(apnsPayloadBytes(options)).toBe(Buffer.byteLength(JSON.stringify({ aps: { alert: 'x'.repeat(100) } })));
+    expect(Buffer.byteLength(apnsMessage(options).payload)).toBe(Buffer.byteLength(JSON.stringify({ aps: { alert: 'x'.repeat(100) } })));
   });
 });
 

@@ -1,2 +1,2 @@
-export { APNS_MAX_PAYLOAD_BYTES, apnsPayloadBytes, toApnsOptions } from '../apns/apns.payload';
+export { APNS_MAX_PAYLOAD_BYTES, toApnsOptions } from '../apns/apns.payload';
 export { toFcmMessage } from '../fcm/fcm.payload';
