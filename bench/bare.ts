@@ -36,8 +36,11 @@ interface FcmClient {
   deliver(token: string, message: PreparedFcmMessage): Promise<Delivered>;
   close(): Promise<void>;
 }
+interface ApnsMessage {
+  readonly payload: string;
+}
 interface GatewayApnsClient {
-  deliver(notification: Notification): Promise<Delivered>;
+  send(deviceToken: string, message: ApnsMessage): Promise<Delivered>;
   close(): Promise<void>;
 }
 interface Endpoint {
@@ -61,6 +64,7 @@ interface GatewayModules {
       sandbox: boolean;
     },
   ) => GatewayApnsClient;
+  apnsMessage(options: NotificationOptions): ApnsMessage;
   toApnsOptions(n: { token: string[]; platform: number; message: string }, nowMs: number): NotificationOptions;
   toFcmMessage(n: { token: string[]; platform: number; message: string }): PreparedFcmMessage;
 }
@@ -83,7 +87,7 @@ function gateway(): GatewayModules {
   const load = (file: string): unknown => require(path.join(opts.dist, file));
   return {
     ...(load('fcm/fcm.client.js') as Pick<GatewayModules, 'FcmClient'>),
-    ...(load('apns/apns.client.js') as Pick<GatewayModules, 'GatewayApnsClient'>),
+    ...(load('apns/apns.client.js') as Pick<GatewayModules, 'GatewayApnsClient' | 'apnsMessage'>),
     ...(load('push/push.payload.js') as Pick<GatewayModules, 'toApnsOptions' | 'toFcmMessage'>),
   };
 }
@@ -196,6 +200,8 @@ async function makeSender(): Promise<Sender> {
     };
   }
 
+  // One message for every push, as the gateway prepares one per notification.
+  const apnsMessage = modules.apnsMessage(apnsOptions);
   const apns = new modules.GatewayApnsClient({
     auth: { kind: 'token', keyPem: fs.readFileSync(opts.files.apnsKey, 'utf8'), keyId: apnsInfo.keyId, teamId: apnsInfo.teamId },
     topic: apnsInfo.topic,
@@ -206,7 +212,7 @@ async function makeSender(): Promise<Sender> {
   if (fcm) await fcm.getAccessToken();
   return {
     async send(i) {
-      if (platformOf(i) === 1) return (await apns.deliver(new Notification(apnsToken(i), apnsOptions))).ok;
+      if (platformOf(i) === 1) return (await apns.send(apnsToken(i), apnsMessage)).ok;
       if (!fcm) throw new Error(`${opts.mode} sends to iOS only`);
       return (await fcm.deliver(fcmToken(i), fcmPrepared)).ok;
     },
