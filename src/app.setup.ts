@@ -145,7 +145,8 @@ function isOpenApiPath(path: string): boolean {
 
 /** Swagger's UI and document routes on a router of their own, with the document built from the application. */
 async function openApiRouter(app: INestApplication): Promise<Router> {
-  const [{ SwaggerModule }, document] = await Promise.all([loadSwagger(), openApiDocument(app)]);
+  const document = await openApiDocument(app);
+  const { SwaggerModule } = await loadSwagger();
   const router = Router();
   const adapter = new ExpressAdapter(router);
   // What SwaggerModule.setup uses of an application: its HTTP adapter, and static files served through it.
