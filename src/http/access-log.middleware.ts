@@ -72,8 +72,8 @@ export class AccessLogMiddleware implements NestMiddleware {
     this.log = pinoHttp<Request, Response>({
       logger,
       genReqId: (_req, res) => requestIdOf(res) ?? '',
-      // The line carries the fields of requestLine only: no headers (they hold API keys), no request object; and it
-      // is written by the logger itself, not a child logger made for the request (a child costs more than the line).
+      // The line carries the fields of requestLine only: no headers (they hold API keys), no request object; it is
+      // written by the logger itself rather than by the child pino-http makes for each request (its `req.log`).
       quietResLogger: true,
       wrapSerializers: false,
       serializers: { req: () => undefined },
@@ -94,8 +94,6 @@ export class AccessLogMiddleware implements NestMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    // A request the OpenAPI routes passed on reaches Nest's middleware too: one line is enough.
-    if ((res as { log?: unknown }).log !== undefined) return next();
     this.log(req, res, next);
   }
 }

@@ -98,7 +98,8 @@ export function gaurunTime(ms = Date.now()): string {
 /**
  * The two logs, as in Gaurun: the access log carries one JSON line per push event
  * (`accepted-push`, `succeeded-push`, `failed-push`) and one per HTTP request (`request`, from pino-http, in the
- * error log instead with `log.format = "gaurun"`); the error log carries the application's messages at `log.level`. Both are files, stdout, stderr or discarded; files are reopened on SIGHUP for logrotate.
+ * error log instead with `log.format = "gaurun"`); the error log carries the application's messages at `log.level`.
+ * Both are files, stdout, stderr or discarded; files are reopened on SIGHUP for logrotate.
  * `log.format = "gaurun"` writes Gaurun's zap shape (`time` in Go's layout, `message`) instead of pino's.
  *
  * Access-log lines are gathered ({@link LineBatch}) into chunks of {@link FILE_WRITE} bytes for a file or
