@@ -213,22 +213,18 @@ export class MetricsService implements OnModuleInit {
         this.set(queue.capacity);
       },
     });
-    new Gauge({
-      name: 'pushgate_memory_budget_bytes',
-      help: 'Bytes accepted pushes may hold (core.memory_budget, or its default from the heap limit).',
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(budget.limit);
-      },
-    });
-    new Gauge({
-      name: 'pushgate_memory_budget_used_bytes',
-      help: 'Bytes held by accepted pushes that have not ended, as the memory budget estimates them.',
+      'pushgate_memory_budget_bytes',
+      'Bytes accepted pushes may hold (core.memory_budget, or its default from the heap limit).',
+      () => budget.limit,
+    );
+    scrapedGauge(
       registers,
-      collect() {
-        this.set(budget.used);
-      },
-    });
+      'pushgate_memory_budget_used_bytes',
+      'Bytes held by accepted pushes that have not ended, as the memory budget estimates them.',
+      () => budget.used,
+    );
     scrapedCounter(
       registers,
       'pushgate_memory_budget_refusals_total',
