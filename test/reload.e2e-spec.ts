@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { ConfigSource } from '../src/config/pushgate.config';
+import { maskToken } from '../src/push/push.log';
 import { Simulator } from '../src/simulator/simulator';
 import type { SimRecord } from '../src/simulator/simulator.state';
 import { android, eventually, ios, readLog, startReloadableApp } from './support/gateway';
@@ -84,40 +85,51 @@ describe('POST /config/reload: new credentials without a restart', () => {
   it('swaps both platforms to new credentials while pushes flow, losing and failing none', async () => {
     let n = 0;
     let reloaded = false;
-    const before: string[] = [];
     const after: string[] = [];
     let flowing = true;
+    // Long enough that the masked token in the access log ends with the push's number.
+    const token = (platform: 'ios' | 'android', id: string): string => `${platform}-reload-${id.padStart(4, '0')}`;
     const flow = (async (): Promise<void> => {
       while (flowing) {
         const id = String(++n);
         const wasReloaded = reloaded;
-        await push([ios([`ios-${id}`], { app: 'brand_a' }), android([`android-${id}`], { app: 'brand_a' })]).expect(200);
-        // A push whose request began and ended on one side of the reload belongs to that side.
-        if (!wasReloaded && !reloaded) before.push(id);
+        await push([ios([token('ios', id)], { app: 'brand_a' }), android([token('android', id)], { app: 'brand_a' })]).expect(200);
+        // A push whose request began after the reload was answered is sent with the new clients. One accepted
+        // before may still wait in the queue when the clients are swapped, and go out with either.
         if (wasReloaded) after.push(id);
         await new Promise((r) => setTimeout(r, 15));
       }
     })();
+    // The masked tokens the access log says were delivered, by platform.
+    const delivered = (platform: 'ios' | 'android'): string[] =>
+      readLog(accessLog)
+        .filter((l) => l.type === 'succeeded-push' && String(l.token).startsWith(platform))
+        .map((l) => String(l.token));
+    const inFlight = async (): Promise<number> =>
+      (
+        (await http().get('/stat/app').set('authorization', `Bearer ${KEY}`).expect(200)).body as {
+          apps: Record<string, { in_flight: number }>;
+        }
+      ).apps.brand_a.in_flight;
 
-    await eventually(() => before.length >= 20, 10_000);
-    const stats = (await http().get('/stat/app').set('authorization', `Bearer ${KEY}`).expect(200)).body as {
-      apps: Record<string, { in_flight: number }>;
-    };
-    expect(stats.apps.brand_a.in_flight).toBeGreaterThan(0);
+    await eventually(() => delivered('ios').length >= 20 && delivered('android').length >= 20, 20_000);
+    await eventually(async () => (await inFlight()) > 0, 10_000);
 
     writeFileSync(path, configFile(sim2Tables));
+    // Delivered before the reload was asked for: with the old clients, whatever the load.
+    const before = { ios: delivered('ios'), android: delivered('android') };
     const answer = await reload().expect(200);
     reloaded = true;
     expect(answer.body).toEqual({ message: 'ok', reloaded: ['brand_a.ios', 'brand_a.android'], restart_required: [] });
 
-    await eventually(() => after.length >= 20, 10_000);
+    await eventually(() => after.length >= 20, 20_000);
     flowing = false;
     await flow;
 
     const total = 2 * n;
     await eventually(
       () => readLog(accessLog).filter((l) => l.type === 'succeeded-push' || l.type === 'failed-push').length >= total,
-      10_000,
+      20_000,
     );
     const log = readLog(accessLog);
     expect(log.filter((l) => l.type === 'accepted-push')).toHaveLength(total);
@@ -130,8 +142,9 @@ describe('POST /config/reload: new credentials without a restart', () => {
       // Each push reached exactly one simulator, once: nothing was cut and retried.
       expect(at1.length + at2.length).toBe(n);
       expect(new Set([...at1, ...at2]).size).toBe(n);
-      expect(at1).toEqual(expect.arrayContaining(before.map((id) => `${platform}-${id}`)));
-      expect(at2).toEqual(expect.arrayContaining(after.map((id) => `${platform}-${id}`)));
+      expect(at1.map(maskToken)).toEqual(expect.arrayContaining(before[platform]));
+      expect(at2.map(maskToken).filter((t) => before[platform].includes(t))).toEqual([]);
+      expect(at2).toEqual(expect.arrayContaining(after.map((id) => token(platform, id))));
     }
     const { apns } = sim2.credentials;
     for (const record of sim2.records()) {
@@ -140,7 +153,7 @@ describe('POST /config/reload: new credentials without a restart', () => {
       );
     }
     expect(sim1.records().every((r) => r.status === 200)).toBe(true);
-  });
+  }, 90_000);
 
   it('refuses a bad configuration with every problem, and keeps the clients in use', async () => {
     writeFileSync(
