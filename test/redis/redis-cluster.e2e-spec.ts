@@ -74,10 +74,11 @@ function clusterForSuite(
     sim.latencyMs = 200;
     const tokens: string[] = [];
     const bodies: Record<string, unknown>[][] = [];
+    const tokensPerNotification = 10;
     for (let r = 0; r < 20; r++) {
       const notifications: Record<string, unknown>[] = [];
       for (let n = 0; n < 4; n++) {
-        const list = Array.from({ length: 10 }, (_, i) => `cluster-${r}-${n}-${i}`);
+        const list = Array.from({ length: tokensPerNotification }, (_, i) => `cluster-${r}-${n}-${i}`);
         tokens.push(...list);
         notifications.push(n % 2 === 0 ? ios(list) : android(list));
       }
@@ -87,17 +88,27 @@ function clusterForSuite(
     for (const [i, body] of bodies.entries()) expect((await (i % 2 === 0 ? a : b).push(body)).status).toBe(200);
 
     await until(() => sim.records().length >= 80, 10_000, 'first deliveries');
+    // Counted when the kill is sent: b goes on delivering while a takes its time to exit on a loaded machine.
+    const deliveredAtKill = sim.records().length;
     a.child.kill('SIGKILL');
     await a.exited;
-    expect(sim.records().length).toBeLessThan(tokens.length / 2);
+    expect(deliveredAtKill).toBeLessThan(tokens.length / 2);
 
     const delivered = (): Set<string> => new Set(sim.records().map((r) => r.token));
     await until(() => tokens.every((t) => delivered().has(t)), 40_000, 'every push sent');
     await until(async () => (await b.stats()).queue_usage === 0, 10_000, 'shared depth back to 0');
     expect(sim.records().every((r) => r.status === 200)).toBe(true);
     expect(b.log).toMatch(/claimed \d+ notifications left unfinished/);
-    // Only pushes on the wire when a died may go out twice.
-    expect(sim.records().length - tokens.length).toBeLessThanOrEqual(20);
+    // At least once: b sends again every push of a notification it claimed whose end a had not yet recorded in Redis,
+    // those a had on the wire and those already answered whose acknowledgement had not reached Redis alike. So only
+    // pushes of claimed notifications may go out twice.
+    const claimed = [...`${a.log}\n${b.log}`.matchAll(/claimed (\d+) notifications left unfinished/g)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    const twice = sim.records().length - tokens.length;
+    console.log(`cluster kill -9: ${twice} pushes sent twice; ${claimed} notifications of ${tokensPerNotification} pushes claimed`);
+    expect(twice).toBeLessThanOrEqual(claimed * tokensPerNotification);
 
     // One hash slot holds the whole queue: the keys sit on one of the three primaries and on none of the others.
     const keys = queueKeys(prefix);
@@ -114,7 +125,8 @@ function clusterForSuite(
       }
     }
     expect(holders).toHaveLength(1);
-  }, 60_000);
+    // Two gateway starts (a minute each at most) and the waits above, on a loaded machine.
+  }, 180_000);
 
   it('sends keyless commands (CLIENT, PING, WAIT) to the node that holds the queue, over the connection its commands use', async () => {
     const { queue } = loadConfig({
