@@ -4,7 +4,13 @@ import { eventually, ios, readLog, startGatewayProcess } from './support/gateway
 import { post } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
-jest.setTimeout(60_000);
+/** One step waited for: a delivery, the reopen after SIGHUP. */
+const STEP_MS = 20_000;
+/** startGatewayProcess waits 30 s for the start; the stop drains for core.shutdown_timeout and its margin. */
+const START_MS = 30_000;
+const STOP_MS = 15_000;
+// The test's own deadlines end to end, so that a slow step fails with its own message rather than the test with jest's.
+jest.setTimeout(START_MS + 3 * STEP_MS + STOP_MS);
 
 describe('SIGHUP', () => {
   it('reopens the access log: after logrotate renamed it, new lines go to a new file at the configured path', async () => {
@@ -14,20 +20,24 @@ describe('SIGHUP', () => {
       expect((await post(port, '/push', { notifications: [ios(['before-rotate'])] })).status).toBe(200);
       const pushed = (log: string, token: string): boolean =>
         readLog(log).some((l) => l.type === 'succeeded-push' && l.token === token.replace(/^(.{8}).*(.{4})$/, '$1...$2'));
-      await eventually(() => pushed(accessLog, 'before-rotate'), 10_000);
+      await eventually(() => pushed(accessLog, 'before-rotate'), STEP_MS);
 
       const rotated = join(dir, 'access.log.1');
       renameSync(accessLog, rotated);
       gateway.child.kill('SIGHUP');
-      // The reopen happens in the gateway's event loop: poll with pushes until one lands in the new file.
+      // The reopen happens in the gateway's event loop: poll with pushes until one lands in the new file. A push's
+      // accepted-push line is written before its request is answered.
       let n = 0;
-      await eventually(async () => {
-        expect((await post(port, '/push', { notifications: [ios([`after-rotate-${++n}`])] })).status).toBe(200);
-        await new Promise((r) => setTimeout(r, 100));
-        return readLog(accessLog).some((l) => l.type === 'accepted-push');
-      }, 10_000);
+      await eventually(
+        async () => {
+          expect((await post(port, '/push', { notifications: [ios([`after-rotate-${++n}`])] })).status).toBe(200);
+          return readLog(accessLog).some((l) => l.type === 'accepted-push');
+        },
+        STEP_MS,
+        100,
+      );
 
-      await eventually(() => pushed(accessLog, `after-rotate-${n}`), 10_000);
+      await eventually(() => pushed(accessLog, `after-rotate-${n}`), STEP_MS);
       expect(
         readLog(rotated)
           .filter((l) => l.type === 'accepted-push')
