@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { waitFor } from '../../test/support/wait';
 import { Simulator } from '../simulator/simulator';
@@ -118,6 +119,29 @@ describe('transport thread', () => {
     const replies = await Promise.all(tokens.map((token) => t.request(push(undefined, token))));
     expect(replies.filter((r) => r.statusCode === 200)).toHaveLength(3000);
     expect(new Set(sim.records().map((r) => r.token))).toEqual(new Set(tokens));
+  });
+
+  it('keeps 5,000 requests in flight (ten times what 2 workers of 256 pushers do) in a 64 MiB old generation', async () => {
+    const spawn = transportThreadSpawn.worker;
+    const started: Worker[] = [];
+    transportThreadSpawn.worker = (script) => {
+      const worker = new Worker(script, { name: 'pushgate-transport', resourceLimits: { maxOldGenerationSizeMb: 64 } });
+      started.push(worker);
+      return worker;
+    };
+    try {
+      // 4-5 KB of the thread's heap per request in flight (10,000 do not fit in 48 MiB): what the thread
+      // retains follows what is in flight, and this fails should that double.
+      const t = transport({ sessions: 2, timeoutMs: 60_000 });
+      const tokens = Array.from({ length: 5000 }, (_, i) => i.toString(16).padStart(64, '0'));
+      const replies = await Promise.all(tokens.map((token) => t.request(push(undefined, token))));
+      expect(replies.filter((r) => r.statusCode === 200)).toHaveLength(5000);
+      // The same thread throughout: it did not die of its limit and get replaced.
+      expect(started).toHaveLength(1);
+      expect(started[0].threadId).toBeGreaterThan(0);
+    } finally {
+      transportThreadSpawn.worker = spawn;
+    }
   });
 
   it.each([
