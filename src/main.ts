@@ -57,6 +57,14 @@ export async function serve(argv: string[]): Promise<number | undefined> {
     return 1;
   }
 
+  // Until the gateway listens, a SIGHUP (logrotate, a reload that meets a restart) is kept for then: Node's default for
+  // it would end the process.
+  let hupWhileStarting = false;
+  const holdHup = (): void => {
+    hupWhileStarting = true;
+  };
+  process.on('SIGHUP', holdHup);
+
   const app = setupApp(await NestFactory.create(AppModule.forRoot(bootConfig), APP_OPTIONS));
   const logger = new Logger('Main');
   if (bootConfig.unknown_keys.length > 0) logger.warn(`ignored unknown configuration keys: ${bootConfig.unknown_keys.join(', ')}`);
@@ -97,7 +105,7 @@ export async function serve(argv: string[]): Promise<number | undefined> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
+  const hup = (): void => {
     // A file that cannot be reopened is reported by LogService and stays open where it was.
     app.get(LogService).reopen();
     logger.log('SIGHUP: log files reopened, reloading the configuration');
@@ -107,7 +115,10 @@ export async function serve(argv: string[]): Promise<number | undefined> {
       // ReloadService has logged the refusal with every problem; the current clients stay in use.
       if (!(error instanceof ConfigError)) logger.error(`reload failed: ${(error as Error).stack ?? String(error)}`);
     }
-  });
+  };
+  process.on('SIGHUP', hup);
+  process.off('SIGHUP', holdHup);
+  if (hupWhileStarting) hup();
   return undefined;
 }
 

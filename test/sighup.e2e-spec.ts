@@ -1,7 +1,9 @@
-import { renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, watch } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, ios, readLog, startGatewayProcess } from './support/gateway';
-import { post } from './support/process';
+import { Simulator } from '../src/simulator/simulator';
+import { eventually, ios, readLog, simulatorEnv, startGatewayProcess } from './support/gateway';
+import { answering, exited, freePort, mainJs, post, start } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
 /** One step waited for: a delivery, the reopen after SIGHUP. */
@@ -47,6 +49,42 @@ describe('SIGHUP', () => {
       expect(gateway.child.exitCode).toBeNull();
     } finally {
       await gateway.stop();
+    }
+  });
+
+  it('a SIGHUP while the gateway starts is kept until it listens, not the end of the process', async () => {
+    const sim = await Simulator.start();
+    const dir = mkdtempSync(join(tmpdir(), 'pushgate-process-'));
+    const errorLog = join(dir, 'error.log');
+    const errorLines = (): string => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
+    const port = await freePort();
+    const child = start(mainJs, [], {
+      ...simulatorEnv(sim, dir),
+      PUSHGATE_CORE_PORT: String(port),
+      PUSHGATE_LOG_ACCESS_LOG: join(dir, 'access.log'),
+      PUSHGATE_LOG_ERROR_LOG: errorLog,
+      PUSHGATE_LOG_LEVEL: 'info',
+    });
+    // The access log is opened while Nest builds the application, before the gateway listens.
+    let signalledBeforeListening: boolean | undefined;
+    const watcher = watch(dir, (_event, name) => {
+      if (name !== 'access.log' || signalledBeforeListening !== undefined) return;
+      signalledBeforeListening = !errorLines().includes('listening on');
+      child.kill('SIGHUP');
+    });
+    try {
+      await answering(port, child, START_MS);
+      expect(signalledBeforeListening).toBe(true);
+      await eventually(() => errorLines().includes('SIGHUP: log files reopened, reloading the configuration'), STEP_MS);
+      expect((await post(port, '/push', { notifications: [ios(['after-early-hup'])] })).status).toBe(200);
+      expect(child.exitCode).toBeNull();
+      expect(child.signalCode).toBeNull();
+    } finally {
+      watcher.close();
+      child.kill('SIGTERM');
+      await exited(child);
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
