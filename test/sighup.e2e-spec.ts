@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Simulator } from '../src/simulator/simulator';
-import { eventually, ios, readLog, simulatorEnv, startGatewayProcess } from './support/gateway';
-import { answering, exited, freePort, mainJs, post, start } from './support/process';
+import { eventually, ios, readLog, startGatewayProcess, type GatewayProcess } from './support/gateway';
+import { post } from './support/process';
 
 // Runs the built gateway (dist/main.js): `npm test` builds it first.
 /** One step waited for: a delivery, the reopen after SIGHUP. */
@@ -57,32 +57,26 @@ describe('SIGHUP', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pushgate-process-'));
     const errorLog = join(dir, 'error.log');
     const errorLines = (): string => (existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '');
-    const port = await freePort();
-    const child = start(mainJs, [], {
-      ...simulatorEnv(sim, dir),
-      PUSHGATE_CORE_PORT: String(port),
-      PUSHGATE_LOG_ACCESS_LOG: join(dir, 'access.log'),
-      PUSHGATE_LOG_ERROR_LOG: errorLog,
-      PUSHGATE_LOG_LEVEL: 'info',
-    });
+    let watcher: FSWatcher | undefined;
+    let gateway: GatewayProcess | undefined;
     // The access log is opened while Nest builds the application, before the gateway listens.
     let signalledBeforeListening: boolean | undefined;
-    const watcher = watch(dir, (_event, name) => {
-      if (name !== 'access.log' || signalledBeforeListening !== undefined) return;
-      signalledBeforeListening = !errorLines().includes('listening on');
-      child.kill('SIGHUP');
-    });
     try {
-      await answering(port, child, START_MS);
+      gateway = await startGatewayProcess({ PUSHGATE_LOG_ERROR_LOG: errorLog, PUSHGATE_LOG_LEVEL: 'info' }, { sim, dir }, (child) => {
+        watcher = watch(dir, (_event, name) => {
+          if (name !== 'access.log' || signalledBeforeListening !== undefined) return;
+          signalledBeforeListening = !errorLines().includes('listening on');
+          child.kill('SIGHUP');
+        });
+      });
       expect(signalledBeforeListening).toBe(true);
       await eventually(() => errorLines().includes('SIGHUP: log files reopened, reloading the configuration'), STEP_MS);
-      expect((await post(port, '/push', { notifications: [ios(['after-early-hup'])] })).status).toBe(200);
-      expect(child.exitCode).toBeNull();
-      expect(child.signalCode).toBeNull();
+      expect((await post(gateway.port, '/push', { notifications: [ios(['after-early-hup'])] })).status).toBe(200);
+      expect(gateway.child.exitCode).toBeNull();
+      expect(gateway.child.signalCode).toBeNull();
     } finally {
-      watcher.close();
-      child.kill('SIGTERM');
-      await exited(child);
+      watcher?.close();
+      await gateway?.stop();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -233,11 +233,13 @@ export interface GatewayProcess {
 
 /**
  * Starts dist/main.js on a free port with `simulatorEnv` plus `env`, and resolves once it answers its liveness probe;
- * on `given`'s simulator and directory, or on a simulator and a temporary directory of its own.
+ * on `given`'s simulator and directory, or on a simulator and a temporary directory of its own. `spawned` sees the
+ * process as soon as it exists, before it listens.
  */
 export async function startGatewayProcess(
   env: Record<string, string> = {},
   given?: { sim: Simulator; dir: string },
+  spawned?: (child: ChildProcess) => void,
 ): Promise<GatewayProcess> {
   const sim = given?.sim ?? (await Simulator.start());
   const dir = given?.dir ?? mkdtempSync(join(tmpdir(), 'pushgate-process-'));
@@ -249,6 +251,7 @@ export async function startGatewayProcess(
     PUSHGATE_LOG_ACCESS_LOG: accessLog,
     ...env,
   });
+  spawned?.(child);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const stop = async (): Promise<void> => {
