@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { maskToken } from '../src/push/push.log';
 import { Simulator } from '../src/simulator/simulator';
 import { eventually, ios, readLog, startGatewayProcess, type GatewayProcess } from './support/gateway';
 import { post } from './support/process';
@@ -21,7 +22,7 @@ describe('SIGHUP', () => {
     try {
       expect((await post(port, '/push', { notifications: [ios(['before-rotate'])] })).status).toBe(200);
       const pushed = (log: string, token: string): boolean =>
-        readLog(log).some((l) => l.type === 'succeeded-push' && l.token === token.replace(/^(.{8}).*(.{4})$/, '$1...$2'));
+        readLog(log).some((l) => l.type === 'succeeded-push' && l.token === maskToken(token));
       await eventually(() => pushed(accessLog, 'before-rotate'), STEP_MS);
 
       const rotated = join(dir, 'access.log.1');
